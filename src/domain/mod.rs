@@ -1,0 +1,7 @@
+//! Plain types of the domain: events, ids, dates. No I/O, no clock.
+
+pub mod event;
+pub mod values;
+
+pub use event::*;
+pub use values::*;

@@ -1,0 +1,74 @@
+//! Reading and writing events: JSON Lines and CSV in, JSON Lines out. Every
+//! error carries the file, the line and the field.
+
+pub mod csv;
+pub mod date;
+pub mod jsonl;
+pub mod parse;
+pub mod text;
+
+pub use parse::{InputEvent, Mode, Restored};
+
+use crate::error::{InputError, InputErrorKind, InputErrors, Location};
+
+/// The largest input file accepted, in bytes.
+pub const INPUT_BYTES_MAX: u64 = 1 << 30;
+/// The longest JSON line accepted, in bytes.
+pub const LINE_BYTES_MAX: usize = 1 << 20;
+
+/// The format of an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON object a line.
+    JsonLines,
+    /// A header of field names, one event a row.
+    Csv,
+}
+
+impl InputFormat {
+    /// Chooses by file name: `.csv` is CSV, anything else JSON Lines.
+    pub fn from_name(name: &str) -> InputFormat {
+        if name.to_ascii_lowercase().ends_with(".csv") {
+            InputFormat::Csv
+        } else {
+            InputFormat::JsonLines
+        }
+    }
+}
+
+/// Reads and validates every event of a file's bytes (format and field
+/// values; references are the ledger's to check). Returns every error, not
+/// just the first.
+pub fn read_events(bytes: &[u8], file: &str, format: InputFormat, mode: Mode) -> Result<Vec<InputEvent>, InputErrors> {
+    let objects = match format {
+        InputFormat::JsonLines => jsonl::read_objects(bytes, file)?,
+        InputFormat::Csv => {
+            if mode == Mode::Restore {
+                return Err(InputError::new(
+                    Location { file: file.into(), line: None, field: None },
+                    InputErrorKind::InvalidValue { detail: "import --restore reads JSON Lines exports only".into() },
+                )
+                .into());
+            }
+            let (text, _) = text::decode_text(bytes)
+                .map_err(|detail| InputError::new(Location { file: file.into(), line: None, field: None }, InputErrorKind::Encoding { detail }))?;
+            csv::csv_to_objects(&text, file)?.into_iter().map(|(line, obj)| (line, obj, Vec::new())).collect()
+        }
+    };
+    if objects.is_empty() {
+        return Err(InputError::new(Location { file: file.into(), line: None, field: None }, InputErrorKind::Empty).into());
+    }
+    let mut events = Vec::with_capacity(objects.len());
+    let mut errors = Vec::new();
+    for (line, obj, raw) in objects {
+        match parse::parse_object(obj, &Location::line(file, line), mode, raw) {
+            Ok(e) => events.push(e),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if errors.is_empty() {
+        Ok(events)
+    } else {
+        Err(InputErrors(errors))
+    }
+}

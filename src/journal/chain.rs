@@ -1,0 +1,202 @@
+//! The hash chain and the canonical bytes it hashes.
+//!
+//! `hash(n) = SHA-256(hash(n-1) ‖ canonical(n))`, with 32 zero bytes before
+//! the first event. `canonical(n)` is the event's export object without
+//! `hash`: JSON with keys sorted by code point at every level, no
+//! whitespace, UTF-8 unescaped. Python's
+//! `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`
+//! produces the same bytes, so an auditor can check an export with ordinary
+//! tools (`tools/verify_export.py`). `docs/format.md` is the full spec.
+
+use crate::domain::{EventBody, EVENT_SCHEMA_VERSION};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// The hash before the first event.
+pub const GENESIS: Hash = [0u8; 32];
+
+/// An event as the ledger recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Global sequence number, from 1, gap-free.
+    pub seq: u64,
+    /// Transaction time (T-2), microseconds since the Unix epoch, UTC.
+    pub recorded_at_us: i64,
+    /// Event id.
+    pub id: Uuid,
+    /// Event schema version it was written with.
+    pub schema_version: u16,
+    /// What happened.
+    pub body: EventBody,
+    /// The chain hash after this event.
+    pub hash: Hash,
+}
+
+/// Formats a hash as `sha256:<64 lower-case hex digits>`.
+pub fn hash_text(h: &Hash) -> String {
+    format!("sha256:{}", hex::encode(h))
+}
+
+/// Parses `sha256:<64 lower-case hex digits>` exactly.
+pub fn parse_hash_text(s: &str) -> Option<Hash> {
+    let hex_part = s.strip_prefix("sha256:")?;
+    if hex_part.len() != 64 || !hex_part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_part, &mut out).ok()?;
+    Some(out)
+}
+
+/// Formats transaction time as RFC 3339 UTC with exactly six decimals.
+pub fn timestamp_text(us: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_micros(us) {
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+        None => format!("invalid-timestamp-{us}"),
+    }
+}
+
+/// Parses RFC 3339 to microseconds since the epoch.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc).timestamp_micros())
+}
+
+/// The export object of an event, without `hash`.
+pub fn canonical_object(seq: u64, recorded_at_us: i64, id: Uuid, schema_version: u16, body: &EventBody) -> Map<String, Value> {
+    let mut obj = match serde_json::to_value(body) {
+        Ok(Value::Object(m)) => m,
+        // Every body serializes to an object carrying its `type`.
+        other => unreachable!("event bodies serialize to objects: {other:?}"),
+    };
+    obj.insert("id".into(), Value::String(id.hyphenated().to_string()));
+    obj.insert("seq".into(), Value::from(seq));
+    obj.insert("recorded_at".into(), Value::String(timestamp_text(recorded_at_us)));
+    obj.insert("schema_version".into(), Value::from(schema_version));
+    obj
+}
+
+/// Writes `v` as canonical JSON: keys sorted at every level, no whitespace.
+///
+/// serde_json's `Map` keeps insertion order when its `preserve_order`
+/// feature is on (some dependencies turn it on), so the keys are sorted here
+/// explicitly rather than trusting the map.
+pub fn write_canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(k, out);
+                out.push(b':');
+                write_canonical(&m[k], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(b']');
+        }
+        Value::String(s) => write_string(s, out),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null => out.extend_from_slice(b"null"),
+    }
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    // serde_json escapes exactly `"`, `\` and control characters, as Python's
+    // json module does with ensure_ascii=False.
+    match serde_json::to_writer(&mut *out, s) {
+        Ok(()) => {}
+        Err(e) => unreachable!("writing to a Vec cannot fail: {e}"),
+    }
+}
+
+/// The canonical bytes of an event (its export object without `hash`).
+pub fn canonical_bytes(seq: u64, recorded_at_us: i64, id: Uuid, schema_version: u16, body: &EventBody) -> Vec<u8> {
+    let obj = canonical_object(seq, recorded_at_us, id, schema_version, body);
+    let mut out = Vec::with_capacity(256);
+    write_canonical(&Value::Object(obj), &mut out);
+    out
+}
+
+/// One link of the chain.
+pub fn chain_hash(prev: &Hash, canonical: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical);
+    h.finalize().into()
+}
+
+impl RecordedEvent {
+    /// Seals a new event onto the chain after `prev`.
+    pub fn seal(seq: u64, recorded_at_us: i64, id: Uuid, body: EventBody, prev: &Hash) -> RecordedEvent {
+        let canonical = canonical_bytes(seq, recorded_at_us, id, EVENT_SCHEMA_VERSION, &body);
+        let hash = chain_hash(prev, &canonical);
+        RecordedEvent { seq, recorded_at_us, id, schema_version: EVENT_SCHEMA_VERSION, body, hash }
+    }
+
+    /// The hash this event should have after `prev`, recomputed from its
+    /// content.
+    pub fn expected_hash(&self, prev: &Hash) -> Hash {
+        chain_hash(prev, &canonical_bytes(self.seq, self.recorded_at_us, self.id, self.schema_version, &self.body))
+    }
+
+    /// The export line: canonical JSON including `hash`, without newline.
+    pub fn export_line(&self) -> Vec<u8> {
+        let mut obj = canonical_object(self.seq, self.recorded_at_us, self.id, self.schema_version, &self.body);
+        obj.insert("hash".into(), Value::String(hash_text(&self.hash)));
+        let mut out = Vec::with_capacity(300);
+        write_canonical(&Value::Object(obj), &mut out);
+        out
+    }
+
+    /// The export object (with `hash`), for `log --format json`.
+    pub fn export_object(&self) -> Map<String, Value> {
+        let mut obj = canonical_object(self.seq, self.recorded_at_us, self.id, self.schema_version, &self.body);
+        obj.insert("hash".into(), Value::String(hash_text(&self.hash)));
+        obj
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_sorts_keys_at_every_level_without_spaces() {
+        let v = json!({"b": 1, "a": {"z": [true, null], "m": "日本"}});
+        let mut out = Vec::new();
+        write_canonical(&v, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":{"m":"日本","z":[true,null]},"b":1}"#);
+    }
+
+    #[test]
+    fn hash_text_round_trips_and_refuses_upper_case() {
+        let h = chain_hash(&GENESIS, b"x");
+        assert_eq!(parse_hash_text(&hash_text(&h)), Some(h));
+        assert_eq!(parse_hash_text(&hash_text(&h).to_uppercase()), None);
+    }
+
+    #[test]
+    fn timestamps_have_six_decimals_and_z() {
+        assert_eq!(timestamp_text(1_700_000_000_000_001), "2023-11-14T22:13:20.000001Z");
+        assert_eq!(parse_timestamp("2023-11-15T07:13:20.000001+09:00"), Some(1_700_000_000_000_001));
+    }
+}

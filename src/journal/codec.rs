@@ -1,0 +1,529 @@
+//! The binary form of stored events: postcard 1.x inside a versioned
+//! envelope.
+//!
+//! postcard cannot encode serde's internally tagged enums, `flatten` or
+//! `skip_serializing_if`, so the journal keeps its own storage types here,
+//! plain structs and externally tagged enums, and converts to and from the
+//! domain types at the edge. These types are the on-disk format: a change to
+//! them is a new [`CHUNK_FORMAT`] with an upcast of the old one, never an edit.
+//! `docs/format.md` describes the bytes; golden-byte tests pin them.
+
+use crate::domain::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The first byte of every stored chunk: the envelope version.
+pub const CHUNK_FORMAT: u8 = 1;
+
+/// Why stored bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The envelope is empty.
+    #[error("empty record")]
+    Empty,
+    /// The envelope names a format this build does not know.
+    #[error("unknown envelope format {0} (written by a newer jisseki?)")]
+    UnknownFormat(u8),
+    /// postcard refused the bytes.
+    #[error("malformed record: {0}")]
+    Postcard(String),
+    /// Bytes left over after the record.
+    #[error("{0} trailing bytes after the record")]
+    Trailing(usize),
+    /// A value outside its domain (a date, hours, an id).
+    #[error("invalid stored value: {0}")]
+    Invalid(&'static str),
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Global sequence number, from 1, gap-free.
+    pub seq: u64,
+    /// Transaction time, microseconds since the Unix epoch, UTC.
+    pub recorded_at_us: i64,
+    /// Event id.
+    pub id: [u8; 16],
+    /// Event schema version.
+    pub schema_version: u16,
+    /// `SHA-256(prev_hash ‖ canonical bytes)`.
+    pub hash: [u8; 32],
+    /// What happened.
+    pub body: SBody,
+}
+
+/// A run of consecutive events stored under one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// The events, in `seq` order.
+    pub events: Vec<StoredEvent>,
+}
+
+/// Stored form of a menu target.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct STarget {
+    pub fiscal_year: u16,
+    pub output: u32,
+    pub outcome: u32,
+}
+
+/// Stored form of a student.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SStudent {
+    pub school: u8,
+    pub graduating_year: u16,
+}
+
+/// Stored event bodies. Variant order is part of the format: append, never
+/// reorder.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SBody {
+    ProjectDefined {
+        project: String,
+        name: String,
+        region_kind: u8,
+        municipalities: Vec<String>,
+        contract_start: i32,
+        years: u8,
+        budget_yen: Option<u64>,
+    },
+    MenuDefined {
+        menu: String,
+        category: u8,
+        kind: u8,
+        name: String,
+        targets: Vec<STarget>,
+        budget_yen: Option<u64>,
+    },
+    TargetsRevised {
+        menu: String,
+        fiscal_year: u16,
+        output: u32,
+        outcome: u32,
+        date: i32,
+        reason: Option<String>,
+    },
+    SessionHeld {
+        menu: String,
+        date: i32,
+        place: Option<String>,
+        capacity: Option<u32>,
+    },
+    Attendance {
+        menu: String,
+        date: i32,
+        role: u8,
+        person: Option<String>,
+        establishment: Option<String>,
+        residence: Option<u8>,
+        establishment_location: Option<u8>,
+        wants_in_region: Option<bool>,
+        intent_confirmed: Option<bool>,
+        freelance: Option<bool>,
+        student: Option<SStudent>,
+    },
+    Hire {
+        person: String,
+        start_date: Option<i32>,
+        workplace: u8,
+        weekly_hours: u32,
+        employer: Option<String>,
+        offer_date: Option<i32>,
+        interviewed_on: Option<i32>,
+        regular_recruitment: Option<bool>,
+        employed_before_use: Option<bool>,
+        new_site_in_region: Option<bool>,
+        menus: Option<Vec<String>>,
+    },
+    Conversion {
+        person: String,
+        employer: String,
+        date: i32,
+        weekly_hours: u32,
+        vacancy_fill: Option<bool>,
+        menus: Option<Vec<String>>,
+    },
+    Startup {
+        person: String,
+        date: i32,
+        location: u8,
+        employees: u32,
+        menus: Option<Vec<String>>,
+    },
+    SurveyResponse {
+        menu: String,
+        date: i32,
+        useful: bool,
+        respondent: Option<String>,
+    },
+    PlanApproved {
+        menus: Vec<String>,
+        date: i32,
+        scope: Option<u8>,
+    },
+    Retraction {
+        target: [u8; 16],
+        reason: String,
+    },
+    Correction {
+        target: [u8; 16],
+        /// The replacement body, itself postcard-encoded, so that decoding
+        /// never recurses (a replacement may not be a correction).
+        replacement: Vec<u8>,
+        reason: String,
+    },
+}
+
+/// Encodes a chunk: the envelope byte, then postcard.
+pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
+    let mut out = vec![CHUNK_FORMAT];
+    // postcard only fails on writers that run out of room or on types it
+    // cannot encode; a Vec has room and the storage types are all encodable.
+    match postcard::to_extend(chunk, out) {
+        Ok(v) => {
+            out = v;
+        }
+        Err(e) => unreachable!("storage types are always encodable: {e}"),
+    }
+    out
+}
+
+/// Decodes a chunk, refusing unknown envelopes and trailing bytes.
+pub fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
+    let (&format, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    if format != CHUNK_FORMAT {
+        return Err(DecodeError::UnknownFormat(format));
+    }
+    let (chunk, left) = postcard::take_from_bytes::<Chunk>(rest).map_err(|e| DecodeError::Postcard(e.to_string()))?;
+    if !left.is_empty() {
+        return Err(DecodeError::Trailing(left.len()));
+    }
+    Ok(chunk)
+}
+
+fn encode_body(b: &SBody) -> Vec<u8> {
+    match postcard::to_allocvec(b) {
+        Ok(v) => v,
+        Err(e) => unreachable!("storage types are always encodable: {e}"),
+    }
+}
+
+fn decode_replacement(bytes: &[u8]) -> Result<EventBody, DecodeError> {
+    let (body, left) = postcard::take_from_bytes::<SBody>(bytes).map_err(|e| DecodeError::Postcard(e.to_string()))?;
+    if !left.is_empty() {
+        return Err(DecodeError::Trailing(left.len()));
+    }
+    if matches!(body, SBody::Correction { .. } | SBody::Retraction { .. }) {
+        return Err(DecodeError::Invalid("a replacement cannot be a correction or retraction"));
+    }
+    EventBody::try_from(body)
+}
+
+fn idx<T: Copy + PartialEq>(all: &[T], v: T) -> u8 {
+    let i = all.iter().position(|x| *x == v).unwrap_or(0);
+    u8::try_from(i).unwrap_or(0)
+}
+
+fn from_idx<T: Copy>(all: &[T], i: u8, what: &'static str) -> Result<T, DecodeError> {
+    all.get(usize::from(i)).copied().ok_or(DecodeError::Invalid(what))
+}
+
+fn d(v: Date) -> i32 {
+    v.days_from_ce()
+}
+
+fn dd(v: i32) -> Result<Date, DecodeError> {
+    Date::from_days_from_ce(v).ok_or(DecodeError::Invalid("date"))
+}
+
+fn s_id(v: &Id) -> String {
+    v.0.clone()
+}
+
+fn d_id(v: String) -> Result<Id, DecodeError> {
+    Id::new(v).ok_or(DecodeError::Invalid("id"))
+}
+
+fn d_text(v: String) -> Result<Text, DecodeError> {
+    Text::new(v).ok_or(DecodeError::Invalid("text"))
+}
+
+fn d_count(v: u32) -> Result<Count, DecodeError> {
+    Count::new(v).ok_or(DecodeError::Invalid("count"))
+}
+
+fn d_fy(v: u16) -> Result<FiscalYear, DecodeError> {
+    FiscalYear::new(v).ok_or(DecodeError::Invalid("fiscal year"))
+}
+
+fn d_yen(v: Option<u64>) -> Result<Option<Yen>, DecodeError> {
+    v.map(|y| Yen::new(y).ok_or(DecodeError::Invalid("yen"))).transpose()
+}
+
+fn d_hours(v: u32) -> Result<WeeklyHours, DecodeError> {
+    WeeklyHours::from_hundredths(v).ok_or(DecodeError::Invalid("weekly hours"))
+}
+
+fn s_ids(v: &Option<Vec<Id>>) -> Option<Vec<String>> {
+    v.as_ref().map(|m| m.iter().map(s_id).collect())
+}
+
+fn d_ids(v: Option<Vec<String>>) -> Result<Option<Vec<Id>>, DecodeError> {
+    v.map(|m| m.into_iter().map(d_id).collect()).transpose()
+}
+
+fn d_place(v: u8) -> Result<Place, DecodeError> {
+    from_idx(Place::ALL, v, "place")
+}
+
+impl From<&EventBody> for SBody {
+    fn from(b: &EventBody) -> SBody {
+        match b {
+            EventBody::ProjectDefined(e) => SBody::ProjectDefined {
+                project: s_id(&e.project),
+                name: e.name.0.clone(),
+                region_kind: idx(RegionKind::ALL, e.region_kind),
+                municipalities: e.municipalities.iter().map(|m| m.0.clone()).collect(),
+                contract_start: d(e.contract_start),
+                years: e.years.0,
+                budget_yen: e.budget_yen.map(|y| y.0),
+            },
+            EventBody::MenuDefined(e) => SBody::MenuDefined {
+                menu: s_id(&e.menu),
+                category: idx(Category::ALL, e.category),
+                kind: idx(MenuKind::ALL, e.kind),
+                name: e.name.0.clone(),
+                targets: e
+                    .targets
+                    .iter()
+                    .map(|t| STarget { fiscal_year: t.fiscal_year.0, output: t.output.0, outcome: t.outcome.0 })
+                    .collect(),
+                budget_yen: e.budget_yen.map(|y| y.0),
+            },
+            EventBody::TargetsRevised(e) => SBody::TargetsRevised {
+                menu: s_id(&e.menu),
+                fiscal_year: e.fiscal_year.0,
+                output: e.output.0,
+                outcome: e.outcome.0,
+                date: d(e.date),
+                reason: e.reason.as_ref().map(|r| r.0.clone()),
+            },
+            EventBody::SessionHeld(e) => SBody::SessionHeld {
+                menu: s_id(&e.menu),
+                date: d(e.date),
+                place: e.place.as_ref().map(|p| p.0.clone()),
+                capacity: e.capacity.map(|c| c.0),
+            },
+            EventBody::Attendance(e) => SBody::Attendance {
+                menu: s_id(&e.menu),
+                date: d(e.date),
+                role: idx(Role::ALL, e.role),
+                person: e.person.as_ref().map(s_id),
+                establishment: e.establishment.as_ref().map(s_id),
+                residence: e.residence.map(|p| idx(Place::ALL, p)),
+                establishment_location: e.establishment_location.map(|p| idx(Place::ALL, p)),
+                wants_in_region: e.wants_in_region,
+                intent_confirmed: e.intent_confirmed,
+                freelance: e.freelance,
+                student: e
+                    .student
+                    .as_ref()
+                    .map(|s| SStudent { school: idx(School::ALL, s.school), graduating_year: s.graduating_year.0 }),
+            },
+            EventBody::Hire(e) => SBody::Hire {
+                person: s_id(&e.person),
+                start_date: e.start_date.map(d),
+                workplace: idx(Place::ALL, e.workplace),
+                weekly_hours: e.weekly_hours.hundredths(),
+                employer: e.employer.as_ref().map(s_id),
+                offer_date: e.offer_date.map(d),
+                interviewed_on: e.interviewed_on.map(d),
+                regular_recruitment: e.regular_recruitment,
+                employed_before_use: e.employed_before_use,
+                new_site_in_region: e.new_site_in_region,
+                menus: s_ids(&e.menus),
+            },
+            EventBody::Conversion(e) => SBody::Conversion {
+                person: s_id(&e.person),
+                employer: s_id(&e.employer),
+                date: d(e.date),
+                weekly_hours: e.weekly_hours.hundredths(),
+                vacancy_fill: e.vacancy_fill,
+                menus: s_ids(&e.menus),
+            },
+            EventBody::Startup(e) => SBody::Startup {
+                person: s_id(&e.person),
+                date: d(e.date),
+                location: idx(Place::ALL, e.location),
+                employees: e.employees.0,
+                menus: s_ids(&e.menus),
+            },
+            EventBody::SurveyResponse(e) => SBody::SurveyResponse {
+                menu: s_id(&e.menu),
+                date: d(e.date),
+                useful: e.useful,
+                respondent: e.respondent.as_ref().map(s_id),
+            },
+            EventBody::PlanApproved(e) => SBody::PlanApproved {
+                menus: e.menus.iter().map(s_id).collect(),
+                date: d(e.date),
+                scope: e.scope.map(|s| idx(PlanScope::ALL, s)),
+            },
+            EventBody::Retraction(e) => SBody::Retraction { target: *e.target.as_bytes(), reason: e.reason.0.clone() },
+            EventBody::Correction(e) => SBody::Correction {
+                target: *e.target.as_bytes(),
+                replacement: encode_body(&SBody::from(e.replacement.as_ref())),
+                reason: e.reason.0.clone(),
+            },
+        }
+    }
+}
+
+impl TryFrom<SBody> for EventBody {
+    type Error = DecodeError;
+
+    fn try_from(b: SBody) -> Result<EventBody, DecodeError> {
+        Ok(match b {
+            SBody::ProjectDefined { project, name, region_kind, municipalities, contract_start, years, budget_yen } => {
+                EventBody::ProjectDefined(ProjectDefined {
+                    project: d_id(project)?,
+                    name: d_text(name)?,
+                    region_kind: from_idx(RegionKind::ALL, region_kind, "region kind")?,
+                    municipalities: municipalities.into_iter().map(d_text).collect::<Result<_, _>>()?,
+                    contract_start: dd(contract_start)?,
+                    years: ProjectYears::new(years).ok_or(DecodeError::Invalid("years"))?,
+                    budget_yen: d_yen(budget_yen)?,
+                })
+            }
+            SBody::MenuDefined { menu, category, kind, name, targets, budget_yen } => EventBody::MenuDefined(MenuDefined {
+                menu: d_id(menu)?,
+                category: from_idx(Category::ALL, category, "category")?,
+                kind: from_idx(MenuKind::ALL, kind, "menu kind")?,
+                name: d_text(name)?,
+                targets: targets
+                    .into_iter()
+                    .map(|t| {
+                        Ok(Target {
+                            fiscal_year: d_fy(t.fiscal_year)?,
+                            output: d_count(t.output)?,
+                            outcome: d_count(t.outcome)?,
+                        })
+                    })
+                    .collect::<Result<_, DecodeError>>()?,
+                budget_yen: d_yen(budget_yen)?,
+            }),
+            SBody::TargetsRevised { menu, fiscal_year, output, outcome, date, reason } => {
+                EventBody::TargetsRevised(TargetsRevised {
+                    menu: d_id(menu)?,
+                    fiscal_year: d_fy(fiscal_year)?,
+                    output: d_count(output)?,
+                    outcome: d_count(outcome)?,
+                    date: dd(date)?,
+                    reason: reason.map(d_text).transpose()?,
+                })
+            }
+            SBody::SessionHeld { menu, date, place, capacity } => EventBody::SessionHeld(SessionHeld {
+                menu: d_id(menu)?,
+                date: dd(date)?,
+                place: place.map(d_text).transpose()?,
+                capacity: capacity.map(d_count).transpose()?,
+            }),
+            SBody::Attendance {
+                menu,
+                date,
+                role,
+                person,
+                establishment,
+                residence,
+                establishment_location,
+                wants_in_region,
+                intent_confirmed,
+                freelance,
+                student,
+            } => EventBody::Attendance(Attendance {
+                menu: d_id(menu)?,
+                date: dd(date)?,
+                role: from_idx(Role::ALL, role, "role")?,
+                person: person.map(d_id).transpose()?,
+                establishment: establishment.map(d_id).transpose()?,
+                residence: residence.map(d_place).transpose()?,
+                establishment_location: establishment_location.map(d_place).transpose()?,
+                wants_in_region,
+                intent_confirmed,
+                freelance,
+                student: student
+                    .map(|s| {
+                        Ok::<_, DecodeError>(Student {
+                            school: from_idx(School::ALL, s.school, "school")?,
+                            graduating_year: d_fy(s.graduating_year)?,
+                        })
+                    })
+                    .transpose()?,
+            }),
+            SBody::Hire {
+                person,
+                start_date,
+                workplace,
+                weekly_hours,
+                employer,
+                offer_date,
+                interviewed_on,
+                regular_recruitment,
+                employed_before_use,
+                new_site_in_region,
+                menus,
+            } => EventBody::Hire(Hire {
+                person: d_id(person)?,
+                start_date: start_date.map(dd).transpose()?,
+                workplace: d_place(workplace)?,
+                weekly_hours: d_hours(weekly_hours)?,
+                employer: employer.map(d_id).transpose()?,
+                offer_date: offer_date.map(dd).transpose()?,
+                interviewed_on: interviewed_on.map(dd).transpose()?,
+                regular_recruitment,
+                employed_before_use,
+                new_site_in_region,
+                menus: d_ids(menus)?,
+            }),
+            SBody::Conversion { person, employer, date, weekly_hours, vacancy_fill, menus } => {
+                EventBody::Conversion(Conversion {
+                    person: d_id(person)?,
+                    employer: d_id(employer)?,
+                    date: dd(date)?,
+                    weekly_hours: d_hours(weekly_hours)?,
+                    vacancy_fill,
+                    menus: d_ids(menus)?,
+                })
+            }
+            SBody::Startup { person, date, location, employees, menus } => EventBody::Startup(Startup {
+                person: d_id(person)?,
+                date: dd(date)?,
+                location: d_place(location)?,
+                employees: d_count(employees)?,
+                menus: d_ids(menus)?,
+            }),
+            SBody::SurveyResponse { menu, date, useful, respondent } => EventBody::SurveyResponse(SurveyResponse {
+                menu: d_id(menu)?,
+                date: dd(date)?,
+                useful,
+                respondent: respondent.map(d_id).transpose()?,
+            }),
+            SBody::PlanApproved { menus, date, scope } => EventBody::PlanApproved(PlanApproved {
+                menus: menus.into_iter().map(d_id).collect::<Result<_, _>>()?,
+                date: dd(date)?,
+                scope: scope.map(|s| from_idx(PlanScope::ALL, s, "plan scope")).transpose()?,
+            }),
+            SBody::Retraction { target, reason } => {
+                EventBody::Retraction(Retraction { target: Uuid::from_bytes(target), reason: d_text(reason)? })
+            }
+            SBody::Correction { target, replacement, reason } => EventBody::Correction(Correction {
+                target: Uuid::from_bytes(target),
+                replacement: Box::new(decode_replacement(&replacement)?),
+                reason: d_text(reason)?,
+            }),
+        })
+    }
+}

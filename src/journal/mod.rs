@@ -1,0 +1,475 @@
+//! The append-only journal: a gap-free sequence of hash-chained events in
+//! chunks, over a [`Storage`].
+//!
+//! Layout (all in one keyspace, so one atomic batch covers a whole append):
+//!
+//! | key | value |
+//! |---|---|
+//! | `f` | format marker: `jisseki-journal` and the format version (u32 BE) |
+//! | `m` | the head: next seq, head hash, last `recorded_at` (postcard) |
+//! | `c` + first seq (u64 BE) | a chunk of consecutive events (see [`codec`]) |
+//! | `i` + id (16 bytes) | the seq of the event with that id (u64 BE) |
+//! | `x` + name | an index entry owned by the caller (the ledger) |
+//!
+//! **Architecture invariant:** the journal knows nothing of counting rules,
+//! and nothing of what the caller indexes under `x`.
+
+pub mod chain;
+pub mod codec;
+pub mod storage;
+
+pub use chain::{hash_text, RecordedEvent, GENESIS};
+pub use storage::{MemStorage, SledStorage, Storage, StorageError, WriteBatch};
+
+use crate::domain::{Event, EventBody};
+use chain::Hash;
+use codec::{Chunk, DecodeError, StoredEvent};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The format of the journal this build writes.
+pub const JOURNAL_FORMAT: u32 = 1;
+/// The most events stored under one key.
+pub const CHUNK_EVENTS_MAX: usize = 1024;
+const FORMAT_MAGIC: &[u8] = b"jisseki-journal";
+const KEY_FORMAT: &[u8] = b"f";
+const KEY_HEAD: &[u8] = b"m";
+const PREFIX_CHUNK: u8 = b'c';
+const PREFIX_ID: u8 = b'i';
+const PREFIX_INDEX: u8 = b'x';
+
+/// A source of transaction time, injected so tests control it.
+pub trait Clock: Send + Sync {
+    /// Now, in microseconds since the Unix epoch, UTC.
+    fn now_us(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_us(&self) -> i64 {
+        chrono::Utc::now().timestamp_micros()
+    }
+}
+
+/// A clock set by hand, for tests (and `JISSEKI_TEST_NOW`).
+#[derive(Debug, Default)]
+pub struct ManualClock(pub std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    /// A clock stopped at `us`.
+    pub fn at(us: i64) -> Self {
+        ManualClock(std::sync::atomic::AtomicI64::new(us))
+    }
+    /// Moves the clock to `us` (backwards too).
+    pub fn set(&self, us: i64) {
+        self.0.store(us, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_us(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// What went wrong in the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The storage engine failed; nothing was acknowledged.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Stored bytes are damaged.
+    #[error("corrupt journal at {at}: {detail}")]
+    Corrupt {
+        /// Where: a seq, or a key.
+        at: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The journal was written by a newer jisseki.
+    #[error("journal format {found} is newer than this jisseki supports ({supported})")]
+    NewerFormat {
+        /// Format found.
+        found: u32,
+        /// Format supported.
+        supported: u32,
+    },
+    /// The storage holds something that is not a journal.
+    #[error("not a jisseki journal")]
+    NotAJournal,
+    /// A restored event does not continue the chain.
+    #[error("restored event {seq} does not continue the chain: {detail}")]
+    BadLink {
+        /// The seq of the event.
+        seq: u64,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// The head of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// The seq the next event will get (1 for an empty journal).
+    pub next_seq: u64,
+    /// The hash of the last event ([`GENESIS`] when empty).
+    pub hash: Hash,
+    /// `recorded_at` of the last event, microseconds (0 when empty).
+    pub last_recorded_us: i64,
+}
+
+impl Head {
+    /// Number of events recorded.
+    pub fn events(&self) -> u64 {
+        self.next_seq - 1
+    }
+}
+
+/// The outcome of [`Journal::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Every event decodes and the chain holds to the head.
+    Intact {
+        /// Number of events.
+        events: u64,
+        /// The head hash.
+        head: Hash,
+    },
+    /// The first bad event, and why.
+    Broken {
+        /// The first seq found bad.
+        seq: u64,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+fn chunk_key(seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(PREFIX_CHUNK);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn id_key(id: &Uuid) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(PREFIX_ID);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn index_key(name: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(PREFIX_INDEX);
+    k.extend_from_slice(name);
+    k
+}
+
+fn seq_of_value(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+fn corrupt(at: impl Into<String>, detail: impl ToString) -> JournalError {
+    JournalError::Corrupt { at: at.into(), detail: detail.to_string() }
+}
+
+fn to_recorded(e: StoredEvent) -> Result<RecordedEvent, JournalError> {
+    let seq = e.seq;
+    let body = EventBody::try_from(e.body).map_err(|err: DecodeError| corrupt(format!("seq {seq}"), err))?;
+    Ok(RecordedEvent {
+        seq,
+        recorded_at_us: e.recorded_at_us,
+        id: Uuid::from_bytes(e.id),
+        schema_version: e.schema_version,
+        body,
+        hash: e.hash,
+    })
+}
+
+fn to_stored(r: &RecordedEvent) -> StoredEvent {
+    StoredEvent {
+        seq: r.seq,
+        recorded_at_us: r.recorded_at_us,
+        id: *r.id.as_bytes(),
+        schema_version: r.schema_version,
+        hash: r.hash,
+        body: (&r.body).into(),
+    }
+}
+
+/// The journal over a storage engine.
+pub struct Journal<S: Storage> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    head: Head,
+}
+
+impl<S: Storage> Journal<S> {
+    /// Opens the journal in `store`, creating it if the store is empty.
+    pub fn open(mut store: S, clock: Arc<dyn Clock>) -> Result<Self, JournalError> {
+        let head = match store.get(KEY_FORMAT)? {
+            None => {
+                if !store.range(&[0], &[0xff], 1)?.is_empty() {
+                    return Err(JournalError::NotAJournal);
+                }
+                let head = Head { next_seq: 1, hash: GENESIS, last_recorded_us: 0 };
+                let mut marker = FORMAT_MAGIC.to_vec();
+                marker.extend_from_slice(&JOURNAL_FORMAT.to_be_bytes());
+                let mut b = WriteBatch::default();
+                b.put(KEY_FORMAT.to_vec(), marker);
+                b.put(KEY_HEAD.to_vec(), encode_head(&head));
+                store.apply(b)?;
+                store.sync()?;
+                head
+            }
+            Some(marker) => {
+                let version = marker
+                    .strip_prefix(FORMAT_MAGIC)
+                    .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                    .map(u32::from_be_bytes)
+                    .ok_or(JournalError::NotAJournal)?;
+                if version > JOURNAL_FORMAT {
+                    return Err(JournalError::NewerFormat { found: version, supported: JOURNAL_FORMAT });
+                }
+                let bytes = store.get(KEY_HEAD)?.ok_or_else(|| corrupt("head", "missing"))?;
+                decode_head(&bytes)?
+            }
+        };
+        Ok(Journal { store, clock, head })
+    }
+
+    /// The head of the chain.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// The underlying storage (tests inspect it).
+    pub fn storage(&self) -> &S {
+        &self.store
+    }
+
+    /// The transaction time the next batch will get: the clock, but never
+    /// earlier than one microsecond after the last batch, so `recorded_at`
+    /// never goes back even when the system clock does.
+    pub fn next_recorded_at(&self) -> i64 {
+        let now = self.clock.now_us();
+        if self.head.events() == 0 {
+            now
+        } else {
+            now.max(self.head.last_recorded_us.saturating_add(1))
+        }
+    }
+
+    /// Seals `events` onto the chain and writes them, with the caller's
+    /// `index` entries, in one atomic batch, then syncs. Returns the
+    /// recorded events only once they are durable.
+    pub fn append(&mut self, events: Vec<Event>, index: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Vec<RecordedEvent>, JournalError> {
+        let recorded_at = self.next_recorded_at();
+        let mut prev = self.head.hash;
+        let mut seq = self.head.next_seq;
+        let mut recs = Vec::with_capacity(events.len());
+        for e in events {
+            let r = RecordedEvent::seal(seq, recorded_at, e.id, e.body, &prev);
+            prev = r.hash;
+            seq += 1;
+            recs.push(r);
+        }
+        self.write(&recs, index)?;
+        Ok(recs)
+    }
+
+    /// Appends events that were already recorded elsewhere (`import
+    /// --restore`), checking that each continues the chain: the next seq,
+    /// a `recorded_at` that does not go back, and the hash recomputed from
+    /// its content.
+    pub fn append_recorded(&mut self, recs: Vec<RecordedEvent>, index: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), JournalError> {
+        let mut prev = self.head.hash;
+        let mut seq = self.head.next_seq;
+        let mut last = self.head.last_recorded_us;
+        for r in &recs {
+            if r.seq != seq {
+                return Err(JournalError::BadLink { seq: r.seq, detail: format!("expected seq {seq}") });
+            }
+            if r.recorded_at_us < last {
+                return Err(JournalError::BadLink { seq: r.seq, detail: "recorded_at goes back".into() });
+            }
+            if r.expected_hash(&prev) != r.hash {
+                return Err(JournalError::BadLink { seq: r.seq, detail: "hash does not match".into() });
+            }
+            prev = r.hash;
+            last = r.recorded_at_us;
+            seq += 1;
+        }
+        self.write(&recs, index)
+    }
+
+    fn write(&mut self, recs: &[RecordedEvent], index: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), JournalError> {
+        let Some(last) = recs.last() else {
+            return Ok(());
+        };
+        let new_head = Head { next_seq: last.seq + 1, hash: last.hash, last_recorded_us: last.recorded_at_us };
+        let mut b = WriteBatch::default();
+        for chunk in recs.chunks(CHUNK_EVENTS_MAX) {
+            let stored = Chunk { events: chunk.iter().map(to_stored).collect() };
+            b.put(chunk_key(chunk[0].seq), codec::encode_chunk(&stored));
+        }
+        for r in recs {
+            b.put(id_key(&r.id), r.seq.to_be_bytes().to_vec());
+        }
+        for (k, v) in index {
+            b.put(index_key(&k), v);
+        }
+        b.put(KEY_HEAD.to_vec(), encode_head(&new_head));
+        self.store.apply(b)?;
+        // The batch is not acknowledged until it is durable.
+        self.store.sync()?;
+        self.head = new_head;
+        Ok(())
+    }
+
+    /// The seq of the event with `id`, if recorded.
+    pub fn seq_of(&self, id: &Uuid) -> Result<Option<u64>, JournalError> {
+        match self.store.get(&id_key(id))? {
+            None => Ok(None),
+            Some(v) => seq_of_value(&v).map(Some).ok_or_else(|| corrupt(format!("id {id}"), "bad seq")),
+        }
+    }
+
+    /// The event at `seq`.
+    pub fn get(&self, seq: u64) -> Result<Option<RecordedEvent>, JournalError> {
+        if seq == 0 || seq >= self.head.next_seq {
+            return Ok(None);
+        }
+        let Some((k, v)) = self.store.last_at_or_before(&[PREFIX_CHUNK], &chunk_key(seq))? else {
+            return Err(corrupt(format!("seq {seq}"), "no chunk holds it"));
+        };
+        let chunk = codec::decode_chunk(&v).map_err(|e| corrupt(format!("chunk {}", hex::encode(&k)), e))?;
+        match chunk.events.into_iter().find(|e| e.seq == seq) {
+            Some(e) => to_recorded(e).map(Some),
+            None => Err(corrupt(format!("seq {seq}"), "missing from its chunk")),
+        }
+    }
+
+    /// The event with `id`.
+    pub fn get_by_id(&self, id: &Uuid) -> Result<Option<RecordedEvent>, JournalError> {
+        match self.seq_of(id)? {
+            Some(seq) => self.get(seq),
+            None => Ok(None),
+        }
+    }
+
+    /// The caller's index entry `name`.
+    pub fn index_get(&self, name: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
+        Ok(self.store.get(&index_key(name))?)
+    }
+
+    /// Every event in seq order, read a chunk at a time.
+    pub fn iter(&self) -> JournalIter<'_, S> {
+        JournalIter { journal: self, next_key: chunk_key(1), buf: Vec::new().into_iter(), done: false, expect_seq: 1 }
+    }
+
+    /// Walks the whole journal: every chunk decodes, seqs are gap-free,
+    /// every hash matches the chain recomputed from the content, and the
+    /// last hash is the head's. Names the first bad seq.
+    pub fn verify(&self) -> Verification {
+        let mut prev = GENESIS;
+        let mut expect = 1u64;
+        for r in self.iter() {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => return Verification::Broken { seq: expect, detail: e.to_string() },
+            };
+            if r.expected_hash(&prev) != r.hash {
+                return Verification::Broken { seq: r.seq, detail: "hash does not match the content".into() };
+            }
+            prev = r.hash;
+            expect = r.seq + 1;
+        }
+        if expect != self.head.next_seq {
+            return Verification::Broken { seq: expect, detail: "events missing before the head".into() };
+        }
+        if prev != self.head.hash {
+            return Verification::Broken { seq: expect.saturating_sub(1), detail: "head hash differs".into() };
+        }
+        Verification::Intact { events: self.head.events(), head: prev }
+    }
+}
+
+/// Iterator over the journal's events, in seq order.
+pub struct JournalIter<'a, S: Storage> {
+    journal: &'a Journal<S>,
+    next_key: Vec<u8>,
+    buf: std::vec::IntoIter<StoredEvent>,
+    done: bool,
+    expect_seq: u64,
+}
+
+impl<S: Storage> Iterator for JournalIter<'_, S> {
+    type Item = Result<RecordedEvent, JournalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.buf.next() {
+                if e.seq != self.expect_seq {
+                    self.done = true;
+                    return Some(Err(corrupt(format!("seq {}", self.expect_seq), format!("found seq {} instead", e.seq))));
+                }
+                self.expect_seq += 1;
+                return Some(to_recorded(e));
+            }
+            if self.done || self.expect_seq >= self.journal.head.next_seq {
+                return None;
+            }
+            let end = [PREFIX_CHUNK + 1];
+            let pairs = match self.journal.store.range(&self.next_key, &end, 1) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.into()));
+                }
+            };
+            let Some((k, v)) = pairs.into_iter().next() else {
+                self.done = true;
+                return Some(Err(corrupt(format!("seq {}", self.expect_seq), "chunk missing")));
+            };
+            let first = k.get(1..).and_then(seq_of_value);
+            if first != Some(self.expect_seq) {
+                self.done = true;
+                return Some(Err(corrupt(format!("seq {}", self.expect_seq), "chunk key out of sequence")));
+            }
+            match codec::decode_chunk(&v) {
+                Ok(c) if !c.events.is_empty() => {
+                    self.next_key = chunk_key(self.expect_seq + c.events.len() as u64);
+                    self.buf = c.events.into_iter();
+                }
+                Ok(_) => {
+                    self.done = true;
+                    return Some(Err(corrupt(format!("seq {}", self.expect_seq), "empty chunk")));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(corrupt(format!("seq {}", self.expect_seq), e)));
+                }
+            }
+        }
+    }
+}
+
+fn encode_head(h: &Head) -> Vec<u8> {
+    match postcard::to_allocvec(h) {
+        Ok(v) => v,
+        Err(e) => unreachable!("the head is always encodable: {e}"),
+    }
+}
+
+fn decode_head(bytes: &[u8]) -> Result<Head, JournalError> {
+    let (h, rest) = postcard::take_from_bytes::<Head>(bytes).map_err(|e| corrupt("head", e))?;
+    if !rest.is_empty() || h.next_seq == 0 {
+        return Err(corrupt("head", "malformed"));
+    }
+    Ok(h)
+}

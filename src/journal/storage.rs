@@ -1,0 +1,320 @@
+//! The small storage trait the journal stands on, and its engines.
+//!
+//! The journal needs only ordered keys, atomic batches and a sync that makes
+//! the last batch durable. Keeping it this small lets tests inject failures
+//! at every I/O step ([`crate::journal::storage::FaultyStorage`]) and lets a
+//! later engine replace sled without touching the journal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A failure of the storage engine (not of the input).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The engine reported an error.
+    #[error("storage engine: {0}")]
+    Engine(String),
+    /// The operating system refused an I/O operation.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A fault injected by a test.
+    #[error("injected fault: {0}")]
+    Injected(&'static str),
+}
+
+/// A set of writes applied atomically: all of them or none.
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    /// Keys to set, with their values.
+    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl WriteBatch {
+    /// Adds a put.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.puts.push((key, value));
+    }
+}
+
+/// Key-value pairs in key order.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Ordered key-value storage with atomic batches and an explicit sync.
+pub trait Storage: Send {
+    /// The value at `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Up to `limit` pairs with `start <= key < end`, in key order.
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError>;
+    /// The pair with the greatest key in `start <= key <= at`.
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
+    /// Applies every write of `batch` or none of them.
+    fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError>;
+    /// Makes every applied batch durable (survives power loss).
+    fn sync(&mut self) -> Result<(), StorageError>;
+}
+
+impl Storage for Box<dyn Storage> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).get(key)
+    }
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
+        (**self).range(start, end, limit)
+    }
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+        (**self).last_at_or_before(start, at)
+    }
+    fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
+        (**self).apply(batch)
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        (**self).sync()
+    }
+}
+
+/// Storage in memory: the reference model, and the engine of property tests.
+#[derive(Debug, Default, Clone)]
+pub struct MemStorage {
+    map: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Storage for MemStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.map.get(key).cloned())
+    }
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        Ok(self.map.range(start.to_vec()..end.to_vec()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+        if start > at {
+            return Ok(None);
+        }
+        Ok(self.map.range(start.to_vec()..=at.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone())))
+    }
+    fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.map.extend(batch.puts);
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+/// Which operation a [`FaultyStorage`] should fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Fail the next `apply`, writing nothing.
+    Apply,
+    /// Fail the next `sync`, after the batch was applied but before it is
+    /// durable: a crash between the write and its sync.
+    Sync,
+}
+
+/// A log of storage calls, shared with the test that made the storage.
+pub type CallLog = Arc<Mutex<Vec<&'static str>>>;
+
+/// Wraps a storage and fails chosen operations: the test double through
+/// which tests "crash" the journal between a write and its sync.
+pub struct FaultyStorage<S> {
+    inner: S,
+    /// Faults still to fire, in order.
+    pub faults: Arc<Mutex<Vec<Fault>>>,
+    /// Every call, in order (`apply`, `sync`).
+    pub calls: CallLog,
+}
+
+impl<S: Storage> FaultyStorage<S> {
+    /// Wraps `inner` with no faults planned.
+    pub fn new(inner: S) -> Self {
+        FaultyStorage { inner, faults: Arc::default(), calls: Arc::default() }
+    }
+
+    fn take_fault(&self, f: Fault) -> bool {
+        let mut faults = match self.faults.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if faults.first() == Some(&f) {
+            faults.remove(0);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn log(&self, call: &'static str) {
+        match self.calls.lock() {
+            Ok(mut g) => g.push(call),
+            Err(p) => p.into_inner().push(call),
+        }
+    }
+}
+
+impl<S: Storage> Storage for FaultyStorage<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.get(key)
+    }
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
+        self.inner.range(start, end, limit)
+    }
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+        self.inner.last_at_or_before(start, at)
+    }
+    fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.log("apply");
+        if self.take_fault(Fault::Apply) {
+            return Err(StorageError::Injected("apply"));
+        }
+        self.inner.apply(batch)
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.log("sync");
+        if self.take_fault(Fault::Sync) {
+            return Err(StorageError::Injected("sync"));
+        }
+        self.inner.sync()
+    }
+}
+
+/// sled 0.34, with fsync after flush.
+///
+/// sled's `flush()` on Linux uses `sync_file_range`, which does not make
+/// file metadata durable (sled issue 1452). After each flush this engine
+/// therefore calls `fsync` on every file of the database, so that an
+/// acknowledged batch survives power loss.
+pub struct SledStorage {
+    db: sled::Db,
+    dir: PathBuf,
+}
+
+fn engine(e: sled::Error) -> StorageError {
+    match e {
+        sled::Error::Io(io) => StorageError::Io(io),
+        other => StorageError::Engine(other.to_string()),
+    }
+}
+
+/// The sled page cache, bounded so that a ledger of millions of events does
+/// not take all memory.
+pub const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl SledStorage {
+    /// Opens (or creates) the sled database in `dir`.
+    pub fn open(dir: &Path) -> Result<SledStorage, StorageError> {
+        let created = !dir.exists();
+        let db = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES).open().map_err(engine)?;
+        let mut s = SledStorage { db, dir: dir.to_path_buf() };
+        if created {
+            s.sync()?;
+            if let Some(parent) = dir.parent() {
+                fsync_dir(parent)?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// The directory of the database.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), StorageError> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+fn fsync_tree(dir: &Path) -> Result<(), StorageError> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            fsync_tree(&entry.path())?;
+        } else if ty.is_file() {
+            std::fs::File::open(entry.path())?.sync_all()?;
+        }
+    }
+    fsync_dir(dir)
+}
+
+impl Storage for SledStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get(key).map_err(engine)?.map(|v| v.to_vec()))
+    }
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for kv in self.db.range(start..end).take(limit) {
+            let (k, v) = kv.map_err(engine)?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+        if start > at {
+            return Ok(None);
+        }
+        match self.db.range(start..=at).next_back() {
+            Some(kv) => {
+                let (k, v) = kv.map_err(engine)?;
+                Ok(Some((k.to_vec(), v.to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+    fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
+        let mut b = sled::Batch::default();
+        for (k, v) in batch.puts {
+            b.insert(k, v);
+        }
+        self.db.apply_batch(b).map_err(engine)
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.db.flush().map_err(engine)?;
+        fsync_tree(&self.dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(s: &mut dyn Storage) {
+        let mut b = WriteBatch::default();
+        b.put(b"c\x00\x01".to_vec(), b"one".to_vec());
+        b.put(b"c\x00\x05".to_vec(), b"five".to_vec());
+        b.put(b"m".to_vec(), b"meta".to_vec());
+        s.apply(b).unwrap();
+        s.sync().unwrap();
+        assert_eq!(s.get(b"m").unwrap(), Some(b"meta".to_vec()));
+        assert_eq!(s.range(b"c", b"d", 10).unwrap().len(), 2);
+        assert_eq!(s.range(b"c", b"d", 1).unwrap().len(), 1);
+        let (k, _) = s.last_at_or_before(b"c", b"c\x00\x04").unwrap().unwrap();
+        assert_eq!(k, b"c\x00\x01".to_vec());
+        assert!(s.last_at_or_before(b"c", b"c\x00\x00").unwrap().is_none());
+    }
+
+    #[test]
+    fn mem_and_sled_agree_on_the_trait() {
+        exercise(&mut MemStorage::default());
+        let dir = tempfile::tempdir().unwrap();
+        exercise(&mut SledStorage::open(&dir.path().join("db")).unwrap());
+    }
+
+    #[test]
+    fn faulty_storage_fails_the_planned_call_only() {
+        let mut s = FaultyStorage::new(MemStorage::default());
+        s.faults.lock().unwrap().push(Fault::Apply);
+        let mut b = WriteBatch::default();
+        b.put(b"k".to_vec(), b"v".to_vec());
+        assert!(s.apply(b.clone()).is_err());
+        assert_eq!(s.get(b"k").unwrap(), None);
+        s.apply(b).unwrap();
+        assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
+}

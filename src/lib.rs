@@ -1,0 +1,11 @@
+//! jisseki (実績): an event-sourced, hash-chained ledger of participants and
+//! outcomes for Japan's Regional Employment Activation Programme
+//! (地域雇用活性化推進事業). See `ARCHITECTURE.md` for the map.
+
+#![warn(missing_docs)]
+
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod io;
+pub mod journal;
