@@ -22,7 +22,7 @@ pub struct Location {
 impl Location {
     /// A location in `file` at `line`, with no field yet.
     pub fn line(file: &str, line: u64) -> Self {
-        Location { file: file.to_string(), line: Some(line), field: None }
+        Location { file: file.to_string(), line: (line > 0).then_some(line), field: None }
     }
 
     /// The same location, narrowed to `field`.

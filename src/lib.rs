@@ -4,8 +4,14 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod io;
 pub mod journal;
+pub mod synth;
+pub mod ledger;
+
+pub use ledger::{Access, AppendOptions, AppendReport, Ledger, LedgerError, LogFilter};
+pub mod schema;

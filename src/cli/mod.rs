@@ -1,0 +1,631 @@
+//! The command line: parse flags, call [`crate::Ledger`], render. No figure
+//! is computed here.
+
+mod table;
+
+use crate::error::{InputError, InputErrorKind, InputErrors, Location};
+use crate::i18n::Lang;
+use crate::io::{self, InputFormat, Mode};
+use crate::journal::{self, hash_text, Clock, ManualClock, SystemClock, Verification};
+use crate::ledger::{Access, AppendOptions, AppendReport, Ledger, LedgerError, LogFilter};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Output format for programs or people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// A table for people (default).
+    #[default]
+    Table,
+    /// JSON for programs.
+    Json,
+    /// CSV for spreadsheets.
+    Csv,
+}
+
+/// jisseki (実績): 地域雇用活性化推進事業の参加者・アウトカム台帳
+/// (an event-sourced ledger for the Regional Employment Activation Programme).
+#[derive(Debug, Parser)]
+#[command(name = "jisseki", version, about)]
+pub struct Cli {
+    /// 台帳のディレクトリ / the ledger directory
+    #[arg(long, global = true, env = "JISSEKI_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    /// 出力形式 / output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// 表示言語 / language of messages
+    #[arg(long, global = true, value_enum, default_value_t = Lang::Ja, env = "JISSEKI_LANG")]
+    pub lang: Lang,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of CONTRACT.md §1.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 空の台帳を作成する / create an empty ledger
+    Init,
+    /// JSON Lines または CSV からイベントを追加する（全件か0件）/ append events from JSON Lines or CSV, all or nothing
+    Import {
+        /// 入力ファイル（.jsonl / .csv、`-` は標準入力）/ input file (`-` for stdin, read as JSON Lines)
+        file: PathBuf,
+        /// 検査だけして追加しない。すべての誤りを表示 / validate only, list every error
+        #[arg(long)]
+        check: bool,
+        /// export の出力を空の台帳に復元する（ハッシュを再検証）/ restore an export into an empty ledger
+        #[arg(long)]
+        restore: bool,
+        /// 台帳の最後の seq がこの値でなければ拒否 / refuse unless the ledger's last seq is N
+        #[arg(long, value_name = "N")]
+        expect_seq: Option<u64>,
+    },
+    /// フラグから1件のイベントを追加する / append one event from flags
+    #[command(after_help = "例 / example:\n  jisseki record attendance --menu B-01 --date 2024-11-20 --role job_seeker --person P-0001 --residence in_region --intent_confirmed はい\n  jisseki record retraction --target <id> --reason 二重登録\n  jisseki record correction --target <id> --reason 居住地の誤り --replacement '{\"type\":\"attendance\",...}'")]
+    Record {
+        /// イベントの種類 / event type (attendance, hire, ...)
+        #[arg(value_name = "TYPE")]
+        event_type: String,
+        /// 台帳の最後の seq がこの値でなければ拒否 / refuse unless the ledger's last seq is N
+        #[arg(long, value_name = "N")]
+        expect_seq: Option<u64>,
+        /// --項目名 値 ... / --field value pairs, named as in the CSV header
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--FIELD VALUE")]
+        fields: Vec<String>,
+    },
+    /// 全イベントを JSON Lines で出力する / every event as JSON Lines
+    Export {
+        /// 出力先（省略時は標準出力）/ output file (stdout when absent)
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// ハッシュチェーンと全イベントを検証する / check the hash chain and every stored event
+    Verify,
+    /// イベントを一覧する / list events
+    Log {
+        /// 種類で絞る（複数可）/ keep these types
+        #[arg(long = "type", value_name = "TYPE")]
+        types: Vec<String>,
+        /// メニューで絞る / keep events naming this menu
+        #[arg(long)]
+        menu: Option<String>,
+        /// 参加者IDで絞る / keep events about this person
+        #[arg(long)]
+        person: Option<String>,
+        /// 事業所IDで絞る / keep events about this establishment
+        #[arg(long)]
+        establishment: Option<String>,
+        /// この時刻以降に記録されたもの（RFC 3339 または日付）/ recorded at or after
+        #[arg(long)]
+        since: Option<String>,
+        /// この時刻以前に記録されたもの / recorded at or before
+        #[arg(long)]
+        until: Option<String>,
+        /// 最大件数 / at most N events
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// 架空の協議会の台帳を一時ディレクトリに作って要約を表示する / build a demo council ledger and summarise it
+    Demo {
+        /// 乱数の種 / generator seed
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        /// 台帳を残すディレクトリ（省略時は一時ディレクトリを削除）/ keep the ledger here
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+}
+
+/// Exit codes: 0 success, 1 refused input or failed check, 2 usage, 3
+/// ledger busy, 4 storage failure or corruption.
+fn exit_code(e: &LedgerError) -> u8 {
+    match e {
+        LedgerError::InUse { .. } => 3,
+        LedgerError::Journal(_) | LedgerError::Io { .. } => 4,
+        _ => 1,
+    }
+}
+
+/// The most errors printed at once; the rest are counted.
+const ERRORS_SHOWN_MAX: usize = 200;
+
+/// Runs the CLI and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = cli.lang;
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Ledger(e)) => {
+            eprintln!("{}", render_failure(&e, lang, false));
+            ExitCode::from(exit_code(&e))
+        }
+        Err(Failure::Listed(e)) => {
+            eprintln!("{}", render_failure(&e, lang, true));
+            ExitCode::from(exit_code(&e))
+        }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("jisseki: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+enum Failure {
+    Ledger(LedgerError),
+    /// Print every error, not just the first (`import --check`).
+    Listed(LedgerError),
+    Usage(String),
+}
+
+impl From<LedgerError> for Failure {
+    fn from(e: LedgerError) -> Self {
+        Failure::Ledger(e)
+    }
+}
+
+fn render_failure(e: &LedgerError, lang: Lang, all: bool) -> String {
+    let LedgerError::Input(errs) = e else {
+        return format!("jisseki: {}", e.render(lang));
+    };
+    let n = errs.0.len();
+    let shown = if all { n.min(ERRORS_SHOWN_MAX) } else { 1 };
+    let mut lines: Vec<String> = errs.0.iter().take(shown).map(|x| x.render(lang)).collect();
+    if n > shown {
+        lines.push(match (lang, all) {
+            (Lang::Ja, false) => format!("（ほかに {} 件の誤り。すべて表示するには import --check。何も追加していません）", n - shown),
+            (Lang::En, false) => format!("({} more errors; import --check lists them all. Nothing was appended.)", n - shown),
+            (Lang::Ja, true) => format!("（ほかに {} 件の誤り）", n - shown),
+            (Lang::En, true) => format!("({} more errors)", n - shown),
+        });
+    } else if !all {
+        lines.push(Lang::pick(lang, "（何も追加していません）", "(nothing was appended)").to_string());
+    }
+    lines.join("\n")
+}
+
+fn ledger_dir(cli_dir: &Option<PathBuf>, lang: Lang) -> Result<PathBuf, Failure> {
+    cli_dir.clone().ok_or_else(|| Failure::Usage(lang.pick("--ledger DIR（または JISSEKI_LEDGER）を指定してください", "give --ledger DIR (or JISSEKI_LEDGER)").into()))
+}
+
+/// The clock: the system's, or a fixed time from `JISSEKI_TEST_NOW` (RFC
+/// 3339), which tests use to control transaction time.
+fn clock() -> Result<Arc<dyn Clock>, Failure> {
+    match std::env::var("JISSEKI_TEST_NOW") {
+        Ok(s) => {
+            let us = journal::chain::parse_timestamp(&s).ok_or_else(|| Failure::Usage(format!("JISSEKI_TEST_NOW: not an RFC 3339 time: {s}")))?;
+            Ok(Arc::new(ManualClock::at(us)))
+        }
+        Err(_) => Ok(Arc::new(SystemClock)),
+    }
+}
+
+fn open(dir: &Path, access: Access) -> Result<Ledger, Failure> {
+    Ok(Ledger::open(dir, access, clock()?)?)
+}
+
+fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    let lang = cli.lang;
+    match &cli.command {
+        Command::Init => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            Ledger::init(&dir)?;
+            println!("{}", match lang {
+                Lang::Ja => format!("台帳を作成しました: {}", dir.display()),
+                Lang::En => format!("created ledger {}", dir.display()),
+            });
+            Ok(0)
+        }
+        Command::Import { file, check, restore, expect_seq } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            import(&dir, file, *check, *restore, *expect_seq, cli.format, lang)
+        }
+        Command::Record { event_type, expect_seq, fields } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            record(&dir, event_type, fields, *expect_seq, cli.format, lang)
+        }
+        Command::Export { output } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            match output {
+                Some(path) => {
+                    let tmp = path.with_extension("partial");
+                    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|source| LedgerError::Io { path: tmp.clone(), source })?);
+                    let n = ledger.export(&mut f)?;
+                    let f = f.into_inner().map_err(|e| LedgerError::Io { path: tmp.clone(), source: e.into_error() })?;
+                    f.sync_all().map_err(|source| LedgerError::Io { path: tmp.clone(), source })?;
+                    std::fs::rename(&tmp, path).map_err(|source| LedgerError::Io { path: path.clone(), source })?;
+                    eprintln!("{}", match lang {
+                        Lang::Ja => format!("{n} 件を {} に書き出しました", path.display()),
+                        Lang::En => format!("wrote {n} events to {}", path.display()),
+                    });
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    match ledger.export(&mut out).and_then(|_| out.flush().map_err(|source| LedgerError::Io { path: "-".into(), source })) {
+                        Ok(()) => {}
+                        // A closed pipe (`export | head`) is not an error.
+                        Err(LedgerError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Verify => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            verify(&ledger, cli.format, lang)
+        }
+        Command::Log { types, menu, person, establishment, since, until, limit } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            let filter = LogFilter {
+                types: types.clone(),
+                menu: menu.clone(),
+                person: person.clone(),
+                establishment: establishment.clone(),
+                since_us: since.as_deref().map(|s| parse_time_arg(s, false, lang)).transpose()?,
+                until_us: until.as_deref().map(|s| parse_time_arg(s, true, lang)).transpose()?,
+                limit: *limit,
+            };
+            for t in &filter.types {
+                if !crate::domain::EVENT_TYPES.contains(&t.as_str()) {
+                    return Err(Failure::Usage(format!("--type {t}: {}", lang.pick("そのような種類はありません", "no such event type"))));
+                }
+            }
+            let events = ledger.log(&filter)?;
+            print_log(&events, cli.format, lang);
+            Ok(0)
+        }
+        Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
+    }
+}
+
+/// `--since`/`--until`: RFC 3339, or a date (the start of that day, or its
+/// end for `--until`, in JST since councils work in Japan).
+fn parse_time_arg(s: &str, end_of_day: bool, lang: Lang) -> Result<i64, Failure> {
+    if let Some(us) = journal::chain::parse_timestamp(s) {
+        return Ok(us);
+    }
+    if let Some(d) = crate::domain::Date::parse_iso(s) {
+        let t = if end_of_day { "23:59:59.999999" } else { "00:00:00" };
+        if let Some(us) = journal::chain::parse_timestamp(&format!("{d}T{t}+09:00")) {
+            return Ok(us);
+        }
+    }
+    Err(Failure::Usage(format!("{s}: {}", lang.pick("RFC 3339 の時刻か YYYY-MM-DD で指定してください", "give an RFC 3339 time or YYYY-MM-DD"))))
+}
+
+fn read_input(file: &Path) -> Result<Vec<u8>, LedgerError> {
+    let io_err = |source| LedgerError::Io { path: file.to_path_buf(), source };
+    let mut bytes = Vec::new();
+    if file == Path::new("-") {
+        std::io::stdin().lock().take(io::INPUT_BYTES_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    } else {
+        let f = std::fs::File::open(file).map_err(io_err)?;
+        f.take(io::INPUT_BYTES_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    }
+    if bytes.len() as u64 > io::INPUT_BYTES_MAX {
+        return Err(InputErrors::from(InputError::new(
+            Location { file: file.display().to_string(), ..Default::default() },
+            InputErrorKind::TooLarge { limit: format!("{} MiB", io::INPUT_BYTES_MAX >> 20) },
+        ))
+        .into());
+    }
+    Ok(bytes)
+}
+
+fn progress(len: u64, lang: Lang) -> indicatif::ProgressBar {
+    // Drawn on stderr only when it is a terminal, so logs and pipes stay clean.
+    if !std::io::stderr().is_terminal() || len < 10_000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(lang.pick("読み込み中", "reading").to_string());
+    pb
+}
+
+fn import(dir: &Path, file: &Path, check: bool, restore: bool, expect_seq: Option<u64>, format: Format, lang: Lang) -> Result<u8, Failure> {
+    let name = file.display().to_string();
+    let mut ledger = open(dir, if check { Access::Read } else { Access::Write })?;
+    let bytes = read_input(file)?;
+    let pb = progress(bytes.len() as u64, lang);
+    let fmt = if file == Path::new("-") { InputFormat::JsonLines } else { InputFormat::from_name(&name) };
+    let mode = if restore { Mode::Restore } else { Mode::Append };
+    let listed = |e: LedgerError| if check { Failure::Listed(e) } else { Failure::Ledger(e) };
+    let events = io::read_events(&bytes, &name, fmt, mode).map_err(|e| listed(e.into()))?;
+    pb.set_position(bytes.len() as u64);
+    pb.set_message(lang.pick("検証・書き込み中", "checking and writing").to_string());
+    let report = if restore {
+        ledger.restore(events, &name, check)
+    } else {
+        ledger.append(events, &name, AppendOptions { expect_seq, check_only: check })
+    }
+    .map_err(listed)?;
+    pb.finish_and_clear();
+    print_append(&report, check, format, lang);
+    Ok(0)
+}
+
+fn print_append(r: &AppendReport, check: bool, format: Format, lang: Lang) {
+    let head = r.head.unwrap_or(journal::Head { next_seq: 1, hash: journal::GENESIS, last_recorded_us: 0 });
+    match format {
+        Format::Json => {
+            let v = json!({
+                "checked_only": check,
+                "appended": r.appended.iter().map(|(line, seq, id)| json!({"line": line, "seq": seq, "id": id.to_string()})).collect::<Vec<_>>(),
+                "already_recorded": r.already.iter().map(|(line, seq, id)| json!({"line": line, "seq": seq, "id": id.to_string()})).collect::<Vec<_>>(),
+                "head": {"seq": head.events(), "hash": hash_text(&head.hash)},
+            });
+            println!("{v}");
+        }
+        Format::Table | Format::Csv => {
+            let seqs = match (r.appended.first(), r.appended.last()) {
+                (Some(a), Some(b)) => format!(" (seq {}–{})", a.1, b.1),
+                _ => String::new(),
+            };
+            if check {
+                println!("{}", match lang {
+                    Lang::Ja => "検査OK: 誤りはありません（何も追加していません）".to_string(),
+                    Lang::En => "check passed: no errors (nothing appended)".to_string(),
+                });
+            } else {
+                println!("{}", match lang {
+                    Lang::Ja => format!("追加: {} 件{seqs}、記録済み（重複のため追加せず）: {} 件", r.appended.len(), r.already.len()),
+                    Lang::En => format!("appended: {}{seqs}, already recorded: {}", r.appended.len(), r.already.len()),
+                });
+                for (line, seq, id) in &r.already {
+                    println!("{}", match lang {
+                        Lang::Ja => format!("  {line}行目: id {id} は seq {seq} に記録済み"),
+                        Lang::En => format!("  line {line}: id {id} already recorded at seq {seq}"),
+                    });
+                }
+                println!("{}: seq {} {}", lang.pick("台帳の先頭", "ledger head"), head.events(), hash_text(&head.hash));
+            }
+        }
+    }
+}
+
+/// Turns `--field value` pairs into a one-row CSV, so that `record` reads
+/// its values exactly as CSV import does (dates in any accepted form,
+/// はい/いいえ, `;`-separated lists).
+fn record(dir: &Path, ty: &str, args: &[String], expect_seq: Option<u64>, format: Format, lang: Lang) -> Result<u8, Failure> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(name) = a.strip_prefix("--") else {
+            return Err(Failure::Usage(format!("{a}: {}", lang.pick("--項目名 値 の形で指定してください", "expected --field value"))));
+        };
+        let (k, v) = match name.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => match it.next() {
+                Some(v) => (name.to_string(), v.clone()),
+                None => return Err(Failure::Usage(format!("--{name}: {}", lang.pick("値がありません", "missing value")))),
+            },
+        };
+        pairs.push((k.replace('-', "_"), v));
+    }
+    let file = "record";
+    let obj = if ty == "correction" {
+        // Corrections carry a whole event; they are given as JSON.
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), Value::String(ty.into()));
+        for (k, v) in pairs {
+            let value = if k == "replacement" {
+                serde_json::from_str(&v).map_err(|e| {
+                    LedgerError::from(InputErrors::from(InputError::new(
+                        Location { file: file.into(), line: None, field: Some(k.clone()) },
+                        InputErrorKind::Syntax { detail: e.to_string() },
+                    )))
+                })?
+            } else {
+                Value::String(v)
+            };
+            m.insert(k, value);
+        }
+        m
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header: Vec<&str> = std::iter::once("type").chain(pairs.iter().map(|(k, _)| k.as_str())).collect();
+        let row: Vec<&str> = std::iter::once(ty).chain(pairs.iter().map(|(_, v)| v.as_str())).collect();
+        let text = w
+            .write_record(&header)
+            .and_then(|_| w.write_record(&row))
+            .map_err(|e| e.to_string())
+            .and_then(|_| w.into_inner().map_err(|e| e.to_string()))
+            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
+            .map_err(Failure::Usage)?;
+        let unlocate = |mut errs: InputErrors| {
+            for e in &mut errs.0 {
+                e.at.file = file.into();
+                e.at.line = None;
+            }
+            LedgerError::from(errs)
+        };
+        let mut objs = io::csv::csv_to_objects(&text, file).map_err(unlocate)?;
+        objs.pop().map(|(_, o)| o).ok_or_else(|| Failure::Usage("no event".into()))?
+    };
+    let event = io::parse::parse_object(obj, &Location { file: file.into(), line: None, field: None }, Mode::Append, Vec::new())
+        .map_err(|errs| LedgerError::from(InputErrors(errs)))?;
+    let mut ledger = open(dir, Access::Write)?;
+    let report = ledger.append(vec![event], file, AppendOptions { expect_seq, check_only: false })?;
+    match format {
+        Format::Json => print_append(&report, false, format, lang),
+        _ => {
+            if let Some((_, seq, id)) = report.appended.first() {
+                println!("{}", match lang {
+                    Lang::Ja => format!("記録しました: seq {seq} id {id}"),
+                    Lang::En => format!("recorded: seq {seq} id {id}"),
+                });
+            } else if let Some((_, seq, id)) = report.already.first() {
+                println!("{}", match lang {
+                    Lang::Ja => format!("記録済みです（追加せず）: seq {seq} id {id}"),
+                    Lang::En => format!("already recorded (not appended): seq {seq} id {id}"),
+                });
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn verify(ledger: &Ledger, format: Format, lang: Lang) -> Result<u8, Failure> {
+    let v = ledger.verify();
+    match (&v, format) {
+        (Verification::Intact { events, head }, Format::Json) => println!("{}", json!({"ok": true, "events": events, "head": hash_text(head)})),
+        (Verification::Broken { seq, detail }, Format::Json) => println!("{}", json!({"ok": false, "first_bad_seq": seq, "detail": detail})),
+        (Verification::Intact { events, head }, _) => println!("{}", match lang {
+            Lang::Ja => format!("検証OK: {events} 件、ハッシュチェーンは連続しています。先頭 {}", hash_text(head)),
+            Lang::En => format!("intact: {events} events, the hash chain holds; head {}", hash_text(head)),
+        }),
+        (Verification::Broken { seq, detail }, _) => eprintln!("{}", match lang {
+            Lang::Ja => format!("jisseki: 検証失敗: seq {seq} が壊れています（{detail}）"),
+            Lang::En => format!("jisseki: verification failed at seq {seq}: {detail}"),
+        }),
+    }
+    Ok(match v {
+        Verification::Intact { .. } => 0,
+        Verification::Broken { .. } => 1,
+    })
+}
+
+/// The Japanese name of an event type, for tables.
+pub fn type_label(ty: &str, lang: Lang) -> &str {
+    if lang == Lang::En {
+        return ty;
+    }
+    match ty {
+        "project_defined" => "事業定義",
+        "menu_defined" => "メニュー定義",
+        "targets_revised" => "目標変更",
+        "session_held" => "講習会等開催",
+        "attendance" => "参加",
+        "hire" => "就職",
+        "conversion" => "正社員転換",
+        "startup" => "創業",
+        "survey_response" => "アンケート回答",
+        "plan_approved" => "改善計画承認",
+        "retraction" => "取消",
+        "correction" => "訂正",
+        other => other,
+    }
+}
+
+fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
+    let row = |e: &journal::RecordedEvent| -> Vec<String> {
+        let subject = e
+            .body
+            .person()
+            .map(|p| p.to_string())
+            .into_iter()
+            .chain(e.body.establishment().map(|x| x.to_string()))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let menus = e.body.menus().iter().map(|m| m.to_string()).collect::<Vec<_>>().join(";");
+        let target = e.body.fixes().map(|t| t.to_string()).unwrap_or_default();
+        vec![
+            e.seq.to_string(),
+            journal::chain::timestamp_text(e.recorded_at_us),
+            type_label(e.body.type_name(), lang).to_string(),
+            e.body.date().map(|d| d.to_string()).unwrap_or_default(),
+            menus,
+            subject,
+            e.id.to_string(),
+            target,
+        ]
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    // Write errors on stdout (a closed pipe) end the listing quietly.
+    let _ = match format {
+        Format::Json => events.iter().try_for_each(|e| writeln!(out, "{}", Value::Object(e.export_object()))),
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            let _ = w.write_record(["seq", "recorded_at", "type", "date", "menus", "subject", "id", "target"]);
+            for e in events {
+                let mut r = row(e);
+                r[2] = e.body.type_name().to_string();
+                let _ = w.write_record(&r);
+            }
+            w.flush()
+        }
+        Format::Table => {
+            let header = match lang {
+                Lang::Ja => ["seq", "記録日時 (UTC)", "種類", "日付", "メニュー", "参加者 / 事業所", "id", "対象"],
+                Lang::En => ["seq", "recorded at (UTC)", "type", "date", "menus", "person / establishment", "id", "target"],
+            };
+            let rows: Vec<Vec<String>> = events.iter().map(row).collect();
+            write!(out, "{}", table::render(&header, &rows))
+        }
+    };
+}
+
+fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
+    let tmp;
+    let dir = match keep {
+        Some(d) => d.to_path_buf(),
+        None => {
+            tmp = tempfile::tempdir().map_err(|source| LedgerError::Io { path: std::env::temp_dir(), source })?;
+            tmp.path().join("ledger")
+        }
+    };
+    Ledger::init(&dir)?;
+    let cfg = crate::synth::SynthConfig { seed, ..Default::default() };
+    let jsonl = crate::synth::generate_jsonl(&cfg);
+    let events = io::read_events(jsonl.as_bytes(), "demo.jsonl", InputFormat::JsonLines, Mode::Append).map_err(LedgerError::from)?;
+    let mut ledger = Ledger::open(&dir, Access::Write, clock()?)?;
+    let report = ledger.append(events, "demo.jsonl", AppendOptions::default())?;
+    let all = ledger.log(&LogFilter::default())?;
+    let counts = crate::ledger::count_by_type(&all);
+    let persons: std::collections::BTreeSet<&str> = all.iter().filter_map(|e| e.body.person().map(|p| p.as_str())).collect();
+    let ests: std::collections::BTreeSet<&str> = all.iter().filter_map(|e| e.body.establishment().map(|p| p.as_str())).collect();
+    let project = all.iter().find_map(|e| match &e.body {
+        crate::domain::EventBody::ProjectDefined(p) => Some(p.clone()),
+        _ => None,
+    });
+    let mut out = String::new();
+    if let Some(p) = &project {
+        out.push_str(&match lang {
+            Lang::Ja => format!("デモ台帳: {}（{}、{} から {} 年度）\n", p.name, p.project, p.contract_start, p.years.0),
+            Lang::En => format!("demo ledger: {} ({}, from {} for {} years)\n", p.name, p.project, p.contract_start, p.years.0),
+        });
+    }
+    out.push_str(&match lang {
+        Lang::Ja => format!("場所: {}{}\n", dir.display(), if keep.is_some() { "" } else { "（終了時に削除）" }),
+        Lang::En => format!("at: {}{}\n", dir.display(), if keep.is_some() { "" } else { " (removed on exit)" }),
+    });
+    out.push_str(&match lang {
+        Lang::Ja => format!("イベント {} 件を追加、参加者 {} 人、事業所 {} 社\n\n", report.appended.len(), persons.len(), ests.len()),
+        Lang::En => format!("appended {} events; {} persons, {} establishments\n\n", report.appended.len(), persons.len(), ests.len()),
+    });
+    let rows: Vec<Vec<String>> = counts.iter().map(|(t, n)| vec![type_label(t, lang).to_string(), n.to_string()]).collect();
+    out.push_str(&table::render(&[lang.pick("種類", "type"), lang.pick("件数", "events")], &rows));
+    out.push('\n');
+    match ledger.verify() {
+        Verification::Intact { events, head } => out.push_str(&match lang {
+            Lang::Ja => format!("検証OK: {events} 件のハッシュチェーンは連続しています\n先頭ハッシュ: {}\n", hash_text(&head)),
+            Lang::En => format!("verified: the hash chain of {events} events holds\nhead: {}\n", hash_text(&head)),
+        }),
+        Verification::Broken { seq, detail } => {
+            return Err(Failure::Usage(format!("demo ledger failed verification at seq {seq}: {detail}")));
+        }
+    }
+    if keep.is_some() {
+        out.push_str(&match lang {
+            Lang::Ja => format!("\n次に試す: jisseki log --ledger {0} --type correction\n          jisseki export --ledger {0} > export.jsonl\n", dir.display()),
+            Lang::En => format!("\nnext: jisseki log --ledger {0} --type correction\n      jisseki export --ledger {0} > export.jsonl\n", dir.display()),
+        });
+    }
+    print!("{out}");
+    Ok(0)
+}

@@ -1,0 +1,641 @@
+//! The one API every front end calls: create and open a ledger directory,
+//! check and append batches of events, restore an export, export, verify and
+//! list events.
+//!
+//! A ledger directory holds:
+//!
+//! | path | what |
+//! |---|---|
+//! | `JISSEKI` | marker: `jisseki ledger` and the directory format |
+//! | `LOCK` | the writer lock (flock), holding the writer's pid |
+//! | `journal/` | the sled database of the journal |
+//!
+//! Validation is layered: format and field values in [`crate::io`], then
+//! references here (menus defined, targets exist, one project), then the
+//! journal's own checks (ids, chain).
+
+use crate::domain::{Event, EventBody};
+use crate::error::{InputError, InputErrorKind, InputErrors, Location};
+use crate::i18n::Lang;
+use crate::io::InputEvent;
+use crate::journal::{self, Clock, Head, Journal, JournalError, RecordedEvent, SledStorage, Storage, Verification};
+use fs4::fs_std::FileExt;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The directory format this build writes.
+pub const LEDGER_FORMAT: u32 = 1;
+const MARKER_FILE: &str = "JISSEKI";
+const LOCK_FILE: &str = "LOCK";
+const JOURNAL_DIR: &str = "journal";
+const MARKER_PREFIX: &str = "jisseki ledger\nformat ";
+/// How long a reader waits for another process to release the ledger.
+pub const READ_WAIT_MS_MAX: u64 = 10_000;
+
+/// Errors of the ledger, for people and programs.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The input is invalid; nothing was appended.
+    #[error("{0}")]
+    Input(InputErrors),
+    /// The directory is not a ledger.
+    #[error("{} is not a jisseki ledger", path.display())]
+    NotALedger {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// `init` on a directory that is already a ledger.
+    #[error("{} is already a ledger", path.display())]
+    AlreadyALedger {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// `init` on a non-empty directory that holds something else.
+    #[error("{} is not empty and is not a ledger", path.display())]
+    ForeignDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Another process holds the ledger.
+    #[error("ledger is in use by process {}", pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()))]
+    InUse {
+        /// The process, when known.
+        pid: Option<u32>,
+    },
+    /// A ledger written by a newer jisseki.
+    #[error("ledger format {found} is newer than this jisseki supports ({supported})")]
+    NewerFormat {
+        /// Format found.
+        found: u32,
+        /// Format supported.
+        supported: u32,
+    },
+    /// `--expect-seq` did not match.
+    #[error("the ledger is at seq {actual}, not {expected}")]
+    ExpectSeq {
+        /// What the caller expected.
+        expected: u64,
+        /// Where the ledger is.
+        actual: u64,
+    },
+    /// The journal failed or is damaged.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A file of the ledger directory could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl From<InputErrors> for LedgerError {
+    fn from(e: InputErrors) -> Self {
+        LedgerError::Input(e)
+    }
+}
+
+impl LedgerError {
+    /// The message for people.
+    pub fn render(&self, lang: Lang) -> String {
+        let ja = lang == Lang::Ja;
+        match self {
+            LedgerError::Input(e) => e.render(lang),
+            LedgerError::NotALedger { path } if ja => format!("{} は jisseki の台帳ではありません（jisseki init で作成してください）", path.display()),
+            LedgerError::NotALedger { path } => format!("{} is not a jisseki ledger (create one with jisseki init)", path.display()),
+            LedgerError::AlreadyALedger { path } if ja => format!("{} はすでに台帳です", path.display()),
+            LedgerError::ForeignDirectory { path } if ja => format!("{} は空でなく、台帳でもありません（別のディレクトリを指定してください）", path.display()),
+            LedgerError::InUse { pid } if ja => format!("台帳はプロセス {} が使用中です", pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())),
+            LedgerError::NewerFormat { found, supported } if ja => {
+                format!("台帳の形式 {found} はこの jisseki（対応: {supported}）より新しい版のものです。jisseki を更新してください")
+            }
+            LedgerError::ExpectSeq { expected, actual } if ja => format!("台帳は seq {actual} まで進んでいます（指定は {expected}）。何も追加していません"),
+            LedgerError::Journal(JournalError::Corrupt { at, detail }) if ja => format!("台帳が壊れています（{at}）: {detail}"),
+            LedgerError::Journal(JournalError::Storage(e)) if ja => format!("保存に失敗しました（何も確定していません）: {e}"),
+            LedgerError::Io { path, source } if ja => format!("{}: {source}", path.display()),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Io { path: path.to_path_buf(), source }
+}
+
+/// Read-only or read-write access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Readers may share.
+    Read,
+    /// One writer at a time.
+    Write,
+}
+
+/// Options of an append.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppendOptions {
+    /// Refuse unless the ledger's last seq is this (optimistic concurrency).
+    pub expect_seq: Option<u64>,
+    /// Validate only; append nothing.
+    pub check_only: bool,
+}
+
+/// What happened to each event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppendReport {
+    /// Newly appended: line, seq, id.
+    pub appended: Vec<(u64, u64, Uuid)>,
+    /// Already recorded with the same content (idempotent no-ops): line,
+    /// seq, id.
+    pub already: Vec<(u64, u64, Uuid)>,
+    /// The head after the batch.
+    pub head: Option<Head>,
+}
+
+/// Filters of [`Ledger::log`].
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Event types to keep (all when empty).
+    pub types: Vec<String>,
+    /// Keep events naming this menu.
+    pub menu: Option<String>,
+    /// Keep events about this person.
+    pub person: Option<String>,
+    /// Keep events about this establishment.
+    pub establishment: Option<String>,
+    /// Keep events recorded at or after this time (µs).
+    pub since_us: Option<i64>,
+    /// Keep events recorded at or before this time (µs).
+    pub until_us: Option<i64>,
+    /// Keep at most this many (the first ones).
+    pub limit: Option<usize>,
+}
+
+impl LogFilter {
+    /// Whether `e` passes the filter.
+    pub fn keeps(&self, e: &RecordedEvent) -> bool {
+        (self.types.is_empty() || self.types.iter().any(|t| t == e.body.type_name()))
+            && self.menu.as_ref().is_none_or(|m| e.body.menus().iter().any(|x| x.as_str() == m))
+            && self.person.as_ref().is_none_or(|p| e.body.person().is_some_and(|x| x.as_str() == p))
+            && self.establishment.as_ref().is_none_or(|p| e.body.establishment().is_some_and(|x| x.as_str() == p))
+            && self.since_us.is_none_or(|t| e.recorded_at_us >= t)
+            && self.until_us.is_none_or(|t| e.recorded_at_us <= t)
+    }
+}
+
+/// A ledger: one project's journal, opened for reading or writing.
+pub struct Ledger {
+    journal: Journal<Box<dyn Storage>>,
+    // Held for the life of the ledger: dropping it releases the lock.
+    _lock: Option<File>,
+}
+
+/// Index entries the ledger keeps in the journal, for reference checks.
+mod idx {
+    pub const PROJECT: &[u8] = b"project";
+    pub fn menu(m: &str) -> Vec<u8> {
+        [b"menu/".as_slice(), m.as_bytes()].concat()
+    }
+    pub fn retracted(id: &uuid::Uuid) -> Vec<u8> {
+        [b"retracted/".as_slice(), id.as_bytes()].concat()
+    }
+}
+
+fn read_marker(dir: &Path) -> Result<Option<u32>, LedgerError> {
+    let path = dir.join(MARKER_FILE);
+    match fs::read_to_string(&path) {
+        Ok(s) => {
+            let v = s.strip_prefix(MARKER_PREFIX).and_then(|r| r.trim().parse::<u32>().ok());
+            v.map(Some).ok_or(LedgerError::NotALedger { path: dir.to_path_buf() })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), LedgerError> {
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io_err(dir))
+}
+
+impl Ledger {
+    /// Creates an empty ledger in `dir` (created if missing). Refuses a
+    /// directory that is already a ledger, or that is not empty.
+    pub fn init(dir: &Path) -> Result<(), LedgerError> {
+        if dir.exists() {
+            if read_marker(dir)?.is_some() {
+                return Err(LedgerError::AlreadyALedger { path: dir.to_path_buf() });
+            }
+            let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
+            if entries.next().is_some() {
+                return Err(LedgerError::ForeignDirectory { path: dir.to_path_buf() });
+            }
+        } else {
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fsync_dir(parent)?;
+            }
+        }
+        let journal_dir = dir.join(JOURNAL_DIR);
+        let store = SledStorage::open(&journal_dir).map_err(JournalError::from)?;
+        drop(Journal::open(Box::new(store) as Box<dyn Storage>, Arc::new(journal::SystemClock))?);
+        // The marker is written last: a directory without it is not a ledger
+        // yet, so an interrupted init can be removed and retried.
+        let marker = dir.join(MARKER_FILE);
+        let mut f = File::create(&marker).map_err(io_err(&marker))?;
+        f.write_all(format!("{MARKER_PREFIX}{LEDGER_FORMAT}\n").as_bytes()).map_err(io_err(&marker))?;
+        f.sync_all().map_err(io_err(&marker))?;
+        fsync_dir(dir)
+    }
+
+    /// Opens the ledger in `dir`.
+    pub fn open(dir: &Path, access: Access, clock: Arc<dyn Clock>) -> Result<Ledger, LedgerError> {
+        match read_marker(dir)? {
+            None => return Err(LedgerError::NotALedger { path: dir.to_path_buf() }),
+            Some(v) if v > LEDGER_FORMAT => return Err(LedgerError::NewerFormat { found: v, supported: LEDGER_FORMAT }),
+            Some(_) => {}
+        }
+        let lock = take_lock(dir, access)?;
+        let store = open_sled(&dir.join(JOURNAL_DIR), access)?;
+        let journal = Journal::open(Box::new(store) as Box<dyn Storage>, clock).map_err(|e| match e {
+            JournalError::NewerFormat { found, supported } => LedgerError::NewerFormat { found, supported },
+            JournalError::NotAJournal => LedgerError::NotALedger { path: dir.to_path_buf() },
+            other => other.into(),
+        })?;
+        Ok(Ledger { journal, _lock: Some(lock) })
+    }
+
+    /// A ledger over any storage, without a directory (tests, simulations).
+    pub fn with_storage(store: Box<dyn Storage>, clock: Arc<dyn Clock>) -> Result<Ledger, LedgerError> {
+        Ok(Ledger { journal: Journal::open(store, clock)?, _lock: None })
+    }
+
+    /// The head of the chain.
+    pub fn head(&self) -> Head {
+        self.journal.head()
+    }
+
+    /// The journal, for projections and tests.
+    pub fn journal(&self) -> &Journal<Box<dyn Storage>> {
+        &self.journal
+    }
+
+    /// Checks a batch against the ledger (references, ids) and appends it,
+    /// all or nothing. Events already recorded with the same id and content
+    /// are reported, not appended again.
+    pub fn append(&mut self, batch: Vec<InputEvent>, file: &str, opts: AppendOptions) -> Result<AppendReport, LedgerError> {
+        if let Some(expected) = opts.expect_seq {
+            let actual = self.head().events();
+            if actual != expected {
+                return Err(LedgerError::ExpectSeq { expected, actual });
+            }
+        }
+        let plan = self.plan(&batch, file)?;
+        let mut report = AppendReport { already: plan.already, ..Default::default() };
+        if opts.check_only {
+            report.head = Some(self.head());
+            return Ok(report);
+        }
+        let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
+        let events = plan.new.into_iter().map(|(_, e)| e).collect();
+        let recs = self.journal.append(events, plan.index)?;
+        report.appended = lines.into_iter().zip(recs.iter()).map(|(line, r)| (line, r.seq, r.id)).collect();
+        report.head = Some(self.head());
+        Ok(report)
+    }
+
+    /// Restores an export into this empty ledger: every line must be the
+    /// exact canonical bytes of an exported event, continuing the chain from
+    /// the first event, and pass every check a new event passes.
+    pub fn restore(&mut self, batch: Vec<InputEvent>, file: &str, check_only: bool) -> Result<AppendReport, LedgerError> {
+        if self.head().events() != 0 {
+            return Err(InputErrors::from(InputError::new(Location { file: file.into(), ..Default::default() }, InputErrorKind::RestoreIntoNonEmpty)).into());
+        }
+        let mut errors = Vec::new();
+        let mut recs = Vec::with_capacity(batch.len());
+        let mut prev = journal::GENESIS;
+        let mut expect_seq = 1u64;
+        let mut last_at = i64::MIN;
+        for e in &batch {
+            let at = Location::line(file, e.line);
+            let (Some(r), Some(id)) = (&e.restored, e.id) else {
+                errors.push(InputError::new(at.with_field("seq"), InputErrorKind::MissingField));
+                continue;
+            };
+            if r.seq != expect_seq {
+                errors.push(InputError::new(at.with_field("seq"), InputErrorKind::SeqOutOfOrder { expected: expect_seq, found: r.seq }));
+                break;
+            }
+            if r.recorded_at_us < last_at {
+                errors.push(InputError::new(at.with_field("recorded_at"), InputErrorKind::RecordedAtBackwards));
+                break;
+            }
+            let rec = RecordedEvent { seq: r.seq, recorded_at_us: r.recorded_at_us, id, schema_version: r.schema_version, body: e.body.clone(), hash: r.hash };
+            if rec.expected_hash(&prev) != r.hash {
+                errors.push(InputError::new(at.with_field("hash"), InputErrorKind::HashMismatch { seq: r.seq }));
+                break;
+            }
+            if rec.export_line() != r.raw {
+                errors.push(InputError::new(
+                    at,
+                    InputErrorKind::InvalidValue { detail: "the line is not the exact bytes jisseki export wrote (altered formatting)".into() },
+                ));
+                break;
+            }
+            prev = rec.hash;
+            last_at = rec.recorded_at_us;
+            expect_seq += 1;
+            recs.push(rec);
+        }
+        if !errors.is_empty() {
+            return Err(InputErrors(errors).into());
+        }
+        let plan = self.plan(&batch, file)?;
+        if !plan.already.is_empty() {
+            let line = plan.already[0].0;
+            return Err(InputErrors::from(InputError::new(
+                Location::line(file, line).with_field("id"),
+                InputErrorKind::InvalidValue { detail: "the same id appears twice in the export".into() },
+            ))
+            .into());
+        }
+        let mut report = AppendReport::default();
+        if !check_only {
+            report.appended = batch.iter().zip(&recs).map(|(e, r)| (e.line, r.seq, r.id)).collect();
+            self.journal.append_recorded(recs, plan.index)?;
+        }
+        report.head = Some(self.head());
+        Ok(report)
+    }
+
+    /// Writes every event as JSON Lines (the export format).
+    pub fn export(&self, out: &mut dyn Write) -> Result<u64, LedgerError> {
+        let mut n = 0;
+        for r in self.journal.iter() {
+            let r = r?;
+            let mut line = r.export_line();
+            line.push(b'\n');
+            out.write_all(&line).map_err(io_err(Path::new("-")))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Walks the journal and checks the chain.
+    pub fn verify(&self) -> Verification {
+        self.journal.verify()
+    }
+
+    /// Every event, in seq order.
+    pub fn events(&self) -> impl Iterator<Item = Result<RecordedEvent, LedgerError>> + '_ {
+        self.journal.iter().map(|r| r.map_err(LedgerError::from))
+    }
+
+    /// The events that pass `filter`, in seq order.
+    pub fn log(&self, filter: &LogFilter) -> Result<Vec<RecordedEvent>, LedgerError> {
+        let mut out = Vec::new();
+        for r in self.events() {
+            let r = r?;
+            if filter.keeps(&r) {
+                out.push(r);
+                if filter.limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The reference layer of validation: what a batch would append, or
+    /// every error in it.
+    fn plan(&self, batch: &[InputEvent], file: &str) -> Result<Plan, LedgerError> {
+        let mut p = Planner { ledger: self, file, batch_by_id: HashMap::new(), menus: BTreeSet::new(), project: false, retracted: BTreeSet::new(), errors: Vec::new() };
+        let mut plan = Plan::default();
+        let mut next_seq = self.head().next_seq;
+        for e in batch {
+            let at = Location::line(file, e.line);
+            if let Some(id) = e.id {
+                if let Some(existing) = self.journal.get_by_id(&id)? {
+                    if existing.body == e.body {
+                        plan.already.push((e.line, existing.seq, id));
+                    } else {
+                        p.errors.push(InputError::new(at.with_field("id"), InputErrorKind::IdConflict { id: id.to_string(), seq: existing.seq }));
+                    }
+                    continue;
+                }
+                if let Some((first_line, body, seq)) = p.batch_by_id.get(&id) {
+                    if *body == e.body {
+                        plan.already.push((e.line, *seq, id));
+                    } else {
+                        p.errors.push(InputError::new(at.with_field("id"), InputErrorKind::IdConflictInBatch { id: id.to_string(), first_line: *first_line }));
+                    }
+                    continue;
+                }
+            }
+            let id = e.id.unwrap_or_else(Uuid::now_v7);
+            let n = p.errors.len();
+            p.check_refs(&e.body, &at)?;
+            if p.errors.len() > n {
+                continue;
+            }
+            match &e.body {
+                EventBody::ProjectDefined(_) => {
+                    p.project = true;
+                    plan.index.push((idx::PROJECT.to_vec(), next_seq.to_be_bytes().to_vec()));
+                }
+                EventBody::MenuDefined(m) => {
+                    p.menus.insert(m.menu.0.clone());
+                    plan.index.push((idx::menu(m.menu.as_str()), next_seq.to_be_bytes().to_vec()));
+                }
+                EventBody::Retraction(r) => {
+                    p.retracted.insert(r.target);
+                    plan.index.push((idx::retracted(&r.target), next_seq.to_be_bytes().to_vec()));
+                }
+                _ => {}
+            }
+            p.batch_by_id.insert(id, (e.line, e.body.clone(), next_seq));
+            plan.new.push((e.line, Event { id, body: e.body.clone() }));
+            next_seq += 1;
+        }
+        if p.errors.is_empty() {
+            Ok(plan)
+        } else {
+            Err(InputErrors(p.errors).into())
+        }
+    }
+}
+
+#[derive(Default)]
+struct Plan {
+    new: Vec<(u64, Event)>,
+    already: Vec<(u64, u64, Uuid)>,
+    index: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+struct Planner<'a> {
+    ledger: &'a Ledger,
+    file: &'a str,
+    batch_by_id: HashMap<Uuid, (u64, EventBody, u64)>,
+    menus: BTreeSet<String>,
+    project: bool,
+    retracted: BTreeSet<Uuid>,
+    errors: Vec<InputError>,
+}
+
+impl Planner<'_> {
+    fn project_defined(&self) -> Result<bool, LedgerError> {
+        Ok(self.project || self.ledger.journal.index_get(idx::PROJECT)?.is_some())
+    }
+
+    fn menu_defined(&self, menu: &str) -> Result<bool, LedgerError> {
+        Ok(self.menus.contains(menu) || self.ledger.journal.index_get(&idx::menu(menu))?.is_some())
+    }
+
+    fn is_retracted(&self, id: &Uuid) -> Result<bool, LedgerError> {
+        Ok(self.retracted.contains(id) || self.ledger.journal.index_get(&idx::retracted(id))?.is_some())
+    }
+
+    /// The body of the event `id`, from the batch or the journal.
+    fn target(&self, id: &Uuid) -> Result<Option<EventBody>, LedgerError> {
+        if let Some((_, body, _)) = self.batch_by_id.get(id) {
+            return Ok(Some(body.clone()));
+        }
+        Ok(self.ledger.journal.get_by_id(id)?.map(|r| r.body))
+    }
+
+    fn err(&mut self, at: &Location, field: &str, kind: InputErrorKind) {
+        self.errors.push(InputError::new(at.with_field(field), kind));
+    }
+
+    fn check_refs(&mut self, body: &EventBody, at: &Location) -> Result<(), LedgerError> {
+        let _ = self.file;
+        if let EventBody::ProjectDefined(_) = body {
+            if self.project_defined()? {
+                self.err(at, "type", InputErrorKind::ProjectAlreadyDefined);
+            }
+            return Ok(());
+        }
+        if !self.project_defined()? {
+            self.err(at, "type", InputErrorKind::ProjectNotDefined);
+            return Ok(());
+        }
+        match body {
+            EventBody::MenuDefined(m) => {
+                if self.menu_defined(m.menu.as_str())? {
+                    self.err(at, "menu", InputErrorKind::MenuAlreadyDefined { menu: m.menu.0.clone() });
+                }
+            }
+            EventBody::Retraction(r) => self.check_fix(r.target, None, at)?,
+            EventBody::Correction(c) => {
+                self.check_fix(c.target, Some(&c.replacement), at)?;
+                self.check_menus(&c.replacement, at, "replacement.")?;
+            }
+            other => self.check_menus(other, at, "")?,
+        }
+        Ok(())
+    }
+
+    fn check_menus(&mut self, body: &EventBody, at: &Location, prefix: &str) -> Result<(), LedgerError> {
+        if matches!(body, EventBody::MenuDefined(_)) {
+            return Ok(());
+        }
+        let field = match body {
+            EventBody::Hire(_) | EventBody::Conversion(_) | EventBody::Startup(_) | EventBody::PlanApproved(_) => "menus",
+            _ => "menu",
+        };
+        for m in body.menus() {
+            if !self.menu_defined(m.as_str())? {
+                self.err(at, &format!("{prefix}{field}"), InputErrorKind::UnknownMenu { menu: m.0.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_fix(&mut self, target: Uuid, replacement: Option<&EventBody>, at: &Location) -> Result<(), LedgerError> {
+        let id = target.to_string();
+        let Some(existing) = self.target(&target)? else {
+            self.err(at, "target", InputErrorKind::UnknownTarget { id });
+            return Ok(());
+        };
+        if self.is_retracted(&target)? {
+            self.err(at, "target", InputErrorKind::TargetRetracted { id });
+            return Ok(());
+        }
+        let not_fixable = |detail: &str| InputErrorKind::TargetNotFixable { id: id.clone(), detail: detail.into() };
+        match (&existing, replacement) {
+            (EventBody::Retraction(_), _) => self.err(at, "target", not_fixable("a retraction cannot be retracted or corrected")),
+            (EventBody::Correction(_), _) => self.err(at, "target", not_fixable("name the original event, not its correction")),
+            (EventBody::ProjectDefined(_), None) => self.err(at, "target", not_fixable("the project cannot be retracted; correct it instead")),
+            (old, Some(new)) if old.type_name() != new.type_name() => self.err(
+                at,
+                "replacement.type",
+                not_fixable(&format!("a {} can only be replaced by a {}", old.type_name(), old.type_name())),
+            ),
+            (EventBody::MenuDefined(old), Some(EventBody::MenuDefined(new))) if old.menu != new.menu => {
+                self.err(at, "replacement.menu", not_fixable("a correction cannot change the menu id"))
+            }
+            (EventBody::ProjectDefined(old), Some(EventBody::ProjectDefined(new))) if old.project != new.project => {
+                self.err(at, "replacement.project", not_fixable("a correction cannot change the project id"))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn take_lock(dir: &Path, access: Access) -> Result<File, LedgerError> {
+    let path = dir.join(LOCK_FILE);
+    let mut f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io_err(&path))?;
+    let locked = match access {
+        Access::Write => FileExt::try_lock_exclusive(&f),
+        Access::Read => FileExt::try_lock_shared(&f),
+    };
+    match locked {
+        Ok(true) => {}
+        Ok(false) => {
+            let mut s = String::new();
+            let _ = f.read_to_string(&mut s);
+            return Err(LedgerError::InUse { pid: s.trim().parse().ok() });
+        }
+        Err(e) => return Err(io_err(&path)(e)),
+    }
+    if access == Access::Write {
+        f.set_len(0).map_err(io_err(&path))?;
+        f.rewind().map_err(io_err(&path))?;
+        write!(f, "{}", std::process::id()).map_err(io_err(&path))?;
+    }
+    Ok(f)
+}
+
+/// sled allows one process at a time. Readers wait (up to
+/// [`READ_WAIT_MS_MAX`]) for another reader to finish; a writer that finds
+/// the database busy is refused at once by the lock file above.
+fn open_sled(dir: &Path, access: Access) -> Result<SledStorage, LedgerError> {
+    let started = std::time::Instant::now();
+    loop {
+        match SledStorage::open(dir) {
+            Ok(s) => return Ok(s),
+            Err(journal::StorageError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") => {
+                if access == Access::Write || started.elapsed().as_millis() > u128::from(READ_WAIT_MS_MAX) {
+                    return Err(LedgerError::InUse { pid: None });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(JournalError::from(e).into()),
+        }
+    }
+}
+
+/// Counts of events per type, for summaries.
+pub fn count_by_type(events: &[RecordedEvent]) -> BTreeMap<&'static str, u64> {
+    let mut m = BTreeMap::new();
+    for e in events {
+        *m.entry(e.body.type_name()).or_insert(0) += 1;
+    }
+    m
+}
