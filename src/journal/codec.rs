@@ -527,3 +527,76 @@ impl TryFrom<SBody> for EventBody {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: serde_json::Value) -> EventBody {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn sample_chunk() -> Chunk {
+        let attendance = body(json!({"type":"attendance","menu":"B-01","date":"2024-11-20","role":"job_seeker","person":"P-0001","residence":"in_region","intent_confirmed":true}));
+        let hire = body(json!({"type":"hire","person":"P-0001","employer":"E-0100","start_date":"2025-01-06","offer_date":"2024-12-18","workplace":"in_region","weekly_hours":37.5}));
+        let correction = EventBody::Correction(Correction {
+            target: Uuid::from_u128(1),
+            replacement: Box::new(attendance.clone()),
+            reason: Text::new("居住地の誤り").unwrap(),
+        });
+        let ev = |seq: u64, b: &EventBody| StoredEvent {
+            seq,
+            recorded_at_us: 1_732_000_000_000_000,
+            id: Uuid::from_u128(u128::from(seq)).into_bytes(),
+            schema_version: 1,
+            hash: [seq as u8; 32],
+            body: b.into(),
+        };
+        Chunk { events: vec![ev(1, &attendance), ev(2, &hire), ev(3, &correction)] }
+    }
+
+    /// The bytes of a stored chunk are the on-disk format: if this test
+    /// fails, a ledger written by an earlier build would no longer read.
+    /// Change the format only with a new CHUNK_FORMAT and an upcast.
+    #[test]
+    fn golden_bytes_of_a_chunk_are_stable() {
+        let bytes = encode_chunk(&sample_chunk());
+        assert_eq!(hex::encode(&bytes), GOLDEN_CHUNK_HEX);
+        assert_eq!(decode_chunk(&bytes).unwrap(), sample_chunk());
+    }
+
+    const GOLDEN_CHUNK_HEX: &str = "010301808082ccd5cf9306000000000000000000000000000000010101010101010101010101010101010101010101010101010101010101010101010404422d3031949e5a000106502d3030303100010000000101000002808082ccd5cf9306000000000000000000000000000000020102020202020202020202020202020202020202020202020202020202020202020506502d3030303101f29e5a00a61d0106452d3031303001cc9e5a000000000003808082ccd5cf9306000000000000000000000000000000030103030303030303030303030303030303030303030303030303030303030303030b000000000000000000000000000000011b0404422d3031949e5a000106502d3030303100010000000101000012e5b185e4bd8fe59cb0e381aee8aaa4e3828a";
+
+    #[test]
+    fn domain_round_trips_through_storage_types() {
+        for e in sample_chunk().events {
+            let domain = EventBody::try_from(e.body.clone()).unwrap();
+            assert_eq!(SBody::from(&domain), e.body);
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_and_unknown_envelopes_are_refused() {
+        let mut bytes = encode_chunk(&sample_chunk());
+        bytes.push(0);
+        assert_eq!(decode_chunk(&bytes), Err(DecodeError::Trailing(1)));
+        assert_eq!(decode_chunk(&[2, 0]), Err(DecodeError::UnknownFormat(2)));
+        assert_eq!(decode_chunk(&[]), Err(DecodeError::Empty));
+    }
+
+    #[test]
+    fn truncated_chunks_are_errors_not_panics() {
+        let bytes = encode_chunk(&sample_chunk());
+        for n in 0..bytes.len() {
+            assert!(decode_chunk(&bytes[..n]).is_err(), "prefix of {n} bytes decoded");
+        }
+    }
+
+    #[test]
+    fn a_nested_correction_in_storage_is_refused() {
+        let inner = SBody::Retraction { target: [0; 16], reason: "x".into() };
+        let outer = SBody::Correction { target: [0; 16], replacement: encode_body(&inner), reason: "x".into() };
+        assert!(EventBody::try_from(outer).is_err());
+    }
+}
