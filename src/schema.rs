@@ -299,6 +299,7 @@ fn description_of(m: &Map<String, Value>) -> Value {
 impl Parts {
     fn generate() -> Parts {
         let mut root = generate::<EventBody>();
+        unwrap_descriptions(&mut root);
         let defs = match root.remove("$defs") {
             Some(Value::Object(d)) => d,
             _ => Map::new(),
@@ -315,7 +316,8 @@ impl Parts {
                 Some(Value::String(s)) => s.clone(),
                 _ => panic!("variant schema without a `type` const"),
             };
-            let st = struct_schema(&ty);
+            let mut st = struct_schema(&ty);
+            unwrap_descriptions(&mut st);
             let name = match st.get("title") {
                 Some(Value::String(s)) => s.clone(),
                 _ => panic!("struct of `{ty}` has no title"),
@@ -545,6 +547,28 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
         }
         Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
         _ => {}
+    }
+}
+
+/// Joins the lines of doc comments that schemars copies into
+/// `description`s (a single newline is a line wrap in the source; a blank
+/// line stays a paragraph break).
+fn unwrap_descriptions(m: &mut Map<String, Value>) {
+    for (k, v) in m.iter_mut() {
+        match v {
+            Value::String(s) if k == "description" => {
+                *s = s.split("\n\n").map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n");
+            }
+            Value::Object(o) => unwrap_descriptions(o),
+            Value::Array(a) => {
+                for x in a.iter_mut() {
+                    if let Value::Object(o) = x {
+                        unwrap_descriptions(o);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -1,5 +1,1414 @@
-//! Placeholder until the generator lands.
-#![allow(missing_docs)]
-pub struct SynthConfig { pub seed: u64 }
-impl Default for SynthConfig { fn default() -> Self { SynthConfig { seed: 0 } } }
-pub fn generate_jsonl(_cfg: &SynthConfig) -> String { String::new() }
+//! A synthetic council (地域雇用創造協議会): a deterministic generator of a
+//! realistic three-year project's events, as the JSON Lines that
+//! `jisseki import` reads (CONTRACT.md §2). `jisseki demo` and
+//! `cargo xtask gen` build their ledgers from it.
+//!
+//! The project is modelled on 釧路市's 「互いの想いに寄り添う出会いの場。雇用創造
+//! in 釧路」: eight menus in categories A, B and C, their sessions over three
+//! fiscal years, a few hundred attendances, and the hires, regular
+//! conversions and start-ups that follow. The population is deliberately
+//! mixed (residents outside the region with and without a wish to work in
+//! it, unknown residence, unconfirmed intent, employed people after skills
+//! only, government staff and promoters, freelancers, students of every kind,
+//! prior offers, short hours, regular recruitment, unknown start dates...) so
+//! that every counting rule of RULES.md has cases to decide.
+//!
+//! Same seed, same bytes: every draw comes from one seeded [`ChaCha8Rng`],
+//! whose stream is fixed across platforms and versions; indices are drawn as
+//! `u32` (never `usize`), arithmetic is integer, only vectors are iterated,
+//! and [`generate_jsonl`] writes keys in its own fixed order, whatever map
+//! features `serde_json` was built with.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthConfig {
+    /// Seed of the random stream: the same seed gives the same events.
+    pub seed: u64,
+    /// Number of persons (`P-0001`…), default 300.
+    pub participants: u32,
+    /// Number of establishments (`E-0001`…), default 40.
+    pub establishments: u32,
+    /// First day of project year 1, default 2024-10-01.
+    pub contract_start: NaiveDate,
+    /// Project id, default `demo-kushiro`.
+    pub project: String,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig {
+            seed: 0,
+            participants: 300,
+            establishments: 40,
+            contract_start: ymd(2024, 10, 1),
+            project: "demo-kushiro".to_string(),
+        }
+    }
+}
+
+/// Generates the council's events in append order: definitions first, then
+/// roughly chronological, as the council would have recorded them. Each is a
+/// JSON object exactly as an input line of CONTRACT.md §2 (no `seq`,
+/// `recorded_at` or `hash`); only the targets of the correction and the
+/// retraction carry an `id`.
+pub fn generate(cfg: &SynthConfig) -> Vec<Value> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let world = World::plan(&mut rng, cfg);
+    let mut timeline = Timeline::default();
+    define_project(&world, cfg, &mut timeline);
+    hold_sessions(&world, &mut timeline);
+    record_attendance(&mut rng, &world, &mut timeline);
+    record_surveys(&mut rng, &world, &mut timeline);
+    record_outcomes(&mut rng, &world, &mut timeline);
+    record_revision_and_plan(&mut rng, &world, &mut timeline);
+    timeline.into_events()
+}
+
+/// [`generate`] as JSON Lines: one compact object a line, `type` first and
+/// `id` second, then the other keys in alphabetical order; every line ends
+/// with a newline.
+pub fn generate_jsonl(cfg: &SynthConfig) -> String {
+    let mut out = String::new();
+    for event in generate(cfg) {
+        write_json(&mut out, &event);
+        out.push('\n');
+    }
+    out
+}
+
+/// The number of events of each `type`.
+pub fn summary(events: &[Value]) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for event in events {
+        let ty = event.get("type").and_then(Value::as_str).unwrap_or("?");
+        *counts.entry(ty.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+// ---------------------------------------------------------------------------
+// Calendar
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a date that exists")
+}
+
+fn plus(d: NaiveDate, days: i64) -> NaiveDate {
+    d + Duration::days(days)
+}
+
+/// The Japanese fiscal year (April–March) containing `d`, named by the
+/// calendar year it starts in.
+fn fiscal_year(d: NaiveDate) -> i32 {
+    if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    }
+}
+
+/// The project's three fiscal years, the first starting at the contract.
+struct Calendar {
+    start: NaiveDate,
+    first_fy: i32,
+}
+
+impl Calendar {
+    fn new(start: NaiveDate) -> Self {
+        Calendar { start, first_fy: fiscal_year(start) }
+    }
+
+    fn fiscal_years(&self) -> [i32; 3] {
+        [self.first_fy, self.first_fy + 1, self.first_fy + 2]
+    }
+
+    /// The last day of project year 3.
+    fn end(&self) -> NaiveDate {
+        ymd(self.first_fy + 3, 3, 31)
+    }
+
+    /// The days of fiscal year `fy` on which sessions can be held. Year 1
+    /// leaves three weeks after the contract to recruit and advertise.
+    fn session_window(&self, fy: i32) -> (NaiveDate, NaiveDate) {
+        let first = ymd(fy, 4, 1).max(plus(self.start, 21));
+        (first, ymd(fy + 1, 3, 31))
+    }
+
+    fn contains(&self, d: NaiveDate) -> bool {
+        (self.start..=self.end()).contains(&d)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Random draws. Everything goes through these so that the stream never
+// depends on the platform (no usize ranges, no floating point).
+
+type Draw = ChaCha8Rng;
+
+/// An index below `len` (> 0).
+fn index(rng: &mut Draw, len: usize) -> usize {
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    rng.gen_range(0..len) as usize
+}
+
+fn pick<T: Copy>(rng: &mut Draw, items: &[T]) -> Option<T> {
+    if items.is_empty() {
+        None
+    } else {
+        Some(items[index(rng, items.len())])
+    }
+}
+
+/// True with probability `percent` / 100.
+fn chance(rng: &mut Draw, percent: u32) -> bool {
+    rng.gen_range(0..100u32) < percent
+}
+
+fn between(rng: &mut Draw, lo: i64, hi: i64) -> i64 {
+    rng.gen_range(lo..=hi)
+}
+
+/// One value of a table of (value, weight).
+fn weighted<T: Copy>(rng: &mut Draw, table: &[(T, u32)]) -> T {
+    let total: u32 = table.iter().map(|(_, w)| w).sum();
+    let mut x = rng.gen_range(0..total);
+    for &(value, w) in table {
+        if x < w {
+            return value;
+        }
+        x -= w;
+    }
+    table[table.len() - 1].0
+}
+
+/// A day in `lo..=hi` (or `lo` when the range is empty).
+fn day_in(rng: &mut Draw, lo: NaiveDate, hi: NaiveDate) -> NaiveDate {
+    if hi <= lo {
+        lo
+    } else {
+        plus(lo, between(rng, 0, (hi - lo).num_days()))
+    }
+}
+
+/// A UUID from the stream, so that explicit ids are reproducible too.
+fn uuid(rng: &mut Draw) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+// ---------------------------------------------------------------------------
+// Menus
+
+const IN: &str = "in_region";
+const OUT: &str = "out_region";
+const UNKNOWN: &str = "unknown";
+
+/// One menu of the project, as the council's proposal describes it.
+struct MenuSpec {
+    id: &'static str,
+    category: &'static str,
+    kind: &'static str,
+    name: &'static str,
+    /// Output target of a full fiscal year (社 for A, 人 for B/C).
+    output: u32,
+    /// Sessions in a full fiscal year.
+    sessions: u32,
+    /// The year's last session falls in March (spring UIJ-turn fairs): such
+    /// a menu is not judged in year 1 (E-2).
+    march: bool,
+    places: &'static [&'static str],
+    capacity: Option<u32>,
+    /// Budget over the three years.
+    budget_yen: u64,
+}
+
+const KUSHIRO_HALLS: &[&str] = &[
+    "釧路市生涯学習センター（まなぼっと幣舞）",
+    "釧路市観光国際交流センター",
+    "釧路商工会議所 会議室",
+    "釧路市交流プラザさいわい",
+];
+
+const MENUS: &[MenuSpec] = &[
+    MenuSpec {
+        id: "A-01",
+        category: "A",
+        kind: "seminar",
+        name: "事業所魅力向上セミナー（人材確保・定着）",
+        output: 18,
+        sessions: 4,
+        march: false,
+        places: KUSHIRO_HALLS,
+        capacity: Some(30),
+        budget_yen: 9_000_000,
+    },
+    MenuSpec {
+        id: "A-02",
+        category: "A",
+        kind: "seminar",
+        name: "創業・第二創業支援セミナー",
+        output: 10,
+        sessions: 3,
+        march: false,
+        places: &["釧路商工会議所 会議室", "釧路市交流プラザさいわい"],
+        capacity: Some(20),
+        budget_yen: 6_000_000,
+    },
+    MenuSpec {
+        id: "A-03",
+        category: "A",
+        kind: "accompaniment",
+        name: "専門家派遣による伴走型支援",
+        output: 10,
+        sessions: 8,
+        march: false,
+        places: &["支援先事業所（専門家訪問）"],
+        capacity: None,
+        budget_yen: 12_000_000,
+    },
+    MenuSpec {
+        id: "B-01",
+        category: "B",
+        kind: "seminar",
+        name: "ＩＴ人材育成セミナー",
+        output: 24,
+        sessions: 4,
+        march: false,
+        places: &["釧路市生涯学習センター（まなぼっと幣舞）", "釧路市交流プラザさいわい"],
+        capacity: Some(20),
+        budget_yen: 15_000_000,
+    },
+    MenuSpec {
+        id: "B-02",
+        category: "B",
+        kind: "seminar",
+        name: "介護職員初任者研修",
+        output: 20,
+        sessions: 3,
+        march: false,
+        places: &["釧路市交流プラザさいわい"],
+        capacity: Some(15),
+        budget_yen: 12_000_000,
+    },
+    MenuSpec {
+        id: "B-03",
+        category: "B",
+        kind: "seminar",
+        name: "水産加工・観光サービス人材育成講座",
+        output: 20,
+        sessions: 3,
+        march: false,
+        places: &["釧路市観光国際交流センター", "釧路商工会議所 会議室"],
+        capacity: Some(20),
+        budget_yen: 10_000_000,
+    },
+    MenuSpec {
+        id: "C-01",
+        category: "C",
+        kind: "seminar",
+        name: "合同企業説明会",
+        output: 40,
+        sessions: 3,
+        march: false,
+        places: &["釧路市観光国際交流センター", "釧路市生涯学習センター（まなぼっと幣舞）"],
+        capacity: Some(200),
+        budget_yen: 9_000_000,
+    },
+    MenuSpec {
+        id: "C-02",
+        category: "C",
+        kind: "seminar",
+        name: "UIJターン就職相談会",
+        output: 20,
+        sessions: 2,
+        march: true,
+        places: &[
+            "ふるさと回帰支援センター（東京都千代田区）",
+            "かでる2・7（札幌市中央区）",
+        ],
+        capacity: Some(50),
+        budget_yen: 8_000_000,
+    },
+];
+
+/// The project's budget over three years: the menus plus the promoters'
+/// salaries and the council's running costs.
+const PROJECT_BUDGET_YEN: u64 = 120_000_000;
+
+fn menu_index(id: &str) -> usize {
+    MENUS.iter().position(|m| m.id == id).expect("a menu of MENUS")
+}
+
+/// One fiscal year's targets of a menu.
+#[derive(Clone, Copy)]
+struct Target {
+    fiscal_year: i32,
+    output: u32,
+    outcome: u32,
+}
+
+/// Targets as a proposal would set them: a full year's output for years 2
+/// and 3, prorated for the half year 1, give or take 15 %, kept within what
+/// councils usually promise; outcomes about 30 % of output.
+fn plan_targets(rng: &mut Draw, cal: &Calendar, menu: &MenuSpec) -> Vec<Target> {
+    let (lo, hi) = if menu.category == "A" { (10, 30) } else { (20, 60) };
+    cal.fiscal_years()
+        .iter()
+        .map(|&fy| {
+            let days = (ymd(fy + 1, 3, 31) - ymd(fy, 4, 1).max(cal.start)).num_days() + 1;
+            let prorated = u64::from(menu.output) * u64::try_from(days).unwrap_or(365) / 365;
+            let jitter = rng.gen_range(85..=115u64);
+            let output = u32::try_from(prorated * jitter / 100).unwrap_or(hi).clamp(lo, hi);
+            let outcome = (output * rng.gen_range(25..=35u32) / 100).max(1);
+            Target { fiscal_year: fy, output, outcome }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Sessions
+
+struct Session {
+    menu: usize,
+    date: NaiveDate,
+    place: &'static str,
+}
+
+/// Moves a weekend day to the next Monday (or, at the end of the window,
+/// back to Friday): the council's venues run seminars on weekdays.
+fn weekday_within(d: NaiveDate, lo: NaiveDate, hi: NaiveDate) -> NaiveDate {
+    let ahead = match d.weekday() {
+        Weekday::Sat => 2,
+        Weekday::Sun => 1,
+        _ => return d,
+    };
+    let monday = plus(d, ahead);
+    if monday <= hi {
+        return monday;
+    }
+    let friday = plus(d, ahead - 3);
+    if friday >= lo {
+        friday
+    } else {
+        d
+    }
+}
+
+/// Sessions of one menu in one fiscal year: the window is cut into equal
+/// slots and one day drawn in each, so sessions spread over the year.
+fn sessions_of_year(rng: &mut Draw, cal: &Calendar, spec: &MenuSpec, fy: i32) -> Vec<NaiveDate> {
+    let (lo, hi) = cal.session_window(fy);
+    let share = (hi - lo).num_days() + 1;
+    let n = (i64::from(spec.sessions) * share + 182) / 365;
+    let n = n.max(1);
+    let mut dates = Vec::new();
+    let spread_hi = if spec.march { ymd(fy + 1, 2, 28) } else { hi };
+    let spread_n = if spec.march { n - 1 } else { n };
+    let slot = ((spread_hi - lo).num_days() + 1) / spread_n.max(1);
+    for i in 0..spread_n {
+        let from = plus(lo, i * slot);
+        let to = plus(from, slot - 1).min(spread_hi);
+        dates.push(weekday_within(day_in(rng, from, to), lo, spread_hi));
+    }
+    if spec.march {
+        let march = ymd(fy + 1, 3, 1);
+        dates.push(weekday_within(day_in(rng, march, hi), march, hi));
+    }
+    dates.dedup();
+    dates
+}
+
+fn schedule_sessions(rng: &mut Draw, cal: &Calendar) -> Vec<Session> {
+    let mut sessions = Vec::new();
+    for (menu, spec) in MENUS.iter().enumerate() {
+        for fy in cal.fiscal_years() {
+            for date in sessions_of_year(rng, cal, spec, fy) {
+                let place = pick(rng, spec.places).unwrap_or("釧路市");
+                sessions.push(Session { menu, date, place });
+            }
+        }
+    }
+    sessions.sort_by_key(|s| (s.date, s.menu));
+    sessions
+}
+
+/// `k` consecutive sessions (a course is followed in order) from the first
+/// one held on or after `from`, or the menu's last ones when it has ended.
+fn sessions_from(list: &[usize], sessions: &[Session], from: NaiveDate, k: usize) -> Vec<usize> {
+    if list.is_empty() {
+        return Vec::new();
+    }
+    let k = k.clamp(1, list.len());
+    let pos = list.iter().position(|&s| sessions[s].date >= from).unwrap_or(list.len());
+    let start = pos.min(list.len() - k);
+    list[start..start + k].to_vec()
+}
+
+// ---------------------------------------------------------------------------
+// Establishments and people
+
+struct Establishment {
+    /// Where it is; `None` when the council did not record it.
+    location: Option<&'static str>,
+    /// Outside the region: whether it wants to open a site in it (O-A2).
+    wants_expansion: Option<bool>,
+    /// Receives the accompaniment support of A-03.
+    accompanied: bool,
+    /// The persons who attend on its behalf.
+    staff: Vec<usize>,
+}
+
+fn make_establishment(rng: &mut Draw) -> Establishment {
+    let (location, wants_expansion) = weighted(
+        rng,
+        &[
+            ((Some(IN), None), 76),
+            ((Some(OUT), Some(true)), 8),
+            ((Some(OUT), Some(false)), 6),
+            ((Some(UNKNOWN), None), 5),
+            ((None, None), 5),
+        ],
+    );
+    // Accompaniment is offered to member establishments in the region.
+    let accompanied = location == Some(IN) && chance(rng, 35);
+    Establishment { location, wants_expansion, accompanied, staff: Vec::new() }
+}
+
+/// The kinds of people who come to a council's sessions. Most are the job
+/// seekers the programme is for; the rest are there so that every
+/// exclusion rule meets a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Attends for an establishment.
+    Staff,
+    /// Resident job seeker, intent confirmed: the programme's core user.
+    LocalSeeker,
+    /// Resident whose wish to work was not confirmed (XO-3).
+    Unconfirmed,
+    /// Lives outside, wants a job in the region (O-BC2, UIJ-turn).
+    UTurn,
+    /// Lives outside and does not want a job in the region.
+    OutsideNoWish,
+    /// Residence never recorded (XO-3).
+    UnknownResidence,
+    /// Non-regular employee hoping for a regular post (O-BC1).
+    ConversionHopeful,
+    /// Employed, attending only to improve skills (XO-3).
+    SkillUp,
+    /// Resident start-up hopeful (O-A3).
+    LocalFounder,
+    /// Start-up hopeful living outside (O-A4 when wanting the region).
+    OutsideFounder,
+    /// Wants to work alone (XO-4).
+    Freelancer,
+    /// 行政機関 staff (XO-2).
+    Government,
+    /// The council's promoter (XO-2).
+    Promoter,
+    /// University etc. student in the graduating year.
+    Graduating,
+    /// University etc. student not in the graduating year (XO-6).
+    Undergraduate,
+    /// High-school student in the graduating year (XO-5 in C).
+    HighSchool,
+}
+
+const KIND_WEIGHTS: &[(Kind, u32)] = &[
+    (Kind::LocalSeeker, 44),
+    (Kind::Unconfirmed, 4),
+    (Kind::UTurn, 8),
+    (Kind::OutsideNoWish, 3),
+    (Kind::UnknownResidence, 4),
+    (Kind::ConversionHopeful, 6),
+    (Kind::SkillUp, 5),
+    (Kind::LocalFounder, 6),
+    (Kind::OutsideFounder, 3),
+    (Kind::Freelancer, 2),
+    (Kind::Government, 2),
+    (Kind::Promoter, 2),
+    (Kind::Graduating, 6),
+    (Kind::Undergraduate, 2),
+    (Kind::HighSchool, 3),
+];
+
+/// The menus a kind of person signs up for, each with its chance in %.
+fn wishes(kind: Kind) -> &'static [(&'static str, u32)] {
+    match kind {
+        Kind::Staff => &[("A-01", 100)],
+        Kind::LocalSeeker => &[("C-01", 55), ("B-01", 35), ("B-02", 25), ("B-03", 30), ("A-01", 3)],
+        Kind::Unconfirmed => &[("C-01", 60), ("B-01", 30), ("B-03", 30)],
+        Kind::UTurn => &[("C-02", 85), ("C-01", 30), ("B-01", 20)],
+        Kind::OutsideNoWish => &[("C-02", 60), ("B-01", 50)],
+        Kind::UnknownResidence => &[("C-01", 60), ("B-02", 30), ("B-03", 30)],
+        Kind::ConversionHopeful => &[("B-01", 50), ("B-02", 40), ("B-03", 30)],
+        Kind::SkillUp => &[("B-01", 60), ("B-02", 40)],
+        Kind::LocalFounder => &[("A-02", 95), ("A-01", 20)],
+        Kind::OutsideFounder | Kind::Freelancer => &[("A-02", 100)],
+        Kind::Government => &[("A-01", 60), ("C-01", 50), ("B-01", 20)],
+        Kind::Promoter => &[("C-01", 70), ("A-01", 50), ("C-02", 40)],
+        Kind::Graduating | Kind::Undergraduate => &[("C-01", 80), ("B-01", 30)],
+        Kind::HighSchool => &[("C-01", 60), ("B-03", 50)],
+    }
+}
+
+/// How many sessions of one menu a person attends.
+const SESSIONS_PER_MENU: &[(usize, u32)] = &[(1, 62), (2, 26), (3, 12)];
+
+struct Person {
+    kind: Kind,
+    role: &'static str,
+    /// `None`: not recorded (defaults to unknown).
+    residence: Option<&'static str>,
+    wants_in_region: Option<bool>,
+    intent_confirmed: Option<bool>,
+    freelance: Option<bool>,
+    /// School and years left after the year of attendance (0: graduating).
+    school: Option<(&'static str, i32)>,
+    /// Fixed by the fiscal year of the student's sessions.
+    graduating_year: Option<i32>,
+}
+
+fn make_person(rng: &mut Draw, kind: Kind) -> Person {
+    let mut p = Person {
+        kind,
+        role: "job_seeker",
+        residence: Some(IN),
+        wants_in_region: None,
+        intent_confirmed: Some(true),
+        freelance: None,
+        school: None,
+        graduating_year: None,
+    };
+    match kind {
+        Kind::Staff => {
+            p.role = "establishment";
+            p.residence = None;
+            p.intent_confirmed = None;
+        }
+        Kind::LocalSeeker => {
+            if chance(rng, 30) {
+                p.wants_in_region = Some(true);
+            }
+        }
+        Kind::Unconfirmed => {
+            // Half say "false", half leave the field out (default false).
+            p.intent_confirmed = if chance(rng, 50) { Some(false) } else { None };
+        }
+        Kind::UTurn => {
+            p.residence = Some(OUT);
+            p.wants_in_region = Some(true);
+        }
+        Kind::OutsideNoWish => {
+            p.residence = Some(OUT);
+            p.wants_in_region = Some(false);
+        }
+        Kind::UnknownResidence => {
+            p.residence = if chance(rng, 50) { Some(UNKNOWN) } else { None };
+        }
+        Kind::ConversionHopeful => p.role = "conversion_hopeful",
+        Kind::SkillUp => {
+            p.role = "employed_skillup";
+            p.intent_confirmed = None;
+        }
+        Kind::LocalFounder => p.role = "startup_hopeful",
+        Kind::OutsideFounder => {
+            p.role = "startup_hopeful";
+            p.residence = Some(OUT);
+            p.wants_in_region = Some(chance(rng, 70));
+        }
+        Kind::Freelancer => {
+            p.role = "startup_hopeful";
+            p.freelance = Some(true);
+        }
+        Kind::Government | Kind::Promoter => {
+            p.role = if kind == Kind::Government { "government" } else { "promoter" };
+            p.intent_confirmed = None;
+        }
+        Kind::Graduating => {
+            p.school = Some(("university", 0));
+            if chance(rng, 15) {
+                p.residence = Some(OUT);
+            }
+            p.wants_in_region = Some(chance(rng, 75));
+        }
+        Kind::Undergraduate => {
+            p.school = Some(("university", between(rng, 1, 2) as i32));
+            p.wants_in_region = Some(true);
+        }
+        Kind::HighSchool => {
+            p.school = Some(("high_school", 0));
+            p.wants_in_region = Some(true);
+        }
+    }
+    p
+}
+
+/// Establishments first, each sending one to three staff (up to a quarter
+/// of all persons), then everyone else by [`KIND_WEIGHTS`].
+fn make_population(rng: &mut Draw, cfg: &SynthConfig) -> (Vec<Establishment>, Vec<Person>) {
+    let mut establishments: Vec<Establishment> =
+        (0..cfg.establishments).map(|_| make_establishment(rng)).collect();
+    let total = cfg.participants as usize;
+    let mut people = Vec::with_capacity(total);
+    for est in &mut establishments {
+        let staff = weighted(rng, &[(1usize, 45), (2, 35), (3, 20)]);
+        for _ in 0..staff {
+            if people.len() >= total / 4 {
+                break;
+            }
+            est.staff.push(people.len());
+            people.push(make_person(rng, Kind::Staff));
+        }
+    }
+    while people.len() < total {
+        let kind = weighted(rng, KIND_WEIGHTS);
+        people.push(make_person(rng, kind));
+    }
+    (establishments, people)
+}
+
+// ---------------------------------------------------------------------------
+// The plan: who attended what
+
+/// One attendance: a person, an establishment, or a person for an
+/// establishment.
+#[derive(Clone, Copy)]
+struct Visit {
+    session: usize,
+    person: Option<usize>,
+    establishment: Option<usize>,
+}
+
+/// Everything decided before any event is written.
+struct World {
+    cal: Calendar,
+    targets: Vec<Vec<Target>>,
+    sessions: Vec<Session>,
+    establishments: Vec<Establishment>,
+    people: Vec<Person>,
+    /// In date order.
+    visits: Vec<Visit>,
+    /// Person codes, numbered in order of first attendance as a council's
+    /// register would be.
+    person_codes: Vec<String>,
+}
+
+impl World {
+    fn plan(rng: &mut Draw, cfg: &SynthConfig) -> World {
+        let cal = Calendar::new(cfg.contract_start);
+        let targets = MENUS.iter().map(|m| plan_targets(rng, &cal, m)).collect();
+        let sessions = schedule_sessions(rng, &cal);
+        let (establishments, mut people) = make_population(rng, cfg);
+        let mut visits = plan_establishment_visits(rng, &cal, &sessions, &establishments);
+        visits.extend(plan_person_visits(rng, &cal, &sessions, &mut people));
+        // Stable: within a session, the order of planning is kept.
+        visits.sort_by_key(|v| (sessions[v.session].date, v.session));
+        let person_codes = number_people(people.len(), &visits);
+        World { cal, targets, sessions, establishments, people, visits, person_codes }
+    }
+
+    fn establishment_code(e: usize) -> String {
+        format!("E-{:04}", e + 1)
+    }
+
+    fn date_of(&self, v: &Visit) -> NaiveDate {
+        self.sessions[v.session].date
+    }
+
+    fn menu_of(&self, v: &Visit) -> &'static MenuSpec {
+        &MENUS[self.sessions[v.session].menu]
+    }
+}
+
+/// Session indices of each menu, by date.
+fn sessions_by_menu(sessions: &[Session]) -> Vec<Vec<usize>> {
+    let mut by_menu = vec![Vec::new(); MENUS.len()];
+    for (i, s) in sessions.iter().enumerate() {
+        by_menu[s.menu].push(i);
+    }
+    by_menu
+}
+
+/// A day from which someone starts using the programme.
+fn anchor(rng: &mut Draw, cal: &Calendar) -> NaiveDate {
+    day_in(rng, cal.session_window(cal.first_fy).0, plus(cal.end(), -45))
+}
+
+/// Establishments at A seminars (several staff at once, some again in a
+/// later year), in accompaniment support, and exhibiting at job fairs (an
+/// establishment in a C menu: recorded, never counted).
+fn plan_establishment_visits(
+    rng: &mut Draw,
+    cal: &Calendar,
+    sessions: &[Session],
+    establishments: &[Establishment],
+) -> Vec<Visit> {
+    let by_menu = sessions_by_menu(sessions);
+    let (seminar, support, fair) = (menu_index("A-01"), menu_index("A-03"), menu_index("C-01"));
+    let mut visits = Vec::new();
+    for (e, est) in establishments.iter().enumerate() {
+        let start = anchor(rng, cal);
+        let staff = |n: usize| -> Vec<Option<usize>> {
+            if est.staff.is_empty() {
+                vec![None]
+            } else {
+                est.staff.iter().take(n).map(|&p| Some(p)).collect()
+            }
+        };
+        let visit = |session, person| Visit { session, person, establishment: Some(e) };
+        if chance(rng, 80) {
+            let sent = staff(1 + index(rng, est.staff.len().max(1)));
+            for s in sessions_from(&by_menu[seminar], sessions, start, 1) {
+                visits.extend(sent.iter().map(|&p| visit(s, p)));
+            }
+            if chance(rng, 45) {
+                let again = plus(start, between(rng, 200, 500));
+                for s in sessions_from(&by_menu[seminar], sessions, again, 1) {
+                    visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
+                }
+            }
+        }
+        if est.accompanied {
+            let k = between(rng, 2, 5) as usize;
+            for s in sessions_from(&by_menu[support], sessions, start, k) {
+                visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
+            }
+        }
+        if est.location == Some(IN) && chance(rng, 20) {
+            let day = anchor(rng, cal);
+            for s in sessions_from(&by_menu[fair], sessions, day, 1) {
+                visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
+            }
+        }
+    }
+    visits
+}
+
+/// Everyone but staff: the menus their kind signs up for, one to three
+/// sessions each, from a personal starting day. Students keep to one menu
+/// in one fiscal year, which fixes their graduating year.
+fn plan_person_visits(rng: &mut Draw, cal: &Calendar, sessions: &[Session], people: &mut [Person]) -> Vec<Visit> {
+    let by_menu = sessions_by_menu(sessions);
+    let mut visits = Vec::new();
+    for (p, person) in people.iter_mut().enumerate() {
+        if person.kind == Kind::Staff {
+            continue;
+        }
+        let start = anchor(rng, cal);
+        let table = wishes(person.kind);
+        let mut menus: Vec<usize> =
+            table.iter().filter(|(_, pct)| chance(rng, *pct)).map(|(id, _)| menu_index(id)).collect();
+        if menus.is_empty() {
+            menus.push(menu_index(table[0].0));
+        }
+        if person.school.is_some() {
+            menus.truncate(1);
+        }
+        for m in menus {
+            let from = plus(start, between(rng, 0, 60));
+            let k = weighted(rng, SESSIONS_PER_MENU);
+            let mut picked = sessions_from(&by_menu[m], sessions, from, k);
+            if let (Some((_, years_left)), Some(&first)) = (person.school, picked.first()) {
+                let fy = fiscal_year(sessions[first].date);
+                picked.retain(|&s| fiscal_year(sessions[s].date) == fy);
+                person.graduating_year = Some(fy + years_left);
+            }
+            visits.extend(picked.into_iter().map(|session| Visit { session, person: Some(p), establishment: None }));
+        }
+    }
+    visits
+}
+
+/// `P-0001` for the first person to attend, and so on; people who never
+/// attended come last.
+fn number_people(count: usize, visits: &[Visit]) -> Vec<String> {
+    let mut codes = vec![String::new(); count];
+    let mut next = 1;
+    let order = visits.iter().filter_map(|v| v.person).chain(0..count);
+    for p in order {
+        if codes[p].is_empty() {
+            codes[p] = format!("P-{next:04}");
+            next += 1;
+        }
+    }
+    codes
+}
+
+// ---------------------------------------------------------------------------
+// Writing events
+
+/// Events with the day the council would record them, put in append order
+/// at the end.
+#[derive(Default)]
+struct Timeline {
+    entries: Vec<(NaiveDate, Rank, Value)>,
+}
+
+/// Within one day: what the council records first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    Definition,
+    Revision,
+    Session,
+    Attendance,
+    Survey,
+    Outcome,
+    Plan,
+    Fix,
+}
+
+impl Timeline {
+    fn push(&mut self, day: NaiveDate, rank: Rank, event: Value) {
+        self.entries.push((day, rank, event));
+    }
+
+    /// Definitions first, then by day; a stable sort keeps the order of
+    /// pushing within a day and rank.
+    fn into_events(mut self) -> Vec<Value> {
+        self.entries.sort_by_key(|(day, rank, _)| (*rank != Rank::Definition, *day, *rank));
+        self.entries.into_iter().map(|(_, _, event)| event).collect()
+    }
+}
+
+/// A JSON object under construction.
+struct Obj(Map<String, Value>);
+
+impl Obj {
+    fn new(ty: &str) -> Self {
+        let mut m = Map::new();
+        m.insert("type".into(), ty.into());
+        Obj(m)
+    }
+
+    fn set(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(key.into(), value.into());
+        self
+    }
+
+    fn opt(self, key: &str, value: Option<impl Into<Value>>) -> Self {
+        match value {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+
+    fn date(self, key: &str, d: NaiveDate) -> Self {
+        self.set(key, d.to_string())
+    }
+
+    fn opt_date(self, key: &str, d: Option<NaiveDate>) -> Self {
+        self.opt(key, d.map(|d| d.to_string()))
+    }
+
+    fn done(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+fn define_project(w: &World, cfg: &SynthConfig, t: &mut Timeline) {
+    let day = NaiveDate::MIN;
+    let project = Obj::new("project_defined")
+        .set("project", cfg.project.as_str())
+        .set("name", "互いの想いに寄り添う出会いの場。雇用創造 in 釧路")
+        .set("region_kind", "depopulated")
+        .set("municipalities", vec!["釧路市"])
+        .date("contract_start", w.cal.start)
+        .set("years", 3)
+        .set("budget_yen", PROJECT_BUDGET_YEN);
+    t.push(day, Rank::Definition, project.done());
+    for (spec, targets) in MENUS.iter().zip(&w.targets) {
+        let targets: Vec<Value> = targets
+            .iter()
+            .map(|x| {
+                let mut m = Map::new();
+                m.insert("fiscal_year".into(), x.fiscal_year.into());
+                m.insert("output".into(), x.output.into());
+                m.insert("outcome".into(), x.outcome.into());
+                Value::Object(m)
+            })
+            .collect();
+        let menu = Obj::new("menu_defined")
+            .set("menu", spec.id)
+            .set("category", spec.category)
+            .set("kind", spec.kind)
+            .set("name", spec.name)
+            .set("targets", targets)
+            .set("budget_yen", spec.budget_yen);
+        t.push(day, Rank::Definition, menu.done());
+    }
+}
+
+fn hold_sessions(w: &World, t: &mut Timeline) {
+    for s in &w.sessions {
+        let spec = &MENUS[s.menu];
+        let event = Obj::new("session_held")
+            .set("menu", spec.id)
+            .date("date", s.date)
+            .set("place", s.place)
+            .opt("capacity", spec.capacity);
+        t.push(s.date, Rank::Session, event.done());
+    }
+}
+
+/// The attendance line of a visit, with the subject's attributes as the
+/// council registered them.
+fn attendance(w: &World, v: &Visit) -> Obj {
+    let event = Obj::new("attendance").set("menu", w.menu_of(v).id).date("date", w.date_of(v));
+    if let Some(e) = v.establishment {
+        let est = &w.establishments[e];
+        return event
+            .set("role", "establishment")
+            .set("establishment", World::establishment_code(e))
+            .opt("establishment_location", est.location)
+            .opt("wants_in_region", est.wants_expansion)
+            .opt("person", v.person.map(|p| w.person_codes[p].clone()));
+    }
+    let Some(p) = v.person else { return event };
+    let person = &w.people[p];
+    let student = person.school.zip(person.graduating_year).map(|((school, _), year)| {
+        let mut m = Map::new();
+        m.insert("school".into(), school.into());
+        m.insert("graduating_year".into(), year.into());
+        Value::Object(m)
+    });
+    event
+        .set("role", person.role)
+        .set("person", w.person_codes[p].as_str())
+        .opt("residence", person.residence)
+        .opt("wants_in_region", person.wants_in_region)
+        .opt("intent_confirmed", person.intent_confirmed)
+        .opt("freelance", person.freelance)
+        .opt("student", student)
+}
+
+/// Every attendance, with two clerical slips fixed later (T-3): one
+/// resident entered as living outside the region and corrected, and one
+/// attendance entered twice and the copy retracted.
+fn record_attendance(rng: &mut Draw, w: &World, t: &mut Timeline) {
+    let slips: Vec<usize> = (0..w.visits.len())
+        .filter(|&i| {
+            let v = &w.visits[i];
+            v.person.is_some_and(|p| w.people[p].kind == Kind::LocalSeeker) && w.menu_of(v).category != "A"
+        })
+        .collect();
+    let corrected = pick(rng, &slips);
+    let doubled = if w.visits.len() < 2 {
+        None
+    } else {
+        let i = index(rng, w.visits.len());
+        (Some(i) != corrected).then_some(i)
+    };
+    for (i, v) in w.visits.iter().enumerate() {
+        let day = w.date_of(v);
+        let right = attendance(w, v).done();
+        if Some(i) == corrected {
+            let id = uuid(rng);
+            let wrong = attendance(w, v).set("residence", OUT).set("id", id.as_str());
+            t.push(day, Rank::Attendance, wrong.done());
+            let fix = Obj::new("correction")
+                .set("target", id)
+                .set("replacement", right)
+                .set("reason", "居住地の入力誤り（本人確認書類により釧路市内在住を確認）");
+            t.push(plus(day, between(rng, 3, 20)), Rank::Fix, fix.done());
+            continue;
+        }
+        t.push(day, Rank::Attendance, right.clone());
+        if Some(i) == doubled {
+            let id = uuid(rng);
+            t.push(day, Rank::Attendance, attendance(w, v).set("id", id.as_str()).done());
+            let fix = Obj::new("retraction").set("target", id).set("reason", "同一の出席を二重に登録したため取消");
+            t.push(plus(day, between(rng, 1, 10)), Rank::Fix, fix.done());
+        }
+    }
+}
+
+/// A menus ask every attendee whether the seminar was useful (E-5); most
+/// answer, some anonymously. The start-up seminar sits near the 85 % line.
+fn record_surveys(rng: &mut Draw, w: &World, t: &mut Timeline) {
+    let mut respondents: Vec<BTreeSet<String>> = vec![BTreeSet::new(); w.sessions.len()];
+    for v in &w.visits {
+        if w.menu_of(v).category != "A" {
+            continue;
+        }
+        let who = match (v.establishment, v.person) {
+            (Some(e), _) => World::establishment_code(e),
+            // Staff and promoters do not rate their own seminars.
+            (None, Some(p)) if matches!(w.people[p].kind, Kind::Government | Kind::Promoter) => continue,
+            (None, Some(p)) => w.person_codes[p].clone(),
+            (None, None) => continue,
+        };
+        respondents[v.session].insert(who);
+    }
+    for (s, who) in respondents.iter().enumerate() {
+        let session = &w.sessions[s];
+        let useful_pct = match MENUS[session.menu].id {
+            "A-02" => 86,
+            "A-03" => 96,
+            _ => 92,
+        };
+        for respondent in who {
+            if !chance(rng, 80) {
+                continue;
+            }
+            let named = chance(rng, 80).then(|| respondent.as_str());
+            let answer = Obj::new("survey_response")
+                .set("menu", MENUS[session.menu].id)
+                .date("date", session.date)
+                .set("useful", chance(rng, useful_pct))
+                .opt("respondent", named);
+            t.push(session.date, Rank::Survey, answer.done());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Outcomes
+
+/// What the plan knows of each person when outcomes are drawn.
+struct History {
+    first: Vec<Option<NaiveDate>>,
+    menus: Vec<BTreeSet<usize>>,
+    /// Establishments that came to an A menu: they hire most of the
+    /// programme's job seekers, which is what A outcomes count.
+    a_users: Vec<bool>,
+}
+
+impl History {
+    fn of(w: &World) -> History {
+        let mut h = History {
+            first: vec![None; w.people.len()],
+            menus: vec![BTreeSet::new(); w.people.len()],
+            a_users: vec![false; w.establishments.len()],
+        };
+        for v in &w.visits {
+            if let Some(e) = v.establishment {
+                h.a_users[e] |= w.menu_of(v).category == "A";
+            } else if let Some(p) = v.person {
+                h.first[p].get_or_insert(w.date_of(v));
+                h.menus[p].insert(w.sessions[v.session].menu);
+            }
+        }
+        h
+    }
+}
+
+/// Founders' staff sizes, dealt in turn from a random place so that even a
+/// few start-ups show freelancers (0) and employers (2, 3).
+const EMPLOYEES: [u32; 8] = [2, 0, 3, 1, 2, 5, 3, 0];
+
+fn record_outcomes(rng: &mut Draw, w: &World, t: &mut Timeline) {
+    let h = History::of(w);
+    let mut deal = index(rng, EMPLOYEES.len());
+    // In order of person code, so the drawing order reads like the register.
+    let mut order: Vec<usize> = (0..w.people.len()).collect();
+    order.sort_by(|&a, &b| w.person_codes[a].cmp(&w.person_codes[b]));
+    for p in order {
+        let Some(first) = h.first[p] else { continue };
+        let kind = w.people[p].kind;
+        let outcome = match kind {
+            Kind::LocalFounder | Kind::OutsideFounder | Kind::Freelancer if chance(rng, 55) => {
+                let employees = if kind == Kind::Freelancer { 0 } else { EMPLOYEES[deal % EMPLOYEES.len()] };
+                deal += 1;
+                startup(rng, w, p, first, employees)
+            }
+            Kind::ConversionHopeful if chance(rng, 50) => conversion(rng, w, &h, p, first),
+            _ if chance(rng, hire_chance(kind)) => hire(rng, w, &h, p, first),
+            _ => None,
+        };
+        if let Some((day, event)) = outcome {
+            t.push(day, Rank::Outcome, event);
+        }
+    }
+}
+
+/// The share (%) of each kind that finds a job during the project.
+fn hire_chance(kind: Kind) -> u32 {
+    match kind {
+        Kind::LocalSeeker | Kind::UTurn => 50,
+        Kind::Graduating | Kind::HighSchool => 60,
+        Kind::Unconfirmed | Kind::OutsideNoWish | Kind::UnknownResidence => 30,
+        Kind::SkillUp => 15,
+        Kind::Undergraduate | Kind::ConversionHopeful => 5,
+        _ => 0,
+    }
+}
+
+/// The dates of a hire.
+struct HireDates {
+    interviewed: Option<NaiveDate>,
+    offer: Option<NaiveDate>,
+    start: Option<NaiveDate>,
+    regular: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Timing {
+    /// Offer some weeks after the first session, start a few weeks later.
+    Usual,
+    /// Only the start date was reported.
+    NoOffer,
+    /// The offer predates the programme (XC-3).
+    PriorOffer,
+    /// Interviewed before the first session, offered after (XC-3).
+    InterviewedBefore,
+    /// Offered, start date not yet known (XC-4).
+    StartUnknown,
+}
+
+const TIMINGS: &[(Timing, u32)] = &[
+    (Timing::Usual, 66),
+    (Timing::NoOffer, 10),
+    (Timing::PriorOffer, 10),
+    (Timing::InterviewedBefore, 6),
+    (Timing::StartUnknown, 8),
+];
+
+fn hire_dates(rng: &mut Draw, person: &Person, first: NaiveDate) -> Option<HireDates> {
+    if let (Some((_, 0)), Some(fy)) = (person.school, person.graduating_year) {
+        // New graduates are offered a place in their last school year and
+        // start on 1 April, mostly through regular recruitment (XC-1).
+        let offer = plus(first, between(rng, 7, 75)).min(ymd(fy + 1, 3, 31));
+        let regular = chance(rng, if person.kind == Kind::HighSchool { 80 } else { 55 });
+        return Some(HireDates { interviewed: None, offer: Some(offer), start: Some(ymd(fy + 1, 4, 1)), regular });
+    }
+    let regular = chance(rng, 3);
+    let d = match weighted(rng, TIMINGS) {
+        Timing::Usual => {
+            let offer = plus(first, between(rng, 10, 120));
+            let interviewed = chance(rng, 30).then(|| plus(offer, -between(rng, 3, 10)).max(first));
+            HireDates { interviewed, offer: Some(offer), start: Some(plus(offer, between(rng, 7, 45))), regular }
+        }
+        Timing::NoOffer => HireDates { interviewed: None, offer: None, start: Some(plus(first, between(rng, 20, 150))), regular },
+        Timing::PriorOffer => {
+            let offer = plus(first, -between(rng, 3, 40));
+            let interviewed = Some(plus(offer, -between(rng, 7, 21)));
+            HireDates { interviewed, offer: Some(offer), start: Some(plus(first, between(rng, 3, 40))), regular }
+        }
+        Timing::InterviewedBefore => {
+            let offer = plus(first, between(rng, 3, 20));
+            let interviewed = Some(plus(first, -between(rng, 2, 14)));
+            HireDates { interviewed, offer: Some(offer), start: Some(plus(offer, between(rng, 7, 30))), regular }
+        }
+        Timing::StartUnknown => {
+            HireDates { interviewed: None, offer: Some(plus(first, between(rng, 10, 90))), start: None, regular }
+        }
+    };
+    Some(d)
+}
+
+/// Contracted weekly hours in hundredths: mostly full time, some part time,
+/// some under the 20 hours that count (XC-6).
+const HOURS: &[(u32, u32)] = &[
+    (4000, 50),
+    (3750, 14),
+    (3500, 8),
+    (3000, 10),
+    (2500, 4),
+    (2000, 3),
+    (1600, 7),
+    (1200, 4),
+];
+
+fn hours(h: u32) -> Value {
+    if h % 100 == 0 {
+        (h / 100).into()
+    } else {
+        (f64::from(h) / 100.0).into()
+    }
+}
+
+/// Where the job is, given where the person lives and wants to work.
+fn workplace(rng: &mut Draw, person: &Person) -> &'static str {
+    let table: &[(&'static str, u32)] = match (person.residence, person.wants_in_region) {
+        (Some(OUT), Some(true)) => &[(IN, 85), (OUT, 15)],
+        (Some(OUT), _) => &[(OUT, 65), (IN, 30), (UNKNOWN, 5)],
+        (Some(IN), _) => &[(IN, 80), (OUT, 14), (UNKNOWN, 6)],
+        _ => &[(IN, 60), (OUT, 20), (UNKNOWN, 20)],
+    };
+    weighted(rng, table)
+}
+
+/// An employer from the council's register that fits the workplace, or
+/// none (a firm the council does not know). An outside establishment that
+/// hires in the region does so at its new site (C-A2).
+fn employer(rng: &mut Draw, w: &World, h: &History, place: &str) -> (Option<usize>, bool) {
+    let fits = |e: &Establishment| match place {
+        IN => e.location == Some(IN) || e.wants_expansion == Some(true),
+        OUT => e.location == Some(OUT) && e.wants_expansion != Some(true),
+        _ => !matches!(e.location, Some(IN) | Some(OUT)),
+    };
+    let candidates: Vec<usize> = (0..w.establishments.len()).filter(|&e| fits(&w.establishments[e])).collect();
+    let users: Vec<usize> = candidates.iter().copied().filter(|&e| h.a_users[e]).collect();
+    if !chance(rng, if place == IN { 85 } else { 45 }) {
+        return (None, false);
+    }
+    let prefer_users = chance(rng, 65);
+    let chosen = if prefer_users { pick(rng, &users) } else { None };
+    let Some(e) = chosen.or_else(|| pick(rng, &candidates)) else { return (None, false) };
+    (Some(e), place == IN && w.establishments[e].location == Some(OUT))
+}
+
+/// Now and then the council names the menu it judges caused an outcome
+/// (C-ATTR); otherwise attribution is left to the rules.
+fn narrowed(rng: &mut Draw, h: &History, p: usize) -> Option<Vec<&'static str>> {
+    let menus: Vec<usize> = h.menus[p].iter().copied().collect();
+    if menus.len() < 2 || !chance(rng, 15) {
+        return None;
+    }
+    pick(rng, &menus).map(|m| vec![MENUS[m].id])
+}
+
+fn hire(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate) -> Option<(NaiveDate, Value)> {
+    let person = &w.people[p];
+    let d = hire_dates(rng, person, first)?;
+    if ![d.interviewed, d.offer, d.start].iter().flatten().all(|&x| w.cal.contains(x)) {
+        return None;
+    }
+    let place = workplace(rng, person);
+    let (employer, new_site) = employer(rng, w, h, place);
+    let weekly = weighted(rng, HOURS);
+    let start = d.start.map_or(Value::Null, |s| s.to_string().into());
+    let event = Obj::new("hire")
+        .set("person", w.person_codes[p].as_str())
+        .set("start_date", start)
+        .set("workplace", place)
+        .set("weekly_hours", hours(weekly))
+        .opt("employer", employer.map(World::establishment_code))
+        .opt_date("offer_date", d.offer)
+        .opt_date("interviewed_on", d.interviewed)
+        .opt("regular_recruitment", d.regular.then_some(true))
+        .opt("employed_before_use", (person.kind == Kind::SkillUp).then_some(true))
+        .opt("new_site_in_region", new_site.then_some(true))
+        .opt("menus", narrowed(rng, h, p));
+    let day = d.start.or(d.offer)?;
+    Some((day, event.done()))
+}
+
+/// A non-regular employee made regular, mostly by an establishment that
+/// uses the A menus; some only fill a regular employee's vacancy (XC-1).
+fn conversion(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate) -> Option<(NaiveDate, Value)> {
+    let local: Vec<usize> = (0..w.establishments.len()).filter(|&e| w.establishments[e].location == Some(IN)).collect();
+    let supported: Vec<usize> = local.iter().copied().filter(|&e| w.establishments[e].accompanied).collect();
+    let chosen = if chance(rng, 40) { pick(rng, &supported) } else { None };
+    let employer = chosen.or_else(|| pick(rng, &local))?;
+    let date = plus(first, between(rng, 30, 240));
+    let weekly = weighted(rng, &[(4000, 70), (3750, 20), (3200, 10)]);
+    let vacancy = chance(rng, 15);
+    if !w.cal.contains(date) {
+        return None;
+    }
+    let event = Obj::new("conversion")
+        .set("person", w.person_codes[p].as_str())
+        .set("employer", World::establishment_code(employer))
+        .date("date", date)
+        .set("weekly_hours", hours(weekly))
+        .opt("vacancy_fill", vacancy.then_some(true))
+        .opt("menus", narrowed(rng, h, p));
+    Some((date, event.done()))
+}
+
+/// A business founded some months after the seminar; residents found in
+/// the region mostly, outsiders where they said they would.
+fn startup(rng: &mut Draw, w: &World, p: usize, first: NaiveDate, employees: u32) -> Option<(NaiveDate, Value)> {
+    let person = &w.people[p];
+    let table: &[(&'static str, u32)] = match (person.kind, person.wants_in_region) {
+        (Kind::Freelancer, _) => &[(IN, 100)],
+        (Kind::OutsideFounder, Some(true)) => &[(IN, 75), (OUT, 25)],
+        (Kind::OutsideFounder, _) => &[(OUT, 80), (IN, 20)],
+        _ => &[(IN, 80), (OUT, 20)],
+    };
+    let location = weighted(rng, table);
+    let date = plus(first, between(rng, 45, 300));
+    if !w.cal.contains(date) {
+        return None;
+    }
+    let event = Obj::new("startup")
+        .set("person", w.person_codes[p].as_str())
+        .date("date", date)
+        .set("location", location)
+        .set("employees", employees);
+    Some((date, event.done()))
+}
+
+// ---------------------------------------------------------------------------
+// The committee
+
+/// One revision of targets in year 2 (the care course fills more slowly
+/// than planned) and one approved improvement plan after the year-1
+/// evaluation.
+fn record_revision_and_plan(rng: &mut Draw, w: &World, t: &mut Timeline) {
+    let fy = w.cal.first_fy + 1;
+    let care = menu_index("B-02");
+    if let Some(old) = w.targets[care].iter().find(|x| x.fiscal_year == fy) {
+        let output = (old.output * 80 / 100).max(1);
+        let date = plus(ymd(fy, 9, 1), between(rng, 0, 45));
+        let revision = Obj::new("targets_revised")
+            .set("menu", MENUS[care].id)
+            .set("fiscal_year", fy)
+            .set("output", output)
+            .set("outcome", (output * 30 / 100).max(1))
+            .date("date", date)
+            .set("reason", "受講希望者数の実績を踏まえ、選定・評価委員会の承認を得て目標を見直し");
+        t.push(date, Rank::Revision, revision.done());
+    }
+    let candidates = ["B-03", "C-01", "C-02", "B-01"];
+    let mut menus = vec![candidates[index(rng, candidates.len())]];
+    if chance(rng, 40) {
+        let other = candidates[index(rng, candidates.len())];
+        if !menus.contains(&other) {
+            menus.push(other);
+        }
+    }
+    menus.sort_unstable();
+    let date = plus(ymd(fy, 5, 1), between(rng, 0, 27));
+    let plan = Obj::new("plan_approved").set("menus", menus).date("date", date).set("scope", "menus");
+    t.push(date, Rank::Plan, plan.done());
+}
+
+// ---------------------------------------------------------------------------
+// Fixed-order JSON
+
+/// Writes compact JSON with object keys in a fixed order (`type`, `id`,
+/// then alphabetical), so that the bytes do not depend on whether
+/// `serde_json` keeps insertion order.
+fn write_json(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(m) => {
+            let rank = |k: &str| match k {
+                "type" => 0,
+                "id" => 1,
+                _ => 2,
+            };
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| (rank(a.0), a.0).cmp(&(rank(b.0), b.0)));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}

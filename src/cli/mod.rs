@@ -225,8 +225,31 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             import(&dir, file, *check, *restore, *expect_seq, cli.format, lang)
         }
         Command::Record { event_type, expect_seq, fields } => {
-            let dir = ledger_dir(&cli.ledger, lang)?;
-            record(&dir, event_type, fields, *expect_seq, cli.format, lang)
+            // The field list swallows everything after TYPE, so global flags
+            // written after it are picked out here.
+            let mut ledger = cli.ledger.clone();
+            let (mut format, mut lang, mut expect_seq) = (cli.format, lang, *expect_seq);
+            let mut rest = Vec::new();
+            let mut it = fields.iter();
+            while let Some(a) = it.next() {
+                let (name, inline) = match a.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (a.as_str(), None),
+                };
+                if !matches!(name, "--ledger" | "--format" | "--lang" | "--expect-seq") {
+                    rest.push(a.clone());
+                    continue;
+                }
+                let value = inline.or_else(|| it.next().cloned()).ok_or_else(|| Failure::Usage(format!("{name}: missing value")))?;
+                match name {
+                    "--ledger" => ledger = Some(PathBuf::from(value)),
+                    "--format" => format = Format::from_str(&value, false).map_err(Failure::Usage)?,
+                    "--lang" => lang = Lang::from_str(&value, false).map_err(Failure::Usage)?,
+                    _ => expect_seq = Some(value.parse().map_err(|_| Failure::Usage(format!("--expect-seq {value}: not a number")))?),
+                }
+            }
+            let dir = ledger_dir(&ledger, lang)?;
+            record(&dir, event_type, &rest, expect_seq, format, lang)
         }
         Command::Export { output } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
@@ -293,7 +316,7 @@ fn parse_time_arg(s: &str, end_of_day: bool, lang: Lang) -> Result<i64, Failure>
     if let Some(us) = journal::chain::parse_timestamp(s) {
         return Ok(us);
     }
-    if let Some(d) = crate::domain::Date::parse_iso(s) {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let t = if end_of_day { "23:59:59.999999" } else { "00:00:00" };
         if let Some(us) = journal::chain::parse_timestamp(&format!("{d}T{t}+09:00")) {
             return Ok(us);

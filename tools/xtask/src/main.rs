@@ -16,7 +16,8 @@ commands:
 
 /// The workspace root (this crate lives in `tools/xtask`).
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn schemas_dir() -> PathBuf {
