@@ -22,12 +22,19 @@ pub struct Location {
 impl Location {
     /// A location in `file` at `line`, with no field yet.
     pub fn line(file: &str, line: u64) -> Self {
-        Location { file: file.to_string(), line: (line > 0).then_some(line), field: None }
+        Location {
+            file: file.to_string(),
+            line: (line > 0).then_some(line),
+            field: None,
+        }
     }
 
     /// The same location, narrowed to `field`.
     pub fn with_field(&self, field: impl Into<String>) -> Self {
-        Location { field: Some(field.into()), ..self.clone() }
+        Location {
+            field: Some(field.into()),
+            ..self.clone()
+        }
     }
 
     fn render(&self, lang: Lang) -> String {
@@ -71,7 +78,11 @@ pub enum InputErrorKind {
     /// A date that is malformed or does not exist.
     InvalidDate { value: String },
     /// A number outside its range.
-    OutOfRange { value: String, min: String, max: String },
+    OutOfRange {
+        value: String,
+        min: String,
+        max: String,
+    },
     /// Any other malformed value.
     InvalidValue { detail: String },
     /// `seq`, `recorded_at` or `hash` given outside `import --restore`.
@@ -95,7 +106,10 @@ pub enum InputErrorKind {
     /// The same id twice in one batch with different content.
     IdConflictInBatch { id: String, first_line: u64 },
     /// A cross-field rule: two fields disagree.
-    Inconsistent { detail_ja: String, detail_en: String },
+    Inconsistent {
+        detail_ja: String,
+        detail_en: String,
+    },
     /// `import --restore`: the stored hash does not match the event.
     HashMismatch { seq: u64 },
     /// `import --restore`: `seq` out of order.
@@ -242,7 +256,11 @@ pub struct InputErrors(pub Vec<InputError>);
 impl InputErrors {
     /// Renders every error, one per line.
     pub fn render(&self, lang: Lang) -> String {
-        self.0.iter().map(|e| e.render(lang)).collect::<Vec<_>>().join("\n")
+        self.0
+            .iter()
+            .map(|e| e.render(lang))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -18,7 +18,9 @@ use crate::domain::{Event, EventBody};
 use crate::error::{InputError, InputErrorKind, InputErrors, Location};
 use crate::i18n::Lang;
 use crate::io::InputEvent;
-use crate::journal::{self, Clock, Head, Journal, JournalError, RecordedEvent, SledStorage, Storage, Verification};
+use crate::journal::{
+    self, Clock, Head, Journal, JournalError, RecordedEvent, SledStorage, Storage, Verification,
+};
 use fs4::fs_std::FileExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -107,17 +109,37 @@ impl LedgerError {
         let ja = lang == Lang::Ja;
         match self {
             LedgerError::Input(e) => e.render(lang),
-            LedgerError::NotALedger { path } if ja => format!("{} は jisseki の台帳ではありません（jisseki init で作成してください）", path.display()),
-            LedgerError::NotALedger { path } => format!("{} is not a jisseki ledger (create one with jisseki init)", path.display()),
-            LedgerError::AlreadyALedger { path } if ja => format!("{} はすでに台帳です", path.display()),
-            LedgerError::ForeignDirectory { path } if ja => format!("{} は空でなく、台帳でもありません（別のディレクトリを指定してください）", path.display()),
-            LedgerError::InUse { pid } if ja => format!("台帳はプロセス {} が使用中です", pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())),
+            LedgerError::NotALedger { path } if ja => format!(
+                "{} は jisseki の台帳ではありません（jisseki init で作成してください）",
+                path.display()
+            ),
+            LedgerError::NotALedger { path } => format!(
+                "{} is not a jisseki ledger (create one with jisseki init)",
+                path.display()
+            ),
+            LedgerError::AlreadyALedger { path } if ja => {
+                format!("{} はすでに台帳です", path.display())
+            }
+            LedgerError::ForeignDirectory { path } if ja => format!(
+                "{} は空でなく、台帳でもありません（別のディレクトリを指定してください）",
+                path.display()
+            ),
+            LedgerError::InUse { pid } if ja => format!(
+                "台帳はプロセス {} が使用中です",
+                pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+            ),
             LedgerError::NewerFormat { found, supported } if ja => {
                 format!("台帳の形式 {found} はこの jisseki（対応: {supported}）より新しい版のものです。jisseki を更新してください")
             }
-            LedgerError::ExpectSeq { expected, actual } if ja => format!("台帳は seq {actual} まで進んでいます（指定は {expected}）。何も追加していません"),
-            LedgerError::Journal(JournalError::Corrupt { at, detail }) if ja => format!("台帳が壊れています（{at}）: {detail}"),
-            LedgerError::Journal(JournalError::Storage(e)) if ja => format!("保存に失敗しました（何も確定していません）: {e}"),
+            LedgerError::ExpectSeq { expected, actual } if ja => format!(
+                "台帳は seq {actual} まで進んでいます（指定は {expected}）。何も追加していません"
+            ),
+            LedgerError::Journal(JournalError::Corrupt { at, detail }) if ja => {
+                format!("台帳が壊れています（{at}）: {detail}")
+            }
+            LedgerError::Journal(JournalError::Storage(e)) if ja => {
+                format!("保存に失敗しました（何も確定していません）: {e}")
+            }
             LedgerError::Io { path, source } if ja => format!("{}: {source}", path.display()),
             other => other.to_string(),
         }
@@ -125,7 +147,10 @@ impl LedgerError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
-    move |source| LedgerError::Io { path: path.to_path_buf(), source }
+    move |source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Read-only or read-write access.
@@ -181,9 +206,18 @@ impl LogFilter {
     /// Whether `e` passes the filter.
     pub fn keeps(&self, e: &RecordedEvent) -> bool {
         (self.types.is_empty() || self.types.iter().any(|t| t == e.body.type_name()))
-            && self.menu.as_ref().is_none_or(|m| e.body.menus().iter().any(|x| x.as_str() == m))
-            && self.person.as_ref().is_none_or(|p| e.body.person().is_some_and(|x| x.as_str() == p))
-            && self.establishment.as_ref().is_none_or(|p| e.body.establishment().is_some_and(|x| x.as_str() == p))
+            && self
+                .menu
+                .as_ref()
+                .is_none_or(|m| e.body.menus().iter().any(|x| x.as_str() == m))
+            && self
+                .person
+                .as_ref()
+                .is_none_or(|p| e.body.person().is_some_and(|x| x.as_str() == p))
+            && self
+                .establishment
+                .as_ref()
+                .is_none_or(|p| e.body.establishment().is_some_and(|x| x.as_str() == p))
             && self.since_us.is_none_or(|t| e.recorded_at_us >= t)
             && self.until_us.is_none_or(|t| e.recorded_at_us <= t)
     }
@@ -211,8 +245,12 @@ fn read_marker(dir: &Path) -> Result<Option<u32>, LedgerError> {
     let path = dir.join(MARKER_FILE);
     match fs::read_to_string(&path) {
         Ok(s) => {
-            let v = s.strip_prefix(MARKER_PREFIX).and_then(|r| r.trim().parse::<u32>().ok());
-            v.map(Some).ok_or(LedgerError::NotALedger { path: dir.to_path_buf() })
+            let v = s
+                .strip_prefix(MARKER_PREFIX)
+                .and_then(|r| r.trim().parse::<u32>().ok());
+            v.map(Some).ok_or(LedgerError::NotALedger {
+                path: dir.to_path_buf(),
+            })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err(&path)(e)),
@@ -220,7 +258,9 @@ fn read_marker(dir: &Path) -> Result<Option<u32>, LedgerError> {
 }
 
 fn fsync_dir(dir: &Path) -> Result<(), LedgerError> {
-    File::open(dir).and_then(|f| f.sync_all()).map_err(io_err(dir))
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(dir))
 }
 
 impl Ledger {
@@ -229,11 +269,15 @@ impl Ledger {
     pub fn init(dir: &Path) -> Result<(), LedgerError> {
         if dir.exists() {
             if read_marker(dir)?.is_some() {
-                return Err(LedgerError::AlreadyALedger { path: dir.to_path_buf() });
+                return Err(LedgerError::AlreadyALedger {
+                    path: dir.to_path_buf(),
+                });
             }
             let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
             if entries.next().is_some() {
-                return Err(LedgerError::ForeignDirectory { path: dir.to_path_buf() });
+                return Err(LedgerError::ForeignDirectory {
+                    path: dir.to_path_buf(),
+                });
             }
         } else {
             fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -243,12 +287,16 @@ impl Ledger {
         }
         let journal_dir = dir.join(JOURNAL_DIR);
         let store = SledStorage::open(&journal_dir).map_err(JournalError::from)?;
-        drop(Journal::open(Box::new(store) as Box<dyn Storage>, Arc::new(journal::SystemClock))?);
+        drop(Journal::open(
+            Box::new(store) as Box<dyn Storage>,
+            Arc::new(journal::SystemClock),
+        )?);
         // The marker is written last: a directory without it is not a ledger
         // yet, so an interrupted init can be removed and retried.
         let marker = dir.join(MARKER_FILE);
         let mut f = File::create(&marker).map_err(io_err(&marker))?;
-        f.write_all(format!("{MARKER_PREFIX}{LEDGER_FORMAT}\n").as_bytes()).map_err(io_err(&marker))?;
+        f.write_all(format!("{MARKER_PREFIX}{LEDGER_FORMAT}\n").as_bytes())
+            .map_err(io_err(&marker))?;
         f.sync_all().map_err(io_err(&marker))?;
         fsync_dir(dir)
     }
@@ -256,23 +304,46 @@ impl Ledger {
     /// Opens the ledger in `dir`.
     pub fn open(dir: &Path, access: Access, clock: Arc<dyn Clock>) -> Result<Ledger, LedgerError> {
         match read_marker(dir)? {
-            None => return Err(LedgerError::NotALedger { path: dir.to_path_buf() }),
-            Some(v) if v > LEDGER_FORMAT => return Err(LedgerError::NewerFormat { found: v, supported: LEDGER_FORMAT }),
+            None => {
+                return Err(LedgerError::NotALedger {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Some(v) if v > LEDGER_FORMAT => {
+                return Err(LedgerError::NewerFormat {
+                    found: v,
+                    supported: LEDGER_FORMAT,
+                })
+            }
             Some(_) => {}
         }
         let lock = take_lock(dir, access)?;
         let store = open_sled(&dir.join(JOURNAL_DIR), access)?;
-        let journal = Journal::open(Box::new(store) as Box<dyn Storage>, clock).map_err(|e| match e {
-            JournalError::NewerFormat { found, supported } => LedgerError::NewerFormat { found, supported },
-            JournalError::NotAJournal => LedgerError::NotALedger { path: dir.to_path_buf() },
-            other => other.into(),
-        })?;
-        Ok(Ledger { journal, _lock: Some(lock) })
+        let journal =
+            Journal::open(Box::new(store) as Box<dyn Storage>, clock).map_err(|e| match e {
+                JournalError::NewerFormat { found, supported } => {
+                    LedgerError::NewerFormat { found, supported }
+                }
+                JournalError::NotAJournal => LedgerError::NotALedger {
+                    path: dir.to_path_buf(),
+                },
+                other => other.into(),
+            })?;
+        Ok(Ledger {
+            journal,
+            _lock: Some(lock),
+        })
     }
 
     /// A ledger over any storage, without a directory (tests, simulations).
-    pub fn with_storage(store: Box<dyn Storage>, clock: Arc<dyn Clock>) -> Result<Ledger, LedgerError> {
-        Ok(Ledger { journal: Journal::open(store, clock)?, _lock: None })
+    pub fn with_storage(
+        store: Box<dyn Storage>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Ledger, LedgerError> {
+        Ok(Ledger {
+            journal: Journal::open(store, clock)?,
+            _lock: None,
+        })
     }
 
     /// The head of the chain.
@@ -288,7 +359,12 @@ impl Ledger {
     /// Checks a batch against the ledger (references, ids) and appends it,
     /// all or nothing. Events already recorded with the same id and content
     /// are reported, not appended again.
-    pub fn append(&mut self, batch: Vec<InputEvent>, file: &str, opts: AppendOptions) -> Result<AppendReport, LedgerError> {
+    pub fn append(
+        &mut self,
+        batch: Vec<InputEvent>,
+        file: &str,
+        opts: AppendOptions,
+    ) -> Result<AppendReport, LedgerError> {
         if let Some(expected) = opts.expect_seq {
             let actual = self.head().events();
             if actual != expected {
@@ -296,7 +372,10 @@ impl Ledger {
             }
         }
         let plan = self.plan(&batch, file)?;
-        let mut report = AppendReport { already: plan.already, ..Default::default() };
+        let mut report = AppendReport {
+            already: plan.already,
+            ..Default::default()
+        };
         if opts.check_only {
             report.head = Some(self.head());
             return Ok(report);
@@ -304,7 +383,11 @@ impl Ledger {
         let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
         let events = plan.new.into_iter().map(|(_, e)| e).collect();
         let recs = self.journal.append(events, plan.index)?;
-        report.appended = lines.into_iter().zip(recs.iter()).map(|(line, r)| (line, r.seq, r.id)).collect();
+        report.appended = lines
+            .into_iter()
+            .zip(recs.iter())
+            .map(|(line, r)| (line, r.seq, r.id))
+            .collect();
         report.head = Some(self.head());
         Ok(report)
     }
@@ -312,9 +395,21 @@ impl Ledger {
     /// Restores an export into this empty ledger: every line must be the
     /// exact canonical bytes of an exported event, continuing the chain from
     /// the first event, and pass every check a new event passes.
-    pub fn restore(&mut self, batch: Vec<InputEvent>, file: &str, check_only: bool) -> Result<AppendReport, LedgerError> {
+    pub fn restore(
+        &mut self,
+        batch: Vec<InputEvent>,
+        file: &str,
+        check_only: bool,
+    ) -> Result<AppendReport, LedgerError> {
         if self.head().events() != 0 {
-            return Err(InputErrors::from(InputError::new(Location { file: file.into(), ..Default::default() }, InputErrorKind::RestoreIntoNonEmpty)).into());
+            return Err(InputErrors::from(InputError::new(
+                Location {
+                    file: file.into(),
+                    ..Default::default()
+                },
+                InputErrorKind::RestoreIntoNonEmpty,
+            ))
+            .into());
         }
         let mut errors = Vec::new();
         let mut recs = Vec::with_capacity(batch.len());
@@ -324,20 +419,42 @@ impl Ledger {
         for e in &batch {
             let at = Location::line(file, e.line);
             let (Some(r), Some(id)) = (&e.restored, e.id) else {
-                errors.push(InputError::new(at.with_field("seq"), InputErrorKind::MissingField));
+                errors.push(InputError::new(
+                    at.with_field("seq"),
+                    InputErrorKind::MissingField,
+                ));
                 continue;
             };
             if r.seq != expect_seq {
-                errors.push(InputError::new(at.with_field("seq"), InputErrorKind::SeqOutOfOrder { expected: expect_seq, found: r.seq }));
+                errors.push(InputError::new(
+                    at.with_field("seq"),
+                    InputErrorKind::SeqOutOfOrder {
+                        expected: expect_seq,
+                        found: r.seq,
+                    },
+                ));
                 break;
             }
             if r.recorded_at_us < last_at {
-                errors.push(InputError::new(at.with_field("recorded_at"), InputErrorKind::RecordedAtBackwards));
+                errors.push(InputError::new(
+                    at.with_field("recorded_at"),
+                    InputErrorKind::RecordedAtBackwards,
+                ));
                 break;
             }
-            let rec = RecordedEvent { seq: r.seq, recorded_at_us: r.recorded_at_us, id, schema_version: r.schema_version, body: e.body.clone(), hash: r.hash };
+            let rec = RecordedEvent {
+                seq: r.seq,
+                recorded_at_us: r.recorded_at_us,
+                id,
+                schema_version: r.schema_version,
+                body: e.body.clone(),
+                hash: r.hash,
+            };
             if rec.expected_hash(&prev) != r.hash {
-                errors.push(InputError::new(at.with_field("hash"), InputErrorKind::HashMismatch { seq: r.seq }));
+                errors.push(InputError::new(
+                    at.with_field("hash"),
+                    InputErrorKind::HashMismatch { seq: r.seq },
+                ));
                 break;
             }
             if rec.export_line() != r.raw {
@@ -360,13 +477,19 @@ impl Ledger {
             let line = plan.already[0].0;
             return Err(InputErrors::from(InputError::new(
                 Location::line(file, line).with_field("id"),
-                InputErrorKind::InvalidValue { detail: "the same id appears twice in the export".into() },
+                InputErrorKind::InvalidValue {
+                    detail: "the same id appears twice in the export".into(),
+                },
             ))
             .into());
         }
         let mut report = AppendReport::default();
         if !check_only {
-            report.appended = batch.iter().zip(&recs).map(|(e, r)| (e.line, r.seq, r.id)).collect();
+            report.appended = batch
+                .iter()
+                .zip(&recs)
+                .map(|(e, r)| (e.line, r.seq, r.id))
+                .collect();
             self.journal.append_recorded(recs, plan.index)?;
         }
         report.head = Some(self.head());
@@ -414,7 +537,15 @@ impl Ledger {
     /// The reference layer of validation: what a batch would append, or
     /// every error in it.
     fn plan(&self, batch: &[InputEvent], file: &str) -> Result<Plan, LedgerError> {
-        let mut p = Planner { ledger: self, file, batch_by_id: HashMap::new(), menus: BTreeSet::new(), project: false, retracted: BTreeSet::new(), errors: Vec::new() };
+        let mut p = Planner {
+            ledger: self,
+            file,
+            batch_by_id: HashMap::new(),
+            menus: BTreeSet::new(),
+            project: false,
+            retracted: BTreeSet::new(),
+            errors: Vec::new(),
+        };
         let mut plan = Plan::default();
         let mut next_seq = self.head().next_seq;
         for e in batch {
@@ -424,7 +555,13 @@ impl Ledger {
                     if existing.body == e.body {
                         plan.already.push((e.line, existing.seq, id));
                     } else {
-                        p.errors.push(InputError::new(at.with_field("id"), InputErrorKind::IdConflict { id: id.to_string(), seq: existing.seq }));
+                        p.errors.push(InputError::new(
+                            at.with_field("id"),
+                            InputErrorKind::IdConflict {
+                                id: id.to_string(),
+                                seq: existing.seq,
+                            },
+                        ));
                     }
                     continue;
                 }
@@ -432,7 +569,13 @@ impl Ledger {
                     if *body == e.body {
                         plan.already.push((e.line, *seq, id));
                     } else {
-                        p.errors.push(InputError::new(at.with_field("id"), InputErrorKind::IdConflictInBatch { id: id.to_string(), first_line: *first_line }));
+                        p.errors.push(InputError::new(
+                            at.with_field("id"),
+                            InputErrorKind::IdConflictInBatch {
+                                id: id.to_string(),
+                                first_line: *first_line,
+                            },
+                        ));
                     }
                     continue;
                 }
@@ -446,20 +589,29 @@ impl Ledger {
             match &e.body {
                 EventBody::ProjectDefined(_) => {
                     p.project = true;
-                    plan.index.push((idx::PROJECT.to_vec(), next_seq.to_be_bytes().to_vec()));
+                    plan.index
+                        .push((idx::PROJECT.to_vec(), next_seq.to_be_bytes().to_vec()));
                 }
                 EventBody::MenuDefined(m) => {
                     p.menus.insert(m.menu.0.clone());
-                    plan.index.push((idx::menu(m.menu.as_str()), next_seq.to_be_bytes().to_vec()));
+                    plan.index
+                        .push((idx::menu(m.menu.as_str()), next_seq.to_be_bytes().to_vec()));
                 }
                 EventBody::Retraction(r) => {
                     p.retracted.insert(r.target);
-                    plan.index.push((idx::retracted(&r.target), next_seq.to_be_bytes().to_vec()));
+                    plan.index
+                        .push((idx::retracted(&r.target), next_seq.to_be_bytes().to_vec()));
                 }
                 _ => {}
             }
             p.batch_by_id.insert(id, (e.line, e.body.clone(), next_seq));
-            plan.new.push((e.line, Event { id, body: e.body.clone() }));
+            plan.new.push((
+                e.line,
+                Event {
+                    id,
+                    body: e.body.clone(),
+                },
+            ));
             next_seq += 1;
         }
         if p.errors.is_empty() {
@@ -497,7 +649,12 @@ impl Planner<'_> {
     }
 
     fn is_retracted(&self, id: &Uuid) -> Result<bool, LedgerError> {
-        Ok(self.retracted.contains(id) || self.ledger.journal.index_get(&idx::retracted(id))?.is_some())
+        Ok(self.retracted.contains(id)
+            || self
+                .ledger
+                .journal
+                .index_get(&idx::retracted(id))?
+                .is_some())
     }
 
     /// The body of the event `id`, from the batch or the journal.
@@ -509,7 +666,8 @@ impl Planner<'_> {
     }
 
     fn err(&mut self, at: &Location, field: &str, kind: InputErrorKind) {
-        self.errors.push(InputError::new(at.with_field(field), kind));
+        self.errors
+            .push(InputError::new(at.with_field(field), kind));
     }
 
     fn check_refs(&mut self, body: &EventBody, at: &Location) -> Result<(), LedgerError> {
@@ -527,7 +685,13 @@ impl Planner<'_> {
         match body {
             EventBody::MenuDefined(m) => {
                 if self.menu_defined(m.menu.as_str())? {
-                    self.err(at, "menu", InputErrorKind::MenuAlreadyDefined { menu: m.menu.0.clone() });
+                    self.err(
+                        at,
+                        "menu",
+                        InputErrorKind::MenuAlreadyDefined {
+                            menu: m.menu.0.clone(),
+                        },
+                    );
                 }
             }
             EventBody::Retraction(r) => self.check_fix(r.target, None, at)?,
@@ -540,23 +704,40 @@ impl Planner<'_> {
         Ok(())
     }
 
-    fn check_menus(&mut self, body: &EventBody, at: &Location, prefix: &str) -> Result<(), LedgerError> {
+    fn check_menus(
+        &mut self,
+        body: &EventBody,
+        at: &Location,
+        prefix: &str,
+    ) -> Result<(), LedgerError> {
         if matches!(body, EventBody::MenuDefined(_)) {
             return Ok(());
         }
         let field = match body {
-            EventBody::Hire(_) | EventBody::Conversion(_) | EventBody::Startup(_) | EventBody::PlanApproved(_) => "menus",
+            EventBody::Hire(_)
+            | EventBody::Conversion(_)
+            | EventBody::Startup(_)
+            | EventBody::PlanApproved(_) => "menus",
             _ => "menu",
         };
         for m in body.menus() {
             if !self.menu_defined(m.as_str())? {
-                self.err(at, &format!("{prefix}{field}"), InputErrorKind::UnknownMenu { menu: m.0.clone() });
+                self.err(
+                    at,
+                    &format!("{prefix}{field}"),
+                    InputErrorKind::UnknownMenu { menu: m.0.clone() },
+                );
             }
         }
         Ok(())
     }
 
-    fn check_fix(&mut self, target: Uuid, replacement: Option<&EventBody>, at: &Location) -> Result<(), LedgerError> {
+    fn check_fix(
+        &mut self,
+        target: Uuid,
+        replacement: Option<&EventBody>,
+        at: &Location,
+    ) -> Result<(), LedgerError> {
         let id = target.to_string();
         let Some(existing) = self.target(&target)? else {
             self.err(at, "target", InputErrorKind::UnknownTarget { id });
@@ -566,21 +747,52 @@ impl Planner<'_> {
             self.err(at, "target", InputErrorKind::TargetRetracted { id });
             return Ok(());
         }
-        let not_fixable = |detail: &str| InputErrorKind::TargetNotFixable { id: id.clone(), detail: detail.into() };
+        let not_fixable = |detail: &str| InputErrorKind::TargetNotFixable {
+            id: id.clone(),
+            detail: detail.into(),
+        };
         match (&existing, replacement) {
-            (EventBody::Retraction(_), _) => self.err(at, "target", not_fixable("a retraction cannot be retracted or corrected")),
-            (EventBody::Correction(_), _) => self.err(at, "target", not_fixable("name the original event, not its correction")),
-            (EventBody::ProjectDefined(_), None) => self.err(at, "target", not_fixable("the project cannot be retracted; correct it instead")),
+            (EventBody::Retraction(_), _) => self.err(
+                at,
+                "target",
+                not_fixable("a retraction cannot be retracted or corrected"),
+            ),
+            (EventBody::Correction(_), _) => self.err(
+                at,
+                "target",
+                not_fixable("name the original event, not its correction"),
+            ),
+            (EventBody::ProjectDefined(_), None) => self.err(
+                at,
+                "target",
+                not_fixable("the project cannot be retracted; correct it instead"),
+            ),
             (old, Some(new)) if old.type_name() != new.type_name() => self.err(
                 at,
                 "replacement.type",
-                not_fixable(&format!("a {} can only be replaced by a {}", old.type_name(), old.type_name())),
+                not_fixable(&format!(
+                    "a {} can only be replaced by a {}",
+                    old.type_name(),
+                    old.type_name()
+                )),
             ),
-            (EventBody::MenuDefined(old), Some(EventBody::MenuDefined(new))) if old.menu != new.menu => {
-                self.err(at, "replacement.menu", not_fixable("a correction cannot change the menu id"))
+            (EventBody::MenuDefined(old), Some(EventBody::MenuDefined(new)))
+                if old.menu != new.menu =>
+            {
+                self.err(
+                    at,
+                    "replacement.menu",
+                    not_fixable("a correction cannot change the menu id"),
+                )
             }
-            (EventBody::ProjectDefined(old), Some(EventBody::ProjectDefined(new))) if old.project != new.project => {
-                self.err(at, "replacement.project", not_fixable("a correction cannot change the project id"))
+            (EventBody::ProjectDefined(old), Some(EventBody::ProjectDefined(new)))
+                if old.project != new.project =>
+            {
+                self.err(
+                    at,
+                    "replacement.project",
+                    not_fixable("a correction cannot change the project id"),
+                )
             }
             _ => {}
         }
@@ -590,7 +802,13 @@ impl Planner<'_> {
 
 fn take_lock(dir: &Path, access: Access) -> Result<File, LedgerError> {
     let path = dir.join(LOCK_FILE);
-    let mut f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io_err(&path))?;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_err(&path))?;
     let locked = match access {
         Access::Write => FileExt::try_lock_exclusive(&f),
         Access::Read => FileExt::try_lock_shared(&f),
@@ -600,7 +818,9 @@ fn take_lock(dir: &Path, access: Access) -> Result<File, LedgerError> {
         Ok(false) => {
             let mut s = String::new();
             let _ = f.read_to_string(&mut s);
-            return Err(LedgerError::InUse { pid: s.trim().parse().ok() });
+            return Err(LedgerError::InUse {
+                pid: s.trim().parse().ok(),
+            });
         }
         Err(e) => return Err(io_err(&path)(e)),
     }
@@ -620,8 +840,12 @@ fn open_sled(dir: &Path, access: Access) -> Result<SledStorage, LedgerError> {
     loop {
         match SledStorage::open(dir) {
             Ok(s) => return Ok(s),
-            Err(journal::StorageError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") => {
-                if access == Access::Write || started.elapsed().as_millis() > u128::from(READ_WAIT_MS_MAX) {
+            Err(journal::StorageError::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
+            {
+                if access == Access::Write
+                    || started.elapsed().as_millis() > u128::from(READ_WAIT_MS_MAX)
+                {
                     return Err(LedgerError::InUse { pid: None });
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));

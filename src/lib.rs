@@ -10,8 +10,8 @@ pub mod error;
 pub mod i18n;
 pub mod io;
 pub mod journal;
-pub mod synth;
 pub mod ledger;
+pub mod synth;
 
 pub use ledger::{Access, AppendOptions, AppendReport, Ledger, LedgerError, LogFilter};
 pub mod schema;

@@ -69,7 +69,10 @@ pub fn event_schemas() -> BTreeMap<String, Value> {
 
     let mut doc = Map::new();
     doc.insert("$schema".into(), json!(DRAFT_2020_12));
-    doc.insert("$id".into(), json!(format!("{SCHEMA_ID_BASE}{EVENT_SCHEMA_FILE}")));
+    doc.insert(
+        "$id".into(),
+        json!(format!("{SCHEMA_ID_BASE}{EVENT_SCHEMA_FILE}")),
+    );
     doc.insert("title".into(), json!("jisseki event"));
     doc.insert(
         "description".into(),
@@ -80,7 +83,10 @@ pub fn event_schemas() -> BTreeMap<String, Value> {
         ),
     );
     doc.insert("oneOf".into(), Value::Array(one_of));
-    let examples: Vec<Value> = contract_examples().iter().map(|l| parse_example(l)).collect();
+    let examples: Vec<Value> = contract_examples()
+        .iter()
+        .map(|l| parse_example(l))
+        .collect();
     doc.insert("examples".into(), Value::Array(examples));
     let mut pool = parts.defs_pool();
     for (k, v) in &event_defs {
@@ -134,9 +140,13 @@ pub fn check_schemas(dir: &Path) -> Result<(), Vec<String>> {
     for (name, doc) in &schemas {
         let path = dir.join(name);
         match std::fs::read_to_string(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => problems.push(format!("missing: {}", path.display())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                problems.push(format!("missing: {}", path.display()))
+            }
             Err(e) => problems.push(format!("unreadable: {}: {e}", path.display())),
-            Ok(text) if text != schema_text(doc) => problems.push(format!("stale: {}", path.display())),
+            Ok(text) if text != schema_text(doc) => {
+                problems.push(format!("stale: {}", path.display()))
+            }
             Ok(_) => {}
         }
     }
@@ -186,8 +196,11 @@ pub fn contract_examples() -> &'static [&'static str] {
 /// schema), as JSON lines. The CONTRACT.md examples come first for the types
 /// it shows.
 pub fn examples(ty: &str) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> =
-        contract_examples().iter().copied().filter(|l| parse_example(l)["type"] == ty).collect();
+    let mut out: Vec<&'static str> = contract_examples()
+        .iter()
+        .copied()
+        .filter(|l| parse_example(l)["type"] == ty)
+        .collect();
     out.extend_from_slice(match ty {
         "project_defined" => &[
             r#"{"type":"project_defined","id":"0192f3a0-5c00-7000-8000-00000000a001","project":"oki-2025","name":"島で働く・島で起こす 隠岐しごと創造プロジェクト","region_kind":"shortage","municipalities":["海士町","西ノ島町","知夫村"],"contract_start":"2025-04-01","years":2,"budget_yen":48000000}"#,
@@ -260,7 +273,11 @@ struct Parts {
 }
 
 fn generate<T: JsonSchema>() -> Map<String, Value> {
-    match SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>().to_value() {
+    match SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+    {
         Value::Object(m) => m,
         other => panic!("schemars gave a non-object schema: {other}"),
     }
@@ -311,8 +328,14 @@ impl Parts {
         let mut bodies = BTreeMap::new();
         let mut struct_names = BTreeMap::new();
         for v in variants {
-            let Value::Object(mut body) = v else { panic!("variant schema is not an object") };
-            let ty = match body.get("properties").and_then(|p| p.get("type")).and_then(|t| t.get("const")) {
+            let Value::Object(mut body) = v else {
+                panic!("variant schema is not an object")
+            };
+            let ty = match body
+                .get("properties")
+                .and_then(|p| p.get("type"))
+                .and_then(|t| t.get("const"))
+            {
                 Some(Value::String(s)) => s.clone(),
                 _ => panic!("variant schema without a `type` const"),
             };
@@ -333,7 +356,11 @@ impl Parts {
         types.sort_unstable();
         expected.sort_unstable();
         assert_eq!(types, expected, "EventBody variants and EVENT_TYPES differ");
-        Parts { defs, bodies, struct_names }
+        Parts {
+            defs,
+            bodies,
+            struct_names,
+        }
     }
 
     /// Every definition a document may refer to: the shared ones, one body
@@ -344,7 +371,10 @@ impl Parts {
         for ty in EVENT_TYPES.iter().filter(|t| !FIX_TYPES.contains(t)) {
             let name = &self.struct_names[*ty];
             refs.push(json!({ "$ref": format!("#/$defs/{name}") }));
-            if pool.insert(name.clone(), Value::Object(self.bodies[*ty].clone())).is_some() {
+            if pool
+                .insert(name.clone(), Value::Object(self.bodies[*ty].clone()))
+                .is_some()
+            {
                 panic!("$defs name clash: {name}");
             }
         }
@@ -370,16 +400,24 @@ impl Parts {
         }
         let mut deps = Map::new();
         for f in LEDGER_FIELDS {
-            let others: Vec<&str> = std::iter::once("id").chain(LEDGER_FIELDS.iter().copied().filter(|o| o != f)).collect();
+            let others: Vec<&str> = std::iter::once("id")
+                .chain(LEDGER_FIELDS.iter().copied().filter(|o| o != f))
+                .collect();
             deps.insert((*f).to_string(), json!(others));
         }
         body.insert("dependentRequired".into(), Value::Object(deps));
 
         let mut doc = Map::new();
         doc.insert("$schema".into(), json!(DRAFT_2020_12));
-        doc.insert("$id".into(), json!(format!("{SCHEMA_ID_BASE}{}", schema_file_name(ty))));
+        doc.insert(
+            "$id".into(),
+            json!(format!("{SCHEMA_ID_BASE}{}", schema_file_name(ty))),
+        );
         doc.insert("title".into(), json!(format!("jisseki event: {ty}")));
-        let what = body.remove("description").and_then(|d| d.as_str().map(str::to_string)).unwrap_or_default();
+        let what = body
+            .remove("description")
+            .and_then(|d| d.as_str().map(str::to_string))
+            .unwrap_or_default();
         doc.insert(
             "description".into(),
             json!(format!(
@@ -472,10 +510,11 @@ fn fix_body(ty: &str, body: &mut Map<String, Value>) {
             // only corrections.
             let rep = obj_mut(props, "replacement");
             let description = description_of(rep);
-            *rep = json!({ "description": description, "$ref": format!("#/$defs/{REPLACEMENT_DEF}") })
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            *rep =
+                json!({ "description": description, "$ref": format!("#/$defs/{REPLACEMENT_DEF}") })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
         }
         "project_defined" => {
             // crate::io::parse refuses an empty list.
@@ -525,7 +564,9 @@ fn reachable_defs(doc: &Map<String, Value>, pool: &Map<String, Value>) -> Map<St
             }
         }
     }
-    seen.into_iter().map(|n| (n.clone(), pool[&n].clone())).collect()
+    seen.into_iter()
+        .map(|n| (n.clone(), pool[&n].clone()))
+        .collect()
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
@@ -557,7 +598,11 @@ fn unwrap_descriptions(m: &mut Map<String, Value>) {
     for (k, v) in m.iter_mut() {
         match v {
             Value::String(s) if k == "description" => {
-                *s = s.split("\n\n").map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n");
+                *s = s
+                    .split("\n\n")
+                    .map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
             }
             Value::Object(o) => unwrap_descriptions(o),
             Value::Array(a) => {

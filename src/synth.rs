@@ -121,7 +121,10 @@ struct Calendar {
 
 impl Calendar {
     fn new(start: NaiveDate) -> Self {
-        Calendar { start, first_fy: fiscal_year(start) }
+        Calendar {
+            start,
+            first_fy: fiscal_year(start),
+        }
     }
 
     fn fiscal_years(&self) -> [i32; 3] {
@@ -200,7 +203,9 @@ fn day_in(rng: &mut Draw, lo: NaiveDate, hi: NaiveDate) -> NaiveDate {
 fn uuid(rng: &mut Draw) -> String {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------
@@ -281,7 +286,10 @@ const MENUS: &[MenuSpec] = &[
         output: 24,
         sessions: 4,
         march: false,
-        places: &["釧路市生涯学習センター（まなぼっと幣舞）", "釧路市交流プラザさいわい"],
+        places: &[
+            "釧路市生涯学習センター（まなぼっと幣舞）",
+            "釧路市交流プラザさいわい",
+        ],
         capacity: Some(20),
         budget_yen: 15_000_000,
     },
@@ -317,7 +325,10 @@ const MENUS: &[MenuSpec] = &[
         output: 40,
         sessions: 3,
         march: false,
-        places: &["釧路市観光国際交流センター", "釧路市生涯学習センター（まなぼっと幣舞）"],
+        places: &[
+            "釧路市観光国際交流センター",
+            "釧路市生涯学習センター（まなぼっと幣舞）",
+        ],
         capacity: Some(200),
         budget_yen: 9_000_000,
     },
@@ -343,7 +354,10 @@ const MENUS: &[MenuSpec] = &[
 const PROJECT_BUDGET_YEN: u64 = 120_000_000;
 
 fn menu_index(id: &str) -> usize {
-    MENUS.iter().position(|m| m.id == id).expect("a menu of MENUS")
+    MENUS
+        .iter()
+        .position(|m| m.id == id)
+        .expect("a menu of MENUS")
 }
 
 /// One fiscal year's targets of a menu.
@@ -358,16 +372,26 @@ struct Target {
 /// and 3, prorated for the half year 1, give or take 15 %, kept within what
 /// councils usually promise; outcomes about 30 % of output.
 fn plan_targets(rng: &mut Draw, cal: &Calendar, menu: &MenuSpec) -> Vec<Target> {
-    let (lo, hi) = if menu.category == "A" { (10, 30) } else { (20, 60) };
+    let (lo, hi) = if menu.category == "A" {
+        (10, 30)
+    } else {
+        (20, 60)
+    };
     cal.fiscal_years()
         .iter()
         .map(|&fy| {
             let days = (ymd(fy + 1, 3, 31) - ymd(fy, 4, 1).max(cal.start)).num_days() + 1;
             let prorated = u64::from(menu.output) * u64::try_from(days).unwrap_or(365) / 365;
             let jitter = rng.gen_range(85..=115u64);
-            let output = u32::try_from(prorated * jitter / 100).unwrap_or(hi).clamp(lo, hi);
+            let output = u32::try_from(prorated * jitter / 100)
+                .unwrap_or(hi)
+                .clamp(lo, hi);
             let outcome = (output * rng.gen_range(25..=35u32) / 100).max(1);
-            Target { fiscal_year: fy, output, outcome }
+            Target {
+                fiscal_year: fy,
+                output,
+                outcome,
+            }
         })
         .collect()
 }
@@ -446,7 +470,10 @@ fn sessions_from(list: &[usize], sessions: &[Session], from: NaiveDate, k: usize
         return Vec::new();
     }
     let k = k.clamp(1, list.len());
-    let pos = list.iter().position(|&s| sessions[s].date >= from).unwrap_or(list.len());
+    let pos = list
+        .iter()
+        .position(|&s| sessions[s].date >= from)
+        .unwrap_or(list.len());
     let start = pos.min(list.len() - k);
     list[start..start + k].to_vec()
 }
@@ -478,7 +505,12 @@ fn make_establishment(rng: &mut Draw) -> Establishment {
     );
     // Accompaniment is offered to member establishments in the region.
     let accompanied = location == Some(IN) && chance(rng, 35);
-    Establishment { location, wants_expansion, accompanied, staff: Vec::new() }
+    Establishment {
+        location,
+        wants_expansion,
+        accompanied,
+        staff: Vec::new(),
+    }
 }
 
 /// The kinds of people who come to a council's sessions. Most are the job
@@ -542,7 +574,13 @@ const KIND_WEIGHTS: &[(Kind, u32)] = &[
 fn wishes(kind: Kind) -> &'static [(&'static str, u32)] {
     match kind {
         Kind::Staff => &[("A-01", 100)],
-        Kind::LocalSeeker => &[("C-01", 55), ("B-01", 35), ("B-02", 25), ("B-03", 30), ("A-01", 3)],
+        Kind::LocalSeeker => &[
+            ("C-01", 55),
+            ("B-01", 35),
+            ("B-02", 25),
+            ("B-03", 30),
+            ("A-01", 3),
+        ],
         Kind::Unconfirmed => &[("C-01", 60), ("B-01", 30), ("B-03", 30)],
         Kind::UTurn => &[("C-02", 85), ("C-01", 30), ("B-01", 20)],
         Kind::OutsideNoWish => &[("C-02", 60), ("B-01", 50)],
@@ -628,7 +666,11 @@ fn make_person(rng: &mut Draw, kind: Kind) -> Person {
             p.freelance = Some(true);
         }
         Kind::Government | Kind::Promoter => {
-            p.role = if kind == Kind::Government { "government" } else { "promoter" };
+            p.role = if kind == Kind::Government {
+                "government"
+            } else {
+                "promoter"
+            };
             p.intent_confirmed = None;
         }
         Kind::Graduating => {
@@ -653,8 +695,9 @@ fn make_person(rng: &mut Draw, kind: Kind) -> Person {
 /// Establishments first, each sending one to three staff (up to a quarter
 /// of all persons), then everyone else by [`KIND_WEIGHTS`].
 fn make_population(rng: &mut Draw, cfg: &SynthConfig) -> (Vec<Establishment>, Vec<Person>) {
-    let mut establishments: Vec<Establishment> =
-        (0..cfg.establishments).map(|_| make_establishment(rng)).collect();
+    let mut establishments: Vec<Establishment> = (0..cfg.establishments)
+        .map(|_| make_establishment(rng))
+        .collect();
     let total = cfg.participants as usize;
     let mut people = Vec::with_capacity(total);
     for est in &mut establishments {
@@ -711,7 +754,15 @@ impl World {
         // Stable: within a session, the order of planning is kept.
         visits.sort_by_key(|v| (sessions[v.session].date, v.session));
         let person_codes = number_people(people.len(), &visits);
-        World { cal, targets, sessions, establishments, people, visits, person_codes }
+        World {
+            cal,
+            targets,
+            sessions,
+            establishments,
+            people,
+            visits,
+            person_codes,
+        }
     }
 
     fn establishment_code(e: usize) -> String {
@@ -738,7 +789,11 @@ fn sessions_by_menu(sessions: &[Session]) -> Vec<Vec<usize>> {
 
 /// A day from which someone starts using the programme.
 fn anchor(rng: &mut Draw, cal: &Calendar) -> NaiveDate {
-    day_in(rng, cal.session_window(cal.first_fy).0, plus(cal.end(), -45))
+    day_in(
+        rng,
+        cal.session_window(cal.first_fy).0,
+        plus(cal.end(), -45),
+    )
 }
 
 /// Establishments at A seminars (several staff at once, some again in a
@@ -762,7 +817,11 @@ fn plan_establishment_visits(
                 est.staff.iter().take(n).map(|&p| Some(p)).collect()
             }
         };
-        let visit = |session, person| Visit { session, person, establishment: Some(e) };
+        let visit = |session, person| Visit {
+            session,
+            person,
+            establishment: Some(e),
+        };
         if chance(rng, 80) {
             let sent = staff(1 + index(rng, est.staff.len().max(1)));
             for s in sessions_from(&by_menu[seminar], sessions, start, 1) {
@@ -794,7 +853,12 @@ fn plan_establishment_visits(
 /// Everyone but staff: the menus their kind signs up for, one to three
 /// sessions each, from a personal starting day. Students keep to one menu
 /// in one fiscal year, which fixes their graduating year.
-fn plan_person_visits(rng: &mut Draw, cal: &Calendar, sessions: &[Session], people: &mut [Person]) -> Vec<Visit> {
+fn plan_person_visits(
+    rng: &mut Draw,
+    cal: &Calendar,
+    sessions: &[Session],
+    people: &mut [Person],
+) -> Vec<Visit> {
     let by_menu = sessions_by_menu(sessions);
     let mut visits = Vec::new();
     for (p, person) in people.iter_mut().enumerate() {
@@ -803,8 +867,11 @@ fn plan_person_visits(rng: &mut Draw, cal: &Calendar, sessions: &[Session], peop
         }
         let start = anchor(rng, cal);
         let table = wishes(person.kind);
-        let mut menus: Vec<usize> =
-            table.iter().filter(|(_, pct)| chance(rng, *pct)).map(|(id, _)| menu_index(id)).collect();
+        let mut menus: Vec<usize> = table
+            .iter()
+            .filter(|(_, pct)| chance(rng, *pct))
+            .map(|(id, _)| menu_index(id))
+            .collect();
         if menus.is_empty() {
             menus.push(menu_index(table[0].0));
         }
@@ -820,7 +887,11 @@ fn plan_person_visits(rng: &mut Draw, cal: &Calendar, sessions: &[Session], peop
                 picked.retain(|&s| fiscal_year(sessions[s].date) == fy);
                 person.graduating_year = Some(fy + years_left);
             }
-            visits.extend(picked.into_iter().map(|session| Visit { session, person: Some(p), establishment: None }));
+            visits.extend(picked.into_iter().map(|session| Visit {
+                session,
+                person: Some(p),
+                establishment: None,
+            }));
         }
     }
     visits
@@ -872,8 +943,12 @@ impl Timeline {
     /// Definitions first, then by day; a stable sort keeps the order of
     /// pushing within a day and rank.
     fn into_events(mut self) -> Vec<Value> {
-        self.entries.sort_by_key(|(day, rank, _)| (*rank != Rank::Definition, *day, *rank));
-        self.entries.into_iter().map(|(_, _, event)| event).collect()
+        self.entries
+            .sort_by_key(|(day, rank, _)| (*rank != Rank::Definition, *day, *rank));
+        self.entries
+            .into_iter()
+            .map(|(_, _, event)| event)
+            .collect()
     }
 }
 
@@ -960,7 +1035,9 @@ fn hold_sessions(w: &World, t: &mut Timeline) {
 /// The attendance line of a visit, with the subject's attributes as the
 /// council registered them.
 fn attendance(w: &World, v: &Visit) -> Obj {
-    let event = Obj::new("attendance").set("menu", w.menu_of(v).id).date("date", w.date_of(v));
+    let event = Obj::new("attendance")
+        .set("menu", w.menu_of(v).id)
+        .date("date", w.date_of(v));
     if let Some(e) = v.establishment {
         let est = &w.establishments[e];
         return event
@@ -972,12 +1049,15 @@ fn attendance(w: &World, v: &Visit) -> Obj {
     }
     let Some(p) = v.person else { return event };
     let person = &w.people[p];
-    let student = person.school.zip(person.graduating_year).map(|((school, _), year)| {
-        let mut m = Map::new();
-        m.insert("school".into(), school.into());
-        m.insert("graduating_year".into(), year.into());
-        Value::Object(m)
-    });
+    let student = person
+        .school
+        .zip(person.graduating_year)
+        .map(|((school, _), year)| {
+            let mut m = Map::new();
+            m.insert("school".into(), school.into());
+            m.insert("graduating_year".into(), year.into());
+            Value::Object(m)
+        });
     event
         .set("role", person.role)
         .set("person", w.person_codes[p].as_str())
@@ -995,7 +1075,9 @@ fn record_attendance(rng: &mut Draw, w: &World, t: &mut Timeline) {
     let slips: Vec<usize> = (0..w.visits.len())
         .filter(|&i| {
             let v = &w.visits[i];
-            v.person.is_some_and(|p| w.people[p].kind == Kind::LocalSeeker) && w.menu_of(v).category != "A"
+            v.person
+                .is_some_and(|p| w.people[p].kind == Kind::LocalSeeker)
+                && w.menu_of(v).category != "A"
         })
         .collect();
     let corrected = pick(rng, &slips);
@@ -1010,20 +1092,31 @@ fn record_attendance(rng: &mut Draw, w: &World, t: &mut Timeline) {
         let right = attendance(w, v).done();
         if Some(i) == corrected {
             let id = uuid(rng);
-            let wrong = attendance(w, v).set("residence", OUT).set("id", id.as_str());
+            let wrong = attendance(w, v)
+                .set("residence", OUT)
+                .set("id", id.as_str());
             t.push(day, Rank::Attendance, wrong.done());
             let fix = Obj::new("correction")
                 .set("target", id)
                 .set("replacement", right)
-                .set("reason", "居住地の入力誤り（本人確認書類により釧路市内在住を確認）");
+                .set(
+                    "reason",
+                    "居住地の入力誤り（本人確認書類により釧路市内在住を確認）",
+                );
             t.push(plus(day, between(rng, 3, 20)), Rank::Fix, fix.done());
             continue;
         }
         t.push(day, Rank::Attendance, right.clone());
         if Some(i) == doubled {
             let id = uuid(rng);
-            t.push(day, Rank::Attendance, attendance(w, v).set("id", id.as_str()).done());
-            let fix = Obj::new("retraction").set("target", id).set("reason", "同一の出席を二重に登録したため取消");
+            t.push(
+                day,
+                Rank::Attendance,
+                attendance(w, v).set("id", id.as_str()).done(),
+            );
+            let fix = Obj::new("retraction")
+                .set("target", id)
+                .set("reason", "同一の出席を二重に登録したため取消");
             t.push(plus(day, between(rng, 1, 10)), Rank::Fix, fix.done());
         }
     }
@@ -1040,7 +1133,9 @@ fn record_surveys(rng: &mut Draw, w: &World, t: &mut Timeline) {
         let who = match (v.establishment, v.person) {
             (Some(e), _) => World::establishment_code(e),
             // Staff and promoters do not rate their own seminars.
-            (None, Some(p)) if matches!(w.people[p].kind, Kind::Government | Kind::Promoter) => continue,
+            (None, Some(p)) if matches!(w.people[p].kind, Kind::Government | Kind::Promoter) => {
+                continue
+            }
             (None, Some(p)) => w.person_codes[p].clone(),
             (None, None) => continue,
         };
@@ -1114,7 +1209,11 @@ fn record_outcomes(rng: &mut Draw, w: &World, t: &mut Timeline) {
         let kind = w.people[p].kind;
         let outcome = match kind {
             Kind::LocalFounder | Kind::OutsideFounder | Kind::Freelancer if chance(rng, 55) => {
-                let employees = if kind == Kind::Freelancer { 0 } else { EMPLOYEES[deal % EMPLOYEES.len()] };
+                let employees = if kind == Kind::Freelancer {
+                    0
+                } else {
+                    EMPLOYEES[deal % EMPLOYEES.len()]
+                };
                 deal += 1;
                 startup(rng, w, p, first, employees)
             }
@@ -1175,30 +1274,65 @@ fn hire_dates(rng: &mut Draw, person: &Person, first: NaiveDate) -> Option<HireD
         // New graduates are offered a place in their last school year and
         // start on 1 April, mostly through regular recruitment (XC-1).
         let offer = plus(first, between(rng, 7, 75)).min(ymd(fy + 1, 3, 31));
-        let regular = chance(rng, if person.kind == Kind::HighSchool { 80 } else { 55 });
-        return Some(HireDates { interviewed: None, offer: Some(offer), start: Some(ymd(fy + 1, 4, 1)), regular });
+        let regular = chance(
+            rng,
+            if person.kind == Kind::HighSchool {
+                80
+            } else {
+                55
+            },
+        );
+        return Some(HireDates {
+            interviewed: None,
+            offer: Some(offer),
+            start: Some(ymd(fy + 1, 4, 1)),
+            regular,
+        });
     }
     let regular = chance(rng, 3);
     let d = match weighted(rng, TIMINGS) {
         Timing::Usual => {
             let offer = plus(first, between(rng, 10, 120));
             let interviewed = chance(rng, 30).then(|| plus(offer, -between(rng, 3, 10)).max(first));
-            HireDates { interviewed, offer: Some(offer), start: Some(plus(offer, between(rng, 7, 45))), regular }
+            HireDates {
+                interviewed,
+                offer: Some(offer),
+                start: Some(plus(offer, between(rng, 7, 45))),
+                regular,
+            }
         }
-        Timing::NoOffer => HireDates { interviewed: None, offer: None, start: Some(plus(first, between(rng, 20, 150))), regular },
+        Timing::NoOffer => HireDates {
+            interviewed: None,
+            offer: None,
+            start: Some(plus(first, between(rng, 20, 150))),
+            regular,
+        },
         Timing::PriorOffer => {
             let offer = plus(first, -between(rng, 3, 40));
             let interviewed = Some(plus(offer, -between(rng, 7, 21)));
-            HireDates { interviewed, offer: Some(offer), start: Some(plus(first, between(rng, 3, 40))), regular }
+            HireDates {
+                interviewed,
+                offer: Some(offer),
+                start: Some(plus(first, between(rng, 3, 40))),
+                regular,
+            }
         }
         Timing::InterviewedBefore => {
             let offer = plus(first, between(rng, 3, 20));
             let interviewed = Some(plus(first, -between(rng, 2, 14)));
-            HireDates { interviewed, offer: Some(offer), start: Some(plus(offer, between(rng, 7, 30))), regular }
+            HireDates {
+                interviewed,
+                offer: Some(offer),
+                start: Some(plus(offer, between(rng, 7, 30))),
+                regular,
+            }
         }
-        Timing::StartUnknown => {
-            HireDates { interviewed: None, offer: Some(plus(first, between(rng, 10, 90))), start: None, regular }
-        }
+        Timing::StartUnknown => HireDates {
+            interviewed: None,
+            offer: Some(plus(first, between(rng, 10, 90))),
+            start: None,
+            regular,
+        },
     };
     Some(d)
 }
@@ -1244,15 +1378,30 @@ fn employer(rng: &mut Draw, w: &World, h: &History, place: &str) -> (Option<usiz
         OUT => e.location == Some(OUT) && e.wants_expansion != Some(true),
         _ => !matches!(e.location, Some(IN) | Some(OUT)),
     };
-    let candidates: Vec<usize> = (0..w.establishments.len()).filter(|&e| fits(&w.establishments[e])).collect();
-    let users: Vec<usize> = candidates.iter().copied().filter(|&e| h.a_users[e]).collect();
+    let candidates: Vec<usize> = (0..w.establishments.len())
+        .filter(|&e| fits(&w.establishments[e]))
+        .collect();
+    let users: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&e| h.a_users[e])
+        .collect();
     if !chance(rng, if place == IN { 85 } else { 45 }) {
         return (None, false);
     }
     let prefer_users = chance(rng, 65);
-    let chosen = if prefer_users { pick(rng, &users) } else { None };
-    let Some(e) = chosen.or_else(|| pick(rng, &candidates)) else { return (None, false) };
-    (Some(e), place == IN && w.establishments[e].location == Some(OUT))
+    let chosen = if prefer_users {
+        pick(rng, &users)
+    } else {
+        None
+    };
+    let Some(e) = chosen.or_else(|| pick(rng, &candidates)) else {
+        return (None, false);
+    };
+    (
+        Some(e),
+        place == IN && w.establishments[e].location == Some(OUT),
+    )
 }
 
 /// Now and then the council names the menu it judges caused an outcome
@@ -1265,10 +1414,20 @@ fn narrowed(rng: &mut Draw, h: &History, p: usize) -> Option<Vec<&'static str>> 
     pick(rng, &menus).map(|m| vec![MENUS[m].id])
 }
 
-fn hire(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate) -> Option<(NaiveDate, Value)> {
+fn hire(
+    rng: &mut Draw,
+    w: &World,
+    h: &History,
+    p: usize,
+    first: NaiveDate,
+) -> Option<(NaiveDate, Value)> {
     let person = &w.people[p];
     let d = hire_dates(rng, person, first)?;
-    if ![d.interviewed, d.offer, d.start].iter().flatten().all(|&x| w.cal.contains(x)) {
+    if ![d.interviewed, d.offer, d.start]
+        .iter()
+        .flatten()
+        .all(|&x| w.cal.contains(x))
+    {
         return None;
     }
     let place = workplace(rng, person);
@@ -1284,7 +1443,10 @@ fn hire(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate) -> O
         .opt_date("offer_date", d.offer)
         .opt_date("interviewed_on", d.interviewed)
         .opt("regular_recruitment", d.regular.then_some(true))
-        .opt("employed_before_use", (person.kind == Kind::SkillUp).then_some(true))
+        .opt(
+            "employed_before_use",
+            (person.kind == Kind::SkillUp).then_some(true),
+        )
         .opt("new_site_in_region", new_site.then_some(true))
         .opt("menus", narrowed(rng, h, p));
     let day = d.start.or(d.offer)?;
@@ -1293,10 +1455,26 @@ fn hire(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate) -> O
 
 /// A non-regular employee made regular, mostly by an establishment that
 /// uses the A menus; some only fill a regular employee's vacancy (XC-1).
-fn conversion(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate) -> Option<(NaiveDate, Value)> {
-    let local: Vec<usize> = (0..w.establishments.len()).filter(|&e| w.establishments[e].location == Some(IN)).collect();
-    let supported: Vec<usize> = local.iter().copied().filter(|&e| w.establishments[e].accompanied).collect();
-    let chosen = if chance(rng, 40) { pick(rng, &supported) } else { None };
+fn conversion(
+    rng: &mut Draw,
+    w: &World,
+    h: &History,
+    p: usize,
+    first: NaiveDate,
+) -> Option<(NaiveDate, Value)> {
+    let local: Vec<usize> = (0..w.establishments.len())
+        .filter(|&e| w.establishments[e].location == Some(IN))
+        .collect();
+    let supported: Vec<usize> = local
+        .iter()
+        .copied()
+        .filter(|&e| w.establishments[e].accompanied)
+        .collect();
+    let chosen = if chance(rng, 40) {
+        pick(rng, &supported)
+    } else {
+        None
+    };
     let employer = chosen.or_else(|| pick(rng, &local))?;
     let date = plus(first, between(rng, 30, 240));
     let weekly = weighted(rng, &[(4000, 70), (3750, 20), (3200, 10)]);
@@ -1316,7 +1494,13 @@ fn conversion(rng: &mut Draw, w: &World, h: &History, p: usize, first: NaiveDate
 
 /// A business founded some months after the seminar; residents found in
 /// the region mostly, outsiders where they said they would.
-fn startup(rng: &mut Draw, w: &World, p: usize, first: NaiveDate, employees: u32) -> Option<(NaiveDate, Value)> {
+fn startup(
+    rng: &mut Draw,
+    w: &World,
+    p: usize,
+    first: NaiveDate,
+    employees: u32,
+) -> Option<(NaiveDate, Value)> {
     let person = &w.people[p];
     let table: &[(&'static str, u32)] = match (person.kind, person.wants_in_region) {
         (Kind::Freelancer, _) => &[(IN, 100)],
@@ -1355,7 +1539,10 @@ fn record_revision_and_plan(rng: &mut Draw, w: &World, t: &mut Timeline) {
             .set("output", output)
             .set("outcome", (output * 30 / 100).max(1))
             .date("date", date)
-            .set("reason", "受講希望者数の実績を踏まえ、選定・評価委員会の承認を得て目標を見直し");
+            .set(
+                "reason",
+                "受講希望者数の実績を踏まえ、選定・評価委員会の承認を得て目標を見直し",
+            );
         t.push(date, Rank::Revision, revision.done());
     }
     let candidates = ["B-03", "C-01", "C-02", "B-01"];
@@ -1368,7 +1555,10 @@ fn record_revision_and_plan(rng: &mut Draw, w: &World, t: &mut Timeline) {
     }
     menus.sort_unstable();
     let date = plus(ymd(fy, 5, 1), between(rng, 0, 27));
-    let plan = Obj::new("plan_approved").set("menus", menus).date("date", date).set("scope", "menus");
+    let plan = Obj::new("plan_approved")
+        .set("menus", menus)
+        .date("date", date)
+        .set("scope", "menus");
     t.push(date, Rank::Plan, plan.done());
 }
 
@@ -1410,5 +1600,395 @@ fn write_json(out: &mut String, v: &Value) {
             out.push(']');
         }
         scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EVENT_TYPES;
+    use crate::error::Location;
+    use crate::io::parse::parse_object;
+    use crate::io::Mode;
+    use std::collections::BTreeMap;
+
+    fn default_events() -> Vec<Value> {
+        generate(&SynthConfig::default())
+    }
+
+    fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+        v.get(key).and_then(Value::as_str)
+    }
+
+    fn date_of(v: &Value, key: &str) -> Option<NaiveDate> {
+        str_of(v, key).map(|s| s.parse().expect("an ISO date"))
+    }
+
+    fn of_type<'a>(events: &'a [Value], ty: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        events.iter().filter(move |e| str_of(e, "type") == Some(ty))
+    }
+
+    fn assert_all_parse(events: &[Value]) {
+        for (n, event) in events.iter().enumerate() {
+            let Value::Object(obj) = event.clone() else {
+                panic!("line {} is not an object", n + 1)
+            };
+            let at = Location::line("synth", n as u64 + 1);
+            if let Err(errors) = parse_object(obj, &at, Mode::Append, Vec::new()) {
+                panic!("line {} refused: {errors:?}\n{event}", n + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn every_line_is_accepted_by_the_parser() {
+        let jsonl = generate_jsonl(&SynthConfig::default());
+        let events: Vec<Value> = jsonl
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        assert_eq!(events, default_events());
+        assert_all_parse(&events);
+    }
+
+    #[test]
+    fn small_and_odd_configs_still_give_valid_ledgers() {
+        let configs = [
+            SynthConfig {
+                participants: 0,
+                establishments: 0,
+                ..Default::default()
+            },
+            SynthConfig {
+                participants: 7,
+                establishments: 1,
+                seed: 3,
+                ..Default::default()
+            },
+            SynthConfig {
+                contract_start: ymd(2025, 4, 1),
+                seed: 9,
+                ..Default::default()
+            },
+            SynthConfig {
+                contract_start: ymd(2026, 1, 5),
+                participants: 50,
+                ..Default::default()
+            },
+        ];
+        for cfg in configs {
+            let events = generate(&cfg);
+            assert_all_parse(&events);
+            assert_eq!(str_of(&events[0], "type"), Some("project_defined"));
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes() {
+        let cfg = SynthConfig {
+            seed: 42,
+            ..Default::default()
+        };
+        let a = generate_jsonl(&cfg);
+        assert_eq!(a, generate_jsonl(&cfg));
+        assert!(a.ends_with('\n'));
+        assert!(a
+            .lines()
+            .all(|l| l.starts_with("{\"type\":\"") && !l.contains(": ")));
+        // A pinned fingerprint would catch a change of stream; the first
+        // line at least is fixed by the config alone.
+        let first = a.lines().next().unwrap_or_default();
+        assert!(first.starts_with("{\"type\":\"project_defined\",\"budget_yen\":120000000,"));
+    }
+
+    #[test]
+    fn a_different_seed_gives_different_events() {
+        let a = generate_jsonl(&SynthConfig {
+            seed: 1,
+            ..Default::default()
+        });
+        let b = generate_jsonl(&SynthConfig {
+            seed: 2,
+            ..Default::default()
+        });
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn every_event_type_appears() {
+        let counts = summary(&default_events());
+        let types: Vec<&str> = counts.keys().map(String::as_str).collect();
+        let mut expected = EVENT_TYPES.to_vec();
+        expected.sort_unstable();
+        assert_eq!(types, expected);
+        assert!(counts.values().all(|&n| n > 0));
+        assert_eq!(counts["project_defined"], 1);
+        assert!((200..=1500).contains(&counts["attendance"]), "{counts:?}");
+    }
+
+    #[test]
+    fn menus_and_sessions_come_before_their_use() {
+        let events = default_events();
+        assert_eq!(str_of(&events[0], "type"), Some("project_defined"));
+        let mut menus = BTreeSet::new();
+        let mut held = BTreeSet::new();
+        for e in &events {
+            let menu = str_of(e, "menu").map(str::to_string);
+            match str_of(e, "type") {
+                Some("menu_defined") => {
+                    menus.insert(menu.clone().unwrap_or_default());
+                }
+                Some("session_held") => {
+                    assert!(menus.contains(menu.as_deref().unwrap_or_default()), "{e}");
+                    held.insert((
+                        menu.clone().unwrap_or_default(),
+                        str_of(e, "date").unwrap_or_default().to_string(),
+                    ));
+                }
+                Some("attendance") => {
+                    let key = (
+                        menu.clone().unwrap_or_default(),
+                        str_of(e, "date").unwrap_or_default().to_string(),
+                    );
+                    assert!(
+                        held.contains(&key),
+                        "attendance without an earlier session: {e}"
+                    );
+                }
+                Some("survey_response" | "targets_revised") => {
+                    assert!(menus.contains(menu.as_deref().unwrap_or_default()), "{e}");
+                }
+                _ => {}
+            }
+            for named in e
+                .get("menus")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                assert!(menus.contains(named.as_str().unwrap_or_default()), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn fixes_name_earlier_events_of_the_same_type() {
+        let events = default_events();
+        let mut seen: BTreeMap<String, (String, Value)> = BTreeMap::new();
+        let (mut corrections, mut retractions) = (0, 0);
+        for e in &events {
+            if let Some(target) = str_of(e, "target") {
+                let (ty, original) = seen
+                    .get(target)
+                    .unwrap_or_else(|| panic!("target not earlier: {e}"));
+                if str_of(e, "type") == Some("correction") {
+                    corrections += 1;
+                    let replacement = &e["replacement"];
+                    assert_eq!(str_of(replacement, "type"), Some(ty.as_str()));
+                    assert!(replacement.get("id").is_none());
+                    assert_ne!(
+                        str_of(replacement, "residence"),
+                        str_of(original, "residence")
+                    );
+                } else {
+                    retractions += 1;
+                    // The copy is the same attendance as an earlier one.
+                    let mut copy = original.clone();
+                    copy.as_object_mut().map(|m| m.remove("id"));
+                    let earlier = events
+                        .iter()
+                        .take_while(|x| *x != original)
+                        .any(|x| *x == copy);
+                    assert!(earlier, "the retracted line duplicates nothing: {original}");
+                }
+            }
+            if let Some(id) = str_of(e, "id") {
+                assert!(uuid::Uuid::parse_str(id).is_ok());
+                seen.insert(
+                    id.to_string(),
+                    (str_of(e, "type").unwrap_or_default().to_string(), e.clone()),
+                );
+            }
+        }
+        assert_eq!((corrections, retractions), (1, 1));
+    }
+
+    #[test]
+    fn dates_fall_within_the_project_and_the_order_is_chronological() {
+        let cfg = SynthConfig::default();
+        let events = generate(&cfg);
+        let cal = Calendar::new(cfg.contract_start);
+        let mut last = cfg.contract_start;
+        for e in &events {
+            for key in ["date", "start_date", "offer_date", "interviewed_on"] {
+                if let Some(d) = date_of(e, key) {
+                    assert!(cal.contains(d), "{key} outside the project: {e}");
+                }
+            }
+            if let Some(d) = date_of(e, "date") {
+                if str_of(e, "type") != Some("survey_response") {
+                    assert!(d >= last, "out of order: {e}");
+                    last = d;
+                }
+            }
+        }
+        // Some sessions in March, and each fiscal year has sessions of every menu.
+        let sessions: Vec<&Value> = of_type(&events, "session_held").collect();
+        assert!(sessions
+            .iter()
+            .any(|s| date_of(s, "date").is_some_and(|d| d.month() == 3)));
+        for fy in cal.fiscal_years() {
+            for m in MENUS {
+                assert!(sessions.iter().any(|s| str_of(s, "menu") == Some(m.id)
+                    && date_of(s, "date").is_some_and(|d| fiscal_year(d) == fy)));
+            }
+        }
+    }
+
+    #[test]
+    fn only_codes_identify_people_and_establishments() {
+        let code = |s: &str, prefix: char| {
+            s.len() == 6
+                && s.starts_with(prefix)
+                && s[1..2] == *"-"
+                && s[2..].bytes().all(|b| b.is_ascii_digit())
+        };
+        for e in default_events() {
+            for (key, prefix) in [("person", 'P'), ("establishment", 'E'), ("employer", 'E')] {
+                if let Some(v) = str_of(&e, key) {
+                    assert!(code(v, prefix), "{key}: {v}");
+                }
+            }
+            if let Some(v) = str_of(&e, "respondent") {
+                assert!(code(v, 'P') || code(v, 'E'), "respondent: {v}");
+            }
+        }
+    }
+
+    /// The counting rules must have real work to do: every exclusion and
+    /// edge case of RULES.md meets at least one line.
+    #[test]
+    fn the_population_exercises_the_rules() {
+        let events = default_events();
+        let att: Vec<&Value> = of_type(&events, "attendance").collect();
+        let has = |f: &dyn Fn(&Value) -> bool| att.iter().any(|e| f(e));
+        let is = |e: &Value, k: &str, v: &str| str_of(e, k) == Some(v);
+        let flag = |e: &Value, k: &str, v: bool| e.get(k).and_then(Value::as_bool) == Some(v);
+        assert!(has(
+            &|e| is(e, "residence", "out_region") && flag(e, "wants_in_region", true)
+        ));
+        assert!(has(
+            &|e| is(e, "residence", "out_region") && flag(e, "wants_in_region", false)
+        ));
+        assert!(has(&|e| is(e, "residence", "unknown")));
+        assert!(has(
+            &|e| e.get("residence").is_none() && e.get("establishment").is_none()
+        ));
+        assert!(has(&|e| flag(e, "intent_confirmed", false)));
+        for role in [
+            "employed_skillup",
+            "government",
+            "promoter",
+            "conversion_hopeful",
+            "startup_hopeful",
+        ] {
+            assert!(has(&|e| is(e, "role", role)), "{role}");
+        }
+        assert!(has(&|e| flag(e, "freelance", true)));
+        assert!(has(
+            &|e| is(e, "role", "establishment") && e.get("person").is_some()
+        ));
+        assert!(has(
+            &|e| is(e, "role", "establishment") && is(e, "establishment_location", "out_region")
+        ));
+        assert!(has(
+            &|e| is(e, "role", "job_seeker") && is(e, "menu", "A-01")
+        ));
+        assert!(has(
+            &|e| is(e, "role", "establishment") && is(e, "menu", "C-01")
+        ));
+        let graduating = |e: &Value| {
+            let fy = date_of(e, "date").map(fiscal_year);
+            fy.map(i64::from) == e["student"]["graduating_year"].as_i64()
+        };
+        assert!(has(
+            &|e| e["student"]["school"] == "university" && graduating(e)
+        ));
+        assert!(has(
+            &|e| e["student"]["school"] == "university" && !graduating(e)
+        ));
+        assert!(has(
+            &|e| e["student"]["school"] == "high_school" && is(e, "menu", "C-01")
+        ));
+        // Several staff of one establishment at one session (XO-1).
+        let mut per_session: BTreeMap<(String, String, String), u32> = BTreeMap::new();
+        for e in att.iter().filter(|e| is(e, "role", "establishment")) {
+            let key = [
+                str_of(e, "menu"),
+                str_of(e, "date"),
+                str_of(e, "establishment"),
+            ]
+            .map(|s| s.unwrap_or_default().to_string());
+            *per_session.entry(key.into()).or_default() += 1;
+        }
+        assert!(per_session.values().any(|&n| n >= 2));
+        // Repeat attendance by one person.
+        let mut per_person: BTreeMap<&str, u32> = BTreeMap::new();
+        for e in &att {
+            if let Some(p) = str_of(e, "person") {
+                *per_person.entry(p).or_default() += 1;
+            }
+        }
+        assert!(per_person.values().filter(|&&n| n >= 3).count() >= 5);
+
+        let first: BTreeMap<&str, NaiveDate> = att
+            .iter()
+            .rev()
+            .filter_map(|e| Some((str_of(e, "person")?, date_of(e, "date")?)))
+            .collect();
+        let hires: Vec<&Value> = of_type(&events, "hire").collect();
+        let any_hire = |f: &dyn Fn(&Value) -> bool| hires.iter().any(|e| f(e));
+        assert!(any_hire(&|e| e["weekly_hours"]
+            .as_f64()
+            .is_some_and(|h| h < 20.0)));
+        assert!(any_hire(&|e| e["weekly_hours"].as_f64() == Some(37.5)));
+        assert!(any_hire(&|e| e["start_date"].is_null()));
+        assert!(any_hire(&|e| flag(e, "regular_recruitment", true)));
+        assert!(any_hire(&|e| flag(e, "new_site_in_region", true)));
+        assert!(any_hire(&|e| is(e, "workplace", "in_region")
+            && is(e, "employer", "E-0001")
+            || is(e, "workplace", "out_region")));
+        assert!(any_hire(&|e| is(e, "workplace", "in_region")));
+        assert!(any_hire(&|e| e.get("menus").is_some()));
+        assert!(any_hire(&|e| {
+            let p = str_of(e, "person").unwrap_or_default();
+            date_of(e, "offer_date")
+                .zip(first.get(p))
+                .is_some_and(|(o, f)| o < *f)
+        }));
+        assert!(hires.iter().all(
+            |e| match (date_of(e, "offer_date"), date_of(e, "start_date")) {
+                (Some(o), Some(s)) => o <= s,
+                _ => true,
+            }
+        ));
+        assert!(of_type(&events, "conversion").any(|e| flag(e, "vacancy_fill", true)));
+        let startups: Vec<&Value> = of_type(&events, "startup").collect();
+        for n in [0, 2, 3] {
+            assert!(
+                startups.iter().any(|e| e["employees"] == n),
+                "employees {n}"
+            );
+        }
+        for place in ["in_region", "out_region"] {
+            assert!(startups.iter().any(|e| is(e, "location", place)), "{place}");
+        }
+        let answers: Vec<&Value> = of_type(&events, "survey_response").collect();
+        let useful = answers.iter().filter(|e| flag(e, "useful", true)).count();
+        assert!(
+            useful * 100 >= answers.len() * 80,
+            "{useful}/{}",
+            answers.len()
+        );
     }
 }

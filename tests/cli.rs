@@ -10,7 +10,9 @@ const FIXTURE: &str = "tests/fixtures/council_small.jsonl";
 
 fn jisseki() -> Command {
     let mut c = Command::cargo_bin("jisseki").unwrap();
-    c.env_remove("JISSEKI_LEDGER").env_remove("JISSEKI_LANG").env_remove("JISSEKI_TEST_NOW");
+    c.env_remove("JISSEKI_LEDGER")
+        .env_remove("JISSEKI_LANG")
+        .env_remove("JISSEKI_TEST_NOW");
     c
 }
 
@@ -21,8 +23,14 @@ struct Fixture {
 impl Fixture {
     /// Given an initialised, empty ledger.
     fn new() -> Fixture {
-        let f = Fixture { tmp: tempfile::tempdir().unwrap() };
-        jisseki().args(["init", "--ledger"]).arg(f.ledger()).assert().success();
+        let f = Fixture {
+            tmp: tempfile::tempdir().unwrap(),
+        };
+        jisseki()
+            .args(["init", "--ledger"])
+            .arg(f.ledger())
+            .assert()
+            .success();
         f
     }
 
@@ -51,11 +59,19 @@ impl Fixture {
     }
 
     fn export(&self) -> Vec<u8> {
-        self.cmd(&["export"]).assert().success().get_output().stdout.clone()
+        self.cmd(&["export"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
     }
 
     fn events(&self) -> usize {
-        self.export().split(|b| *b == b'\n').filter(|l| !l.is_empty()).count()
+        self.export()
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count()
     }
 
     /// Given the small council fixture imported.
@@ -73,9 +89,14 @@ const PREAMBLE: &str = r#"{"type":"project_defined","project":"p","name":"テス
 #[test]
 fn jsonl_import_appends_every_event_and_verifies() {
     let f = Fixture::new();
-    f.import(Path::new(FIXTURE)).success().stdout(predicate::str::contains("追加: 16 件"));
+    f.import(Path::new(FIXTURE))
+        .success()
+        .stdout(predicate::str::contains("追加: 16 件"));
     assert_eq!(f.events(), 16);
-    f.cmd(&["verify"]).assert().success().stdout(predicate::str::contains("検証OK: 16 件"));
+    f.cmd(&["verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("検証OK: 16 件"));
 }
 
 #[test]
@@ -88,9 +109,20 @@ attendance,B-01,2024/11/21,job_seeker,P-0002,out_region,はい,はい,university
 attendance,B-01,R6.11.22,job_seeker,P-0003,in_region,いいえ,,,\n";
     let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(csv);
     assert!(!unmappable);
-    assert!(std::str::from_utf8(&bytes).is_err(), "the file must really be CP932");
-    f.import(&f.write("register.csv", &bytes)).success().stdout(predicate::str::contains("追加: 3 件"));
-    let log = f.cmd(&["log", "--format", "json", "--type", "attendance"]).assert().success().get_output().stdout.clone();
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the file must really be CP932"
+    );
+    f.import(&f.write("register.csv", &bytes))
+        .success()
+        .stdout(predicate::str::contains("追加: 3 件"));
+    let log = f
+        .cmd(&["log", "--format", "json", "--type", "attendance"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let log = String::from_utf8(log).unwrap();
     assert!(log.contains(r#""person":"P-髙橋-01""#), "{log}");
     assert!(log.contains(r#""date":"2024-11-20""#));
@@ -110,7 +142,9 @@ fn a_bad_line_refuses_the_whole_file() {
     let file = f.write("batch.jsonl", body);
     f.import(&file)
         .code(1)
-        .stderr(predicate::str::contains("batch.jsonl 3行目 項目 weekly_hours"))
+        .stderr(predicate::str::contains(
+            "batch.jsonl 3行目 項目 weekly_hours",
+        ))
         .stderr(predicate::str::contains("何も追加していません"));
     assert_eq!(f.events(), 2, "nothing of the batch may be appended");
 }
@@ -124,7 +158,9 @@ fn an_unknown_field_is_named_with_file_and_line() {
         .arg(&file)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("x.jsonl:1 field my_number: unknown field"));
+        .stderr(predicate::str::contains(
+            "x.jsonl:1 field my_number: unknown field",
+        ));
 }
 
 #[test]
@@ -132,7 +168,9 @@ fn an_undefined_menu_is_refused() {
     let f = Fixture::new();
     f.import(&f.write("pre.jsonl", PREAMBLE)).success();
     let file = f.write("x.jsonl", r#"{"type":"attendance","menu":"C-99","date":"2024-11-20","role":"job_seeker","person":"P-1"}"#);
-    f.import(&file).code(1).stderr(predicate::str::contains("x.jsonl 1行目 項目 menu: メニュー `C-99` は定義されていません"));
+    f.import(&file).code(1).stderr(predicate::str::contains(
+        "x.jsonl 1行目 項目 menu: メニュー `C-99` は定義されていません",
+    ));
     assert_eq!(f.events(), 2);
 }
 
@@ -149,7 +187,9 @@ fn a_conflicting_id_appends_nothing() {
     let f = Fixture::with_council();
     let line = r#"{"type":"attendance","id":"0193a1c0-0000-7000-8000-000000000005","menu":"B-01","date":"2024-11-21","role":"job_seeker","person":"P-0001"}"#;
     let file = f.write("conflict.jsonl", format!("{}\n{line}\n", r#"{"type":"attendance","menu":"B-01","date":"2024-11-21","role":"job_seeker","person":"P-0077"}"#));
-    f.import(&file).code(1).stderr(predicate::str::contains("2行目 項目 id: id 0193a1c0-0000-7000-8000-000000000005 は seq 5 に別の内容で記録済みです"));
+    f.import(&file).code(1).stderr(predicate::str::contains(
+        "2行目 項目 id: id 0193a1c0-0000-7000-8000-000000000005 は seq 5 に別の内容で記録済みです",
+    ));
     assert_eq!(f.events(), 16);
 }
 
@@ -157,7 +197,11 @@ fn a_conflicting_id_appends_nothing() {
 fn re_importing_the_same_file_is_a_no_op() {
     let f = Fixture::with_council();
     let before = f.export();
-    f.import(Path::new(FIXTURE)).success().stdout(predicate::str::contains("追加: 0 件、記録済み（重複のため追加せず）: 16 件"));
+    f.import(Path::new(FIXTURE))
+        .success()
+        .stdout(predicate::str::contains(
+            "追加: 0 件、記録済み（重複のため追加せず）: 16 件",
+        ));
     assert_eq!(f.export(), before);
 }
 
@@ -167,7 +211,10 @@ fn export_restore_gives_identical_bytes() {
     let export = f.export();
     let file = f.write("export.jsonl", &export);
     let g = Fixture::new();
-    g.cmd(&["import", "--restore"]).arg(&file).assert().success();
+    g.cmd(&["import", "--restore"])
+        .arg(&file)
+        .assert()
+        .success();
     assert_eq!(g.export(), export);
     g.cmd(&["verify"]).assert().success();
 }
@@ -180,7 +227,11 @@ fn a_tampered_export_is_refused_and_nothing_appended() {
     assert_ne!(tampered, export);
     let file = f.write("tampered.jsonl", tampered);
     let g = Fixture::new();
-    g.cmd(&["import", "--restore"]).arg(&file).assert().code(1).stderr(predicate::str::contains("ハッシュが一致しません"));
+    g.cmd(&["import", "--restore"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ハッシュが一致しません"));
     assert_eq!(g.events(), 0);
 }
 
@@ -188,7 +239,11 @@ fn a_tampered_export_is_refused_and_nothing_appended() {
 fn restore_refuses_a_non_empty_ledger() {
     let f = Fixture::with_council();
     let file = f.write("export.jsonl", f.export());
-    f.cmd(&["import", "--restore"]).arg(&file).assert().code(1).stderr(predicate::str::contains("空の台帳"));
+    f.cmd(&["import", "--restore"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("空の台帳"));
 }
 
 #[test]
@@ -196,14 +251,36 @@ fn the_python_script_verifies_an_export_and_catches_tampering() {
     let f = Fixture::with_council();
     let export = f.export();
     let file = f.write("export.jsonl", &export);
-    let out = std::process::Command::new("python3").arg("tools/verify_export.py").arg(&file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let head = f.cmd(&["verify", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let out = std::process::Command::new("python3")
+        .arg("tools/verify_export.py")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head = f
+        .cmd(&["verify", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let head: serde_json::Value = serde_json::from_slice(&head).unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(head["head"].as_str().unwrap()));
-    let tampered = String::from_utf8(export).unwrap().replacen(r#""weekly_hours":37.5"#, r#""weekly_hours":38.5"#, 1);
+    let tampered = String::from_utf8(export).unwrap().replacen(
+        r#""weekly_hours":37.5"#,
+        r#""weekly_hours":38.5"#,
+        1,
+    );
     let file = f.write("tampered.jsonl", tampered);
-    let out = std::process::Command::new("python3").arg("tools/verify_export.py").arg(&file).output().unwrap();
+    let out = std::process::Command::new("python3")
+        .arg("tools/verify_export.py")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("seq 9"));
 }
@@ -217,9 +294,21 @@ fn check_lists_every_error_and_appends_nothing() {
 {"type":"startup","person":"P-3","date":"2025-01-01","location":"in_region","employees":-1}
 {"type":"project_defined","project":"p","name":"x","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":4}
 "#;
-    let out = f.cmd(&["import", "--check"]).arg(f.write("b.jsonl", body)).assert().code(1).get_output().stderr.clone();
+    let out = f
+        .cmd(&["import", "--check"])
+        .arg(f.write("b.jsonl", body))
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
     let out = String::from_utf8(out).unwrap();
-    for needle in ["1行目 項目 date", "2行目 項目 role", "3行目 項目 employees", "4行目 項目 years"] {
+    for needle in [
+        "1行目 項目 date",
+        "2行目 項目 role",
+        "3行目 項目 employees",
+        "4行目 項目 years",
+    ] {
         assert!(out.contains(needle), "missing {needle} in {out}");
     }
     assert_eq!(f.events(), 2);
@@ -228,25 +317,60 @@ fn check_lists_every_error_and_appends_nothing() {
 #[test]
 fn check_of_a_good_file_appends_nothing() {
     let f = Fixture::new();
-    f.cmd(&["import", "--check", FIXTURE]).assert().success().stdout(predicate::str::contains("検査OK"));
+    f.cmd(&["import", "--check", FIXTURE])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("検査OK"));
     assert_eq!(f.events(), 0);
 }
 
 #[test]
 fn record_appends_one_event_from_flags() {
     let f = Fixture::with_council();
-    f.cmd(&["record", "attendance", "--menu", "B-01", "--date", "令和6年12月2日", "--role", "job_seeker", "--person", "P-0100", "--intent_confirmed", "はい"])
+    f.cmd(&[
+        "record",
+        "attendance",
+        "--menu",
+        "B-01",
+        "--date",
+        "令和6年12月2日",
+        "--role",
+        "job_seeker",
+        "--person",
+        "P-0100",
+        "--intent_confirmed",
+        "はい",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("記録しました: seq 17"));
+    let log = f
+        .cmd(&["log", "--person", "P-0100", "--format", "json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("記録しました: seq 17"));
-    let log = f.cmd(&["log", "--person", "P-0100", "--format", "json"]).assert().success().get_output().stdout.clone();
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&log).unwrap();
     assert_eq!(v["date"], "2024-12-02");
     assert_eq!(v["intent_confirmed"], true);
-    f.cmd(&["record", "hire", "--person", "P-0100", "--start_date", "2025-01-06", "--workplace", "in_region", "--weekly_hours", "200"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("項目 weekly_hours: 200 は範囲外です"));
+    f.cmd(&[
+        "record",
+        "hire",
+        "--person",
+        "P-0100",
+        "--start_date",
+        "2025-01-06",
+        "--workplace",
+        "in_region",
+        "--weekly_hours",
+        "200",
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains(
+        "項目 weekly_hours: 200 は範囲外です",
+    ));
 }
 
 #[test]
@@ -266,62 +390,175 @@ fn a_mistake_is_corrected_and_retracted_without_editing_history() {
     .assert()
     .success();
     // A correction must keep the type of what it corrects.
-    f.cmd(&["record", "correction", "--target", target, "--reason", "x", "--replacement", r#"{"type":"session_held","menu":"A-01","date":"2024-11-05"}"#])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("replacement.type"));
-    f.cmd(&["record", "retraction", "--target", target, "--reason", "誤登録"]).assert().success();
-    f.cmd(&["record", "retraction", "--target", target, "--reason", "誤登録"]).assert().code(1).stderr(predicate::str::contains("すでに取り消されています"));
+    f.cmd(&[
+        "record",
+        "correction",
+        "--target",
+        target,
+        "--reason",
+        "x",
+        "--replacement",
+        r#"{"type":"session_held","menu":"A-01","date":"2024-11-05"}"#,
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("replacement.type"));
+    f.cmd(&[
+        "record",
+        "retraction",
+        "--target",
+        target,
+        "--reason",
+        "誤登録",
+    ])
+    .assert()
+    .success();
+    f.cmd(&[
+        "record",
+        "retraction",
+        "--target",
+        target,
+        "--reason",
+        "誤登録",
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("すでに取り消されています"));
     // The original is still there, unchanged.
-    let log = f.cmd(&["log", "--establishment", "E-0100", "--type", "attendance", "--format", "json"]).assert().success().get_output().stdout.clone();
-    assert!(String::from_utf8(log).unwrap().contains(r#""establishment_location":"in_region""#));
+    let log = f
+        .cmd(&[
+            "log",
+            "--establishment",
+            "E-0100",
+            "--type",
+            "attendance",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(log)
+        .unwrap()
+        .contains(r#""establishment_location":"in_region""#));
 }
 
 #[test]
 fn expect_seq_refuses_a_ledger_that_moved() {
     let f = Fixture::with_council();
-    f.cmd(&["record", "session_held", "--menu", "B-01", "--date", "2024-12-01", "--expect-seq", "15"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("seq 16 まで進んでいます"));
-    f.cmd(&["record", "session_held", "--menu", "B-01", "--date", "2024-12-01", "--expect-seq", "16"]).assert().success();
+    f.cmd(&[
+        "record",
+        "session_held",
+        "--menu",
+        "B-01",
+        "--date",
+        "2024-12-01",
+        "--expect-seq",
+        "15",
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("seq 16 まで進んでいます"));
+    f.cmd(&[
+        "record",
+        "session_held",
+        "--menu",
+        "B-01",
+        "--date",
+        "2024-12-01",
+        "--expect-seq",
+        "16",
+    ])
+    .assert()
+    .success();
 }
 
 #[test]
 fn a_second_writer_is_told_who_holds_the_ledger() {
     let f = Fixture::with_council();
-    let _writer = jisseki::Ledger::open(&f.ledger(), jisseki::Access::Write, std::sync::Arc::new(jisseki::journal::SystemClock)).unwrap();
-    f.cmd(&["record", "session_held", "--menu", "B-01", "--date", "2024-12-01"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains(format!("プロセス {} が使用中", std::process::id())));
+    let _writer = jisseki::Ledger::open(
+        &f.ledger(),
+        jisseki::Access::Write,
+        std::sync::Arc::new(jisseki::journal::SystemClock),
+    )
+    .unwrap();
+    f.cmd(&[
+        "record",
+        "session_held",
+        "--menu",
+        "B-01",
+        "--date",
+        "2024-12-01",
+    ])
+    .assert()
+    .code(3)
+    .stderr(predicate::str::contains(format!(
+        "プロセス {} が使用中",
+        std::process::id()
+    )));
 }
 
 #[test]
 fn init_refuses_a_foreign_directory_and_open_refuses_a_non_ledger() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("thesis.docx"), b"x").unwrap();
-    jisseki().args(["init", "--ledger"]).arg(tmp.path()).assert().code(1).stderr(predicate::str::contains("空でなく、台帳でもありません"));
-    jisseki().args(["verify", "--ledger"]).arg(tmp.path()).assert().code(1).stderr(predicate::str::contains("台帳ではありません"));
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing may be written into a foreign directory");
+    jisseki()
+        .args(["init", "--ledger"])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("空でなく、台帳でもありません"));
+    jisseki()
+        .args(["verify", "--ledger"])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("台帳ではありません"));
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "nothing may be written into a foreign directory"
+    );
 }
 
 #[test]
 fn a_ledger_from_a_newer_jisseki_is_refused() {
     let f = Fixture::new();
     std::fs::write(f.ledger().join("JISSEKI"), "jisseki ledger\nformat 99\n").unwrap();
-    f.cmd(&["--lang", "en", "verify"]).assert().code(1).stderr(predicate::str::contains("format 99 is newer"));
+    f.cmd(&["--lang", "en", "verify"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("format 99 is newer"));
 }
 
 #[test]
 fn log_filters_by_type_menu_person_and_time() {
     let f = Fixture::with_council();
-    let out = f.cmd(&["log", "--menu", "A-01"]).assert().success().get_output().stdout.clone();
+    let out = f
+        .cmd(&["log", "--menu", "A-01"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("メニュー定義") && out.contains("創業") && out.contains("アンケート回答"), "{out}");
+    assert!(
+        out.contains("メニュー定義") && out.contains("創業") && out.contains("アンケート回答"),
+        "{out}"
+    );
     assert!(!out.contains("B-01"));
     let n = |args: &[&str]| {
-        let out = f.cmd(args).arg("--format").arg("json").assert().success().get_output().stdout.clone();
+        let out = f
+            .cmd(args)
+            .arg("--format")
+            .arg("json")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         String::from_utf8(out).unwrap().lines().count()
     };
     assert_eq!(n(&["log", "--type", "hire"]), 2);
@@ -334,17 +571,47 @@ fn log_filters_by_type_menu_person_and_time() {
 fn recorded_at_comes_from_the_clock_and_never_goes_back() {
     let f = Fixture::new();
     let mut c = f.cmd(&["import", "--format", "json"]);
-    c.env("JISSEKI_TEST_NOW", "2025-03-01T09:00:00+09:00").arg(f.write("pre.jsonl", PREAMBLE)).assert().success();
+    c.env("JISSEKI_TEST_NOW", "2025-03-01T09:00:00+09:00")
+        .arg(f.write("pre.jsonl", PREAMBLE))
+        .assert()
+        .success();
     // The system clock steps back a year.
-    let mut c = f.cmd(&["record", "session_held", "--menu", "B-01", "--date", "2024-12-01"]);
-    c.env("JISSEKI_TEST_NOW", "2024-03-01T09:00:00+09:00").assert().success();
-    let out = f.cmd(&["log", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let mut c = f.cmd(&[
+        "record",
+        "session_held",
+        "--menu",
+        "B-01",
+        "--date",
+        "2024-12-01",
+    ]);
+    c.env("JISSEKI_TEST_NOW", "2024-03-01T09:00:00+09:00")
+        .assert()
+        .success();
+    let out = f
+        .cmd(&["log", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let times: Vec<String> = String::from_utf8(out)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["recorded_at"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["recorded_at"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(times, vec!["2025-03-01T00:00:00.000000Z", "2025-03-01T00:00:00.000000Z", "2025-03-01T00:00:00.000001Z"]);
+    assert_eq!(
+        times,
+        vec![
+            "2025-03-01T00:00:00.000000Z",
+            "2025-03-01T00:00:00.000000Z",
+            "2025-03-01T00:00:00.000001Z"
+        ]
+    );
 }
 
 #[test]

@@ -66,7 +66,9 @@ pub enum Command {
         expect_seq: Option<u64>,
     },
     /// フラグから1件のイベントを追加する / append one event from flags
-    #[command(after_help = "例 / example:\n  jisseki record attendance --menu B-01 --date 2024-11-20 --role job_seeker --person P-0001 --residence in_region --intent_confirmed はい\n  jisseki record retraction --target <id> --reason 二重登録\n  jisseki record correction --target <id> --reason 居住地の誤り --replacement '{\"type\":\"attendance\",...}'")]
+    #[command(
+        after_help = "例 / example:\n  jisseki record attendance --menu B-01 --date 2024-11-20 --role job_seeker --person P-0001 --residence in_region --intent_confirmed はい\n  jisseki record retraction --target <id> --reason 二重登録\n  jisseki record correction --target <id> --reason 居住地の誤り --replacement '{\"type\":\"attendance\",...}'"
+    )]
     Record {
         /// イベントの種類 / event type (attendance, hire, ...)
         #[arg(value_name = "TYPE")]
@@ -75,7 +77,11 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         expect_seq: Option<u64>,
         /// --項目名 値 ... / --field value pairs, named as in the CSV header
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--FIELD VALUE")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "--FIELD VALUE"
+        )]
         fields: Vec<String>,
     },
     /// 全イベントを JSON Lines で出力する / every event as JSON Lines
@@ -177,19 +183,35 @@ fn render_failure(e: &LedgerError, lang: Lang, all: bool) -> String {
     let mut lines: Vec<String> = errs.0.iter().take(shown).map(|x| x.render(lang)).collect();
     if n > shown {
         lines.push(match (lang, all) {
-            (Lang::Ja, false) => format!("（ほかに {} 件の誤り。すべて表示するには import --check。何も追加していません）", n - shown),
-            (Lang::En, false) => format!("({} more errors; import --check lists them all. Nothing was appended.)", n - shown),
+            (Lang::Ja, false) => format!(
+                "（ほかに {} 件の誤り。すべて表示するには import --check。何も追加していません）",
+                n - shown
+            ),
+            (Lang::En, false) => format!(
+                "({} more errors; import --check lists them all. Nothing was appended.)",
+                n - shown
+            ),
             (Lang::Ja, true) => format!("（ほかに {} 件の誤り）", n - shown),
             (Lang::En, true) => format!("({} more errors)", n - shown),
         });
     } else if !all {
-        lines.push(Lang::pick(lang, "（何も追加していません）", "(nothing was appended)").to_string());
+        lines.push(
+            Lang::pick(lang, "（何も追加していません）", "(nothing was appended)").to_string(),
+        );
     }
     lines.join("\n")
 }
 
 fn ledger_dir(cli_dir: &Option<PathBuf>, lang: Lang) -> Result<PathBuf, Failure> {
-    cli_dir.clone().ok_or_else(|| Failure::Usage(lang.pick("--ledger DIR（または JISSEKI_LEDGER）を指定してください", "give --ledger DIR (or JISSEKI_LEDGER)").into()))
+    cli_dir.clone().ok_or_else(|| {
+        Failure::Usage(
+            lang.pick(
+                "--ledger DIR（または JISSEKI_LEDGER）を指定してください",
+                "give --ledger DIR (or JISSEKI_LEDGER)",
+            )
+            .into(),
+        )
+    })
 }
 
 /// The clock: the system's, or a fixed time from `JISSEKI_TEST_NOW` (RFC
@@ -197,7 +219,9 @@ fn ledger_dir(cli_dir: &Option<PathBuf>, lang: Lang) -> Result<PathBuf, Failure>
 fn clock() -> Result<Arc<dyn Clock>, Failure> {
     match std::env::var("JISSEKI_TEST_NOW") {
         Ok(s) => {
-            let us = journal::chain::parse_timestamp(&s).ok_or_else(|| Failure::Usage(format!("JISSEKI_TEST_NOW: not an RFC 3339 time: {s}")))?;
+            let us = journal::chain::parse_timestamp(&s).ok_or_else(|| {
+                Failure::Usage(format!("JISSEKI_TEST_NOW: not an RFC 3339 time: {s}"))
+            })?;
             Ok(Arc::new(ManualClock::at(us)))
         }
         Err(_) => Ok(Arc::new(SystemClock)),
@@ -214,17 +238,29 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Init => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             Ledger::init(&dir)?;
-            println!("{}", match lang {
-                Lang::Ja => format!("台帳を作成しました: {}", dir.display()),
-                Lang::En => format!("created ledger {}", dir.display()),
-            });
+            println!(
+                "{}",
+                match lang {
+                    Lang::Ja => format!("台帳を作成しました: {}", dir.display()),
+                    Lang::En => format!("created ledger {}", dir.display()),
+                }
+            );
             Ok(0)
         }
-        Command::Import { file, check, restore, expect_seq } => {
+        Command::Import {
+            file,
+            check,
+            restore,
+            expect_seq,
+        } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             import(&dir, file, *check, *restore, *expect_seq, cli.format, lang)
         }
-        Command::Record { event_type, expect_seq, fields } => {
+        Command::Record {
+            event_type,
+            expect_seq,
+            fields,
+        } => {
             // The field list swallows everything after TYPE, so global flags
             // written after it are picked out here.
             let mut ledger = cli.ledger.clone();
@@ -240,12 +276,20 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     rest.push(a.clone());
                     continue;
                 }
-                let value = inline.or_else(|| it.next().cloned()).ok_or_else(|| Failure::Usage(format!("{name}: missing value")))?;
+                let value = inline
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| Failure::Usage(format!("{name}: missing value")))?;
                 match name {
                     "--ledger" => ledger = Some(PathBuf::from(value)),
-                    "--format" => format = Format::from_str(&value, false).map_err(Failure::Usage)?,
+                    "--format" => {
+                        format = Format::from_str(&value, false).map_err(Failure::Usage)?
+                    }
                     "--lang" => lang = Lang::from_str(&value, false).map_err(Failure::Usage)?,
-                    _ => expect_seq = Some(value.parse().map_err(|_| Failure::Usage(format!("--expect-seq {value}: not a number")))?),
+                    _ => {
+                        expect_seq = Some(value.parse().map_err(|_| {
+                            Failure::Usage(format!("--expect-seq {value}: not a number"))
+                        })?)
+                    }
                 }
             }
             let dir = ledger_dir(&ledger, lang)?;
@@ -257,23 +301,47 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             match output {
                 Some(path) => {
                     let tmp = path.with_extension("partial");
-                    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|source| LedgerError::Io { path: tmp.clone(), source })?);
+                    let mut f =
+                        std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|source| {
+                            LedgerError::Io {
+                                path: tmp.clone(),
+                                source,
+                            }
+                        })?);
                     let n = ledger.export(&mut f)?;
-                    let f = f.into_inner().map_err(|e| LedgerError::Io { path: tmp.clone(), source: e.into_error() })?;
-                    f.sync_all().map_err(|source| LedgerError::Io { path: tmp.clone(), source })?;
-                    std::fs::rename(&tmp, path).map_err(|source| LedgerError::Io { path: path.clone(), source })?;
-                    eprintln!("{}", match lang {
-                        Lang::Ja => format!("{n} 件を {} に書き出しました", path.display()),
-                        Lang::En => format!("wrote {n} events to {}", path.display()),
-                    });
+                    let f = f.into_inner().map_err(|e| LedgerError::Io {
+                        path: tmp.clone(),
+                        source: e.into_error(),
+                    })?;
+                    f.sync_all().map_err(|source| LedgerError::Io {
+                        path: tmp.clone(),
+                        source,
+                    })?;
+                    std::fs::rename(&tmp, path).map_err(|source| LedgerError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    eprintln!(
+                        "{}",
+                        match lang {
+                            Lang::Ja => format!("{n} 件を {} に書き出しました", path.display()),
+                            Lang::En => format!("wrote {n} events to {}", path.display()),
+                        }
+                    );
                 }
                 None => {
                     let stdout = std::io::stdout();
                     let mut out = std::io::BufWriter::new(stdout.lock());
-                    match ledger.export(&mut out).and_then(|_| out.flush().map_err(|source| LedgerError::Io { path: "-".into(), source })) {
+                    match ledger.export(&mut out).and_then(|_| {
+                        out.flush().map_err(|source| LedgerError::Io {
+                            path: "-".into(),
+                            source,
+                        })
+                    }) {
                         Ok(()) => {}
                         // A closed pipe (`export | head`) is not an error.
-                        Err(LedgerError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        Err(LedgerError::Io { source, .. })
+                            if source.kind() == std::io::ErrorKind::BrokenPipe => {}
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -285,7 +353,15 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let ledger = open(&dir, Access::Read)?;
             verify(&ledger, cli.format, lang)
         }
-        Command::Log { types, menu, person, establishment, since, until, limit } => {
+        Command::Log {
+            types,
+            menu,
+            person,
+            establishment,
+            since,
+            until,
+            limit,
+        } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;
             let filter = LogFilter {
@@ -293,13 +369,22 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 menu: menu.clone(),
                 person: person.clone(),
                 establishment: establishment.clone(),
-                since_us: since.as_deref().map(|s| parse_time_arg(s, false, lang)).transpose()?,
-                until_us: until.as_deref().map(|s| parse_time_arg(s, true, lang)).transpose()?,
+                since_us: since
+                    .as_deref()
+                    .map(|s| parse_time_arg(s, false, lang))
+                    .transpose()?,
+                until_us: until
+                    .as_deref()
+                    .map(|s| parse_time_arg(s, true, lang))
+                    .transpose()?,
                 limit: *limit,
             };
             for t in &filter.types {
                 if !crate::domain::EVENT_TYPES.contains(&t.as_str()) {
-                    return Err(Failure::Usage(format!("--type {t}: {}", lang.pick("そのような種類はありません", "no such event type"))));
+                    return Err(Failure::Usage(format!(
+                        "--type {t}: {}",
+                        lang.pick("そのような種類はありません", "no such event type")
+                    )));
                 }
             }
             let events = ledger.log(&filter)?;
@@ -317,27 +402,51 @@ fn parse_time_arg(s: &str, end_of_day: bool, lang: Lang) -> Result<i64, Failure>
         return Ok(us);
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let t = if end_of_day { "23:59:59.999999" } else { "00:00:00" };
+        let t = if end_of_day {
+            "23:59:59.999999"
+        } else {
+            "00:00:00"
+        };
         if let Some(us) = journal::chain::parse_timestamp(&format!("{d}T{t}+09:00")) {
             return Ok(us);
         }
     }
-    Err(Failure::Usage(format!("{s}: {}", lang.pick("RFC 3339 の時刻か YYYY-MM-DD で指定してください", "give an RFC 3339 time or YYYY-MM-DD"))))
+    Err(Failure::Usage(format!(
+        "{s}: {}",
+        lang.pick(
+            "RFC 3339 の時刻か YYYY-MM-DD で指定してください",
+            "give an RFC 3339 time or YYYY-MM-DD"
+        )
+    )))
 }
 
 fn read_input(file: &Path) -> Result<Vec<u8>, LedgerError> {
-    let io_err = |source| LedgerError::Io { path: file.to_path_buf(), source };
+    let io_err = |source| LedgerError::Io {
+        path: file.to_path_buf(),
+        source,
+    };
     let mut bytes = Vec::new();
     if file == Path::new("-") {
-        std::io::stdin().lock().take(io::INPUT_BYTES_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
+        std::io::stdin()
+            .lock()
+            .take(io::INPUT_BYTES_MAX + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
     } else {
         let f = std::fs::File::open(file).map_err(io_err)?;
-        f.take(io::INPUT_BYTES_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
+        f.take(io::INPUT_BYTES_MAX + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
     }
     if bytes.len() as u64 > io::INPUT_BYTES_MAX {
         return Err(InputErrors::from(InputError::new(
-            Location { file: file.display().to_string(), ..Default::default() },
-            InputErrorKind::TooLarge { limit: format!("{} MiB", io::INPUT_BYTES_MAX >> 20) },
+            Location {
+                file: file.display().to_string(),
+                ..Default::default()
+            },
+            InputErrorKind::TooLarge {
+                limit: format!("{} MiB", io::INPUT_BYTES_MAX >> 20),
+            },
         ))
         .into());
     }
@@ -359,21 +468,49 @@ fn progress(len: u64, lang: Lang) -> indicatif::ProgressBar {
     pb
 }
 
-fn import(dir: &Path, file: &Path, check: bool, restore: bool, expect_seq: Option<u64>, format: Format, lang: Lang) -> Result<u8, Failure> {
+fn import(
+    dir: &Path,
+    file: &Path,
+    check: bool,
+    restore: bool,
+    expect_seq: Option<u64>,
+    format: Format,
+    lang: Lang,
+) -> Result<u8, Failure> {
     let name = file.display().to_string();
     let mut ledger = open(dir, if check { Access::Read } else { Access::Write })?;
     let bytes = read_input(file)?;
     let pb = progress(bytes.len() as u64, lang);
-    let fmt = if file == Path::new("-") { InputFormat::JsonLines } else { InputFormat::from_name(&name) };
+    let fmt = if file == Path::new("-") {
+        InputFormat::JsonLines
+    } else {
+        InputFormat::from_name(&name)
+    };
     let mode = if restore { Mode::Restore } else { Mode::Append };
-    let listed = |e: LedgerError| if check { Failure::Listed(e) } else { Failure::Ledger(e) };
+    let listed = |e: LedgerError| {
+        if check {
+            Failure::Listed(e)
+        } else {
+            Failure::Ledger(e)
+        }
+    };
     let events = io::read_events(&bytes, &name, fmt, mode).map_err(|e| listed(e.into()))?;
     pb.set_position(bytes.len() as u64);
-    pb.set_message(lang.pick("検証・書き込み中", "checking and writing").to_string());
+    pb.set_message(
+        lang.pick("検証・書き込み中", "checking and writing")
+            .to_string(),
+    );
     let report = if restore {
         ledger.restore(events, &name, check)
     } else {
-        ledger.append(events, &name, AppendOptions { expect_seq, check_only: check })
+        ledger.append(
+            events,
+            &name,
+            AppendOptions {
+                expect_seq,
+                check_only: check,
+            },
+        )
     }
     .map_err(listed)?;
     pb.finish_and_clear();
@@ -382,7 +519,11 @@ fn import(dir: &Path, file: &Path, check: bool, restore: bool, expect_seq: Optio
 }
 
 fn print_append(r: &AppendReport, check: bool, format: Format, lang: Lang) {
-    let head = r.head.unwrap_or(journal::Head { next_seq: 1, hash: journal::GENESIS, last_recorded_us: 0 });
+    let head = r.head.unwrap_or(journal::Head {
+        next_seq: 1,
+        hash: journal::GENESIS,
+        last_recorded_us: 0,
+    });
     match format {
         Format::Json => {
             let v = json!({
@@ -399,22 +540,45 @@ fn print_append(r: &AppendReport, check: bool, format: Format, lang: Lang) {
                 _ => String::new(),
             };
             if check {
-                println!("{}", match lang {
-                    Lang::Ja => "検査OK: 誤りはありません（何も追加していません）".to_string(),
-                    Lang::En => "check passed: no errors (nothing appended)".to_string(),
-                });
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => "検査OK: 誤りはありません（何も追加していません）".to_string(),
+                        Lang::En => "check passed: no errors (nothing appended)".to_string(),
+                    }
+                );
             } else {
-                println!("{}", match lang {
-                    Lang::Ja => format!("追加: {} 件{seqs}、記録済み（重複のため追加せず）: {} 件", r.appended.len(), r.already.len()),
-                    Lang::En => format!("appended: {}{seqs}, already recorded: {}", r.appended.len(), r.already.len()),
-                });
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!(
+                            "追加: {} 件{seqs}、記録済み（重複のため追加せず）: {} 件",
+                            r.appended.len(),
+                            r.already.len()
+                        ),
+                        Lang::En => format!(
+                            "appended: {}{seqs}, already recorded: {}",
+                            r.appended.len(),
+                            r.already.len()
+                        ),
+                    }
+                );
                 for (line, seq, id) in &r.already {
-                    println!("{}", match lang {
-                        Lang::Ja => format!("  {line}行目: id {id} は seq {seq} に記録済み"),
-                        Lang::En => format!("  line {line}: id {id} already recorded at seq {seq}"),
-                    });
+                    println!(
+                        "{}",
+                        match lang {
+                            Lang::Ja => format!("  {line}行目: id {id} は seq {seq} に記録済み"),
+                            Lang::En =>
+                                format!("  line {line}: id {id} already recorded at seq {seq}"),
+                        }
+                    );
                 }
-                println!("{}: seq {} {}", lang.pick("台帳の先頭", "ledger head"), head.events(), hash_text(&head.hash));
+                println!(
+                    "{}: seq {} {}",
+                    lang.pick("台帳の先頭", "ledger head"),
+                    head.events(),
+                    hash_text(&head.hash)
+                );
             }
         }
     }
@@ -423,18 +587,36 @@ fn print_append(r: &AppendReport, check: bool, format: Format, lang: Lang) {
 /// Turns `--field value` pairs into a one-row CSV, so that `record` reads
 /// its values exactly as CSV import does (dates in any accepted form,
 /// はい/いいえ, `;`-separated lists).
-fn record(dir: &Path, ty: &str, args: &[String], expect_seq: Option<u64>, format: Format, lang: Lang) -> Result<u8, Failure> {
+fn record(
+    dir: &Path,
+    ty: &str,
+    args: &[String],
+    expect_seq: Option<u64>,
+    format: Format,
+    lang: Lang,
+) -> Result<u8, Failure> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let Some(name) = a.strip_prefix("--") else {
-            return Err(Failure::Usage(format!("{a}: {}", lang.pick("--項目名 値 の形で指定してください", "expected --field value"))));
+            return Err(Failure::Usage(format!(
+                "{a}: {}",
+                lang.pick(
+                    "--項目名 値 の形で指定してください",
+                    "expected --field value"
+                )
+            )));
         };
         let (k, v) = match name.split_once('=') {
             Some((k, v)) => (k.to_string(), v.to_string()),
             None => match it.next() {
                 Some(v) => (name.to_string(), v.clone()),
-                None => return Err(Failure::Usage(format!("--{name}: {}", lang.pick("値がありません", "missing value")))),
+                None => {
+                    return Err(Failure::Usage(format!(
+                        "--{name}: {}",
+                        lang.pick("値がありません", "missing value")
+                    )))
+                }
             },
         };
         pairs.push((k.replace('-', "_"), v));
@@ -448,8 +630,14 @@ fn record(dir: &Path, ty: &str, args: &[String], expect_seq: Option<u64>, format
             let value = if k == "replacement" {
                 serde_json::from_str(&v).map_err(|e| {
                     LedgerError::from(InputErrors::from(InputError::new(
-                        Location { file: file.into(), line: None, field: Some(k.clone()) },
-                        InputErrorKind::Syntax { detail: e.to_string() },
+                        Location {
+                            file: file.into(),
+                            line: None,
+                            field: Some(k.clone()),
+                        },
+                        InputErrorKind::Syntax {
+                            detail: e.to_string(),
+                        },
                     )))
                 })?
             } else {
@@ -460,8 +648,12 @@ fn record(dir: &Path, ty: &str, args: &[String], expect_seq: Option<u64>, format
         m
     } else {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let header: Vec<&str> = std::iter::once("type").chain(pairs.iter().map(|(k, _)| k.as_str())).collect();
-        let row: Vec<&str> = std::iter::once(ty).chain(pairs.iter().map(|(_, v)| v.as_str())).collect();
+        let header: Vec<&str> = std::iter::once("type")
+            .chain(pairs.iter().map(|(k, _)| k.as_str()))
+            .collect();
+        let row: Vec<&str> = std::iter::once(ty)
+            .chain(pairs.iter().map(|(_, v)| v.as_str()))
+            .collect();
         let text = w
             .write_record(&header)
             .and_then(|_| w.write_record(&row))
@@ -477,25 +669,49 @@ fn record(dir: &Path, ty: &str, args: &[String], expect_seq: Option<u64>, format
             LedgerError::from(errs)
         };
         let mut objs = io::csv::csv_to_objects(&text, file).map_err(unlocate)?;
-        objs.pop().map(|(_, o)| o).ok_or_else(|| Failure::Usage("no event".into()))?
+        objs.pop()
+            .map(|(_, o)| o)
+            .ok_or_else(|| Failure::Usage("no event".into()))?
     };
-    let event = io::parse::parse_object(obj, &Location { file: file.into(), line: None, field: None }, Mode::Append, Vec::new())
-        .map_err(|errs| LedgerError::from(InputErrors(errs)))?;
+    let event = io::parse::parse_object(
+        obj,
+        &Location {
+            file: file.into(),
+            line: None,
+            field: None,
+        },
+        Mode::Append,
+        Vec::new(),
+    )
+    .map_err(|errs| LedgerError::from(InputErrors(errs)))?;
     let mut ledger = open(dir, Access::Write)?;
-    let report = ledger.append(vec![event], file, AppendOptions { expect_seq, check_only: false })?;
+    let report = ledger.append(
+        vec![event],
+        file,
+        AppendOptions {
+            expect_seq,
+            check_only: false,
+        },
+    )?;
     match format {
         Format::Json => print_append(&report, false, format, lang),
         _ => {
             if let Some((_, seq, id)) = report.appended.first() {
-                println!("{}", match lang {
-                    Lang::Ja => format!("記録しました: seq {seq} id {id}"),
-                    Lang::En => format!("recorded: seq {seq} id {id}"),
-                });
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!("記録しました: seq {seq} id {id}"),
+                        Lang::En => format!("recorded: seq {seq} id {id}"),
+                    }
+                );
             } else if let Some((_, seq, id)) = report.already.first() {
-                println!("{}", match lang {
-                    Lang::Ja => format!("記録済みです（追加せず）: seq {seq} id {id}"),
-                    Lang::En => format!("already recorded (not appended): seq {seq} id {id}"),
-                });
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!("記録済みです（追加せず）: seq {seq} id {id}"),
+                        Lang::En => format!("already recorded (not appended): seq {seq} id {id}"),
+                    }
+                );
             }
         }
     }
@@ -505,16 +721,34 @@ fn record(dir: &Path, ty: &str, args: &[String], expect_seq: Option<u64>, format
 fn verify(ledger: &Ledger, format: Format, lang: Lang) -> Result<u8, Failure> {
     let v = ledger.verify();
     match (&v, format) {
-        (Verification::Intact { events, head }, Format::Json) => println!("{}", json!({"ok": true, "events": events, "head": hash_text(head)})),
-        (Verification::Broken { seq, detail }, Format::Json) => println!("{}", json!({"ok": false, "first_bad_seq": seq, "detail": detail})),
-        (Verification::Intact { events, head }, _) => println!("{}", match lang {
-            Lang::Ja => format!("検証OK: {events} 件、ハッシュチェーンは連続しています。先頭 {}", hash_text(head)),
-            Lang::En => format!("intact: {events} events, the hash chain holds; head {}", hash_text(head)),
-        }),
-        (Verification::Broken { seq, detail }, _) => eprintln!("{}", match lang {
-            Lang::Ja => format!("jisseki: 検証失敗: seq {seq} が壊れています（{detail}）"),
-            Lang::En => format!("jisseki: verification failed at seq {seq}: {detail}"),
-        }),
+        (Verification::Intact { events, head }, Format::Json) => println!(
+            "{}",
+            json!({"ok": true, "events": events, "head": hash_text(head)})
+        ),
+        (Verification::Broken { seq, detail }, Format::Json) => println!(
+            "{}",
+            json!({"ok": false, "first_bad_seq": seq, "detail": detail})
+        ),
+        (Verification::Intact { events, head }, _) => println!(
+            "{}",
+            match lang {
+                Lang::Ja => format!(
+                    "検証OK: {events} 件、ハッシュチェーンは連続しています。先頭 {}",
+                    hash_text(head)
+                ),
+                Lang::En => format!(
+                    "intact: {events} events, the hash chain holds; head {}",
+                    hash_text(head)
+                ),
+            }
+        ),
+        (Verification::Broken { seq, detail }, _) => eprintln!(
+            "{}",
+            match lang {
+                Lang::Ja => format!("jisseki: 検証失敗: seq {seq} が壊れています（{detail}）"),
+                Lang::En => format!("jisseki: verification failed at seq {seq}: {detail}"),
+            }
+        ),
     }
     Ok(match v {
         Verification::Intact { .. } => 0,
@@ -554,7 +788,13 @@ fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
             .chain(e.body.establishment().map(|x| x.to_string()))
             .collect::<Vec<_>>()
             .join(" / ");
-        let menus = e.body.menus().iter().map(|m| m.to_string()).collect::<Vec<_>>().join(";");
+        let menus = e
+            .body
+            .menus()
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(";");
         let target = e.body.fixes().map(|t| t.to_string()).unwrap_or_default();
         vec![
             e.seq.to_string(),
@@ -571,10 +811,21 @@ fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
     let mut out = stdout.lock();
     // Write errors on stdout (a closed pipe) end the listing quietly.
     let _ = match format {
-        Format::Json => events.iter().try_for_each(|e| writeln!(out, "{}", Value::Object(e.export_object()))),
+        Format::Json => events
+            .iter()
+            .try_for_each(|e| writeln!(out, "{}", Value::Object(e.export_object()))),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            let _ = w.write_record(["seq", "recorded_at", "type", "date", "menus", "subject", "id", "target"]);
+            let _ = w.write_record([
+                "seq",
+                "recorded_at",
+                "type",
+                "date",
+                "menus",
+                "subject",
+                "id",
+                "target",
+            ]);
             for e in events {
                 let mut r = row(e);
                 r[2] = e.body.type_name().to_string();
@@ -584,8 +835,26 @@ fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
         }
         Format::Table => {
             let header = match lang {
-                Lang::Ja => ["seq", "記録日時 (UTC)", "種類", "日付", "メニュー", "参加者 / 事業所", "id", "対象"],
-                Lang::En => ["seq", "recorded at (UTC)", "type", "date", "menus", "person / establishment", "id", "target"],
+                Lang::Ja => [
+                    "seq",
+                    "記録日時 (UTC)",
+                    "種類",
+                    "日付",
+                    "メニュー",
+                    "参加者 / 事業所",
+                    "id",
+                    "対象",
+                ],
+                Lang::En => [
+                    "seq",
+                    "recorded at (UTC)",
+                    "type",
+                    "date",
+                    "menus",
+                    "person / establishment",
+                    "id",
+                    "target",
+                ],
             };
             let rows: Vec<Vec<String>> = events.iter().map(row).collect();
             write!(out, "{}", table::render(&header, &rows))
@@ -598,20 +867,38 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
     let dir = match keep {
         Some(d) => d.to_path_buf(),
         None => {
-            tmp = tempfile::tempdir().map_err(|source| LedgerError::Io { path: std::env::temp_dir(), source })?;
+            tmp = tempfile::tempdir().map_err(|source| LedgerError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
             tmp.path().join("ledger")
         }
     };
     Ledger::init(&dir)?;
-    let cfg = crate::synth::SynthConfig { seed, ..Default::default() };
+    let cfg = crate::synth::SynthConfig {
+        seed,
+        ..Default::default()
+    };
     let jsonl = crate::synth::generate_jsonl(&cfg);
-    let events = io::read_events(jsonl.as_bytes(), "demo.jsonl", InputFormat::JsonLines, Mode::Append).map_err(LedgerError::from)?;
+    let events = io::read_events(
+        jsonl.as_bytes(),
+        "demo.jsonl",
+        InputFormat::JsonLines,
+        Mode::Append,
+    )
+    .map_err(LedgerError::from)?;
     let mut ledger = Ledger::open(&dir, Access::Write, clock()?)?;
     let report = ledger.append(events, "demo.jsonl", AppendOptions::default())?;
     let all = ledger.log(&LogFilter::default())?;
     let counts = crate::ledger::count_by_type(&all);
-    let persons: std::collections::BTreeSet<&str> = all.iter().filter_map(|e| e.body.person().map(|p| p.as_str())).collect();
-    let ests: std::collections::BTreeSet<&str> = all.iter().filter_map(|e| e.body.establishment().map(|p| p.as_str())).collect();
+    let persons: std::collections::BTreeSet<&str> = all
+        .iter()
+        .filter_map(|e| e.body.person().map(|p| p.as_str()))
+        .collect();
+    let ests: std::collections::BTreeSet<&str> = all
+        .iter()
+        .filter_map(|e| e.body.establishment().map(|p| p.as_str()))
+        .collect();
     let project = all.iter().find_map(|e| match &e.body {
         crate::domain::EventBody::ProjectDefined(p) => Some(p.clone()),
         _ => None,
@@ -619,28 +906,74 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
     let mut out = String::new();
     if let Some(p) = &project {
         out.push_str(&match lang {
-            Lang::Ja => format!("デモ台帳: {}（{}、{} から {} 年度）\n", p.name, p.project, p.contract_start, p.years.0),
-            Lang::En => format!("demo ledger: {} ({}, from {} for {} years)\n", p.name, p.project, p.contract_start, p.years.0),
+            Lang::Ja => format!(
+                "デモ台帳: {}（{}、{} から {} 年度）\n",
+                p.name, p.project, p.contract_start, p.years.0
+            ),
+            Lang::En => format!(
+                "demo ledger: {} ({}, from {} for {} years)\n",
+                p.name, p.project, p.contract_start, p.years.0
+            ),
         });
     }
     out.push_str(&match lang {
-        Lang::Ja => format!("場所: {}{}\n", dir.display(), if keep.is_some() { "" } else { "（終了時に削除）" }),
-        Lang::En => format!("at: {}{}\n", dir.display(), if keep.is_some() { "" } else { " (removed on exit)" }),
+        Lang::Ja => format!(
+            "場所: {}{}\n",
+            dir.display(),
+            if keep.is_some() {
+                ""
+            } else {
+                "（終了時に削除）"
+            }
+        ),
+        Lang::En => format!(
+            "at: {}{}\n",
+            dir.display(),
+            if keep.is_some() {
+                ""
+            } else {
+                " (removed on exit)"
+            }
+        ),
     });
     out.push_str(&match lang {
-        Lang::Ja => format!("イベント {} 件を追加、参加者 {} 人、事業所 {} 社\n\n", report.appended.len(), persons.len(), ests.len()),
-        Lang::En => format!("appended {} events; {} persons, {} establishments\n\n", report.appended.len(), persons.len(), ests.len()),
+        Lang::Ja => format!(
+            "イベント {} 件を追加、参加者 {} 人、事業所 {} 社\n\n",
+            report.appended.len(),
+            persons.len(),
+            ests.len()
+        ),
+        Lang::En => format!(
+            "appended {} events; {} persons, {} establishments\n\n",
+            report.appended.len(),
+            persons.len(),
+            ests.len()
+        ),
     });
-    let rows: Vec<Vec<String>> = counts.iter().map(|(t, n)| vec![type_label(t, lang).to_string(), n.to_string()]).collect();
-    out.push_str(&table::render(&[lang.pick("種類", "type"), lang.pick("件数", "events")], &rows));
+    let rows: Vec<Vec<String>> = counts
+        .iter()
+        .map(|(t, n)| vec![type_label(t, lang).to_string(), n.to_string()])
+        .collect();
+    out.push_str(&table::render(
+        &[lang.pick("種類", "type"), lang.pick("件数", "events")],
+        &rows,
+    ));
     out.push('\n');
     match ledger.verify() {
         Verification::Intact { events, head } => out.push_str(&match lang {
-            Lang::Ja => format!("検証OK: {events} 件のハッシュチェーンは連続しています\n先頭ハッシュ: {}\n", hash_text(&head)),
-            Lang::En => format!("verified: the hash chain of {events} events holds\nhead: {}\n", hash_text(&head)),
+            Lang::Ja => format!(
+                "検証OK: {events} 件のハッシュチェーンは連続しています\n先頭ハッシュ: {}\n",
+                hash_text(&head)
+            ),
+            Lang::En => format!(
+                "verified: the hash chain of {events} events holds\nhead: {}\n",
+                hash_text(&head)
+            ),
         }),
         Verification::Broken { seq, detail } => {
-            return Err(Failure::Usage(format!("demo ledger failed verification at seq {seq}: {detail}")));
+            return Err(Failure::Usage(format!(
+                "demo ledger failed verification at seq {seq}: {detail}"
+            )));
         }
     }
     if keep.is_some() {

@@ -19,7 +19,12 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         for (i, cell) in cells.iter().enumerate() {
             s.push_str(cell);
             if i + 1 < cells.len() {
-                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(cell.width()) + 2;
+                let pad = widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(cell.width())
+                    + 2;
                 s.push_str(&" ".repeat(pad));
             }
         }
@@ -27,7 +32,15 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     };
     line(header.to_vec());
-    line(widths.iter().map(|w| "─".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    line(
+        widths
+            .iter()
+            .map(|w| "─".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    );
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }
@@ -38,7 +51,13 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn full_width_text_lines_up() {
-        let t = super::render(&["種類", "n"], &[vec!["参加".into(), "1".into()], vec!["attendance".into(), "2".into()]]);
+        let t = super::render(
+            &["種類", "n"],
+            &[
+                vec!["参加".into(), "1".into()],
+                vec!["attendance".into(), "2".into()],
+            ],
+        );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[2], "参加        1");
         assert_eq!(lines[3], "attendance  2");

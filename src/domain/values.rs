@@ -12,7 +12,11 @@ use std::fmt;
 /// layer can tell them from serde's and render them in Japanese.
 pub(crate) const MARK: char = '\u{1}';
 
-fn range_err<E: de::Error>(value: impl fmt::Display, min: impl fmt::Display, max: impl fmt::Display) -> E {
+fn range_err<E: de::Error>(
+    value: impl fmt::Display,
+    min: impl fmt::Display,
+    max: impl fmt::Display,
+) -> E {
     E::custom(format!("{MARK}range{MARK}{value}{MARK}{min}{MARK}{max}"))
 }
 
@@ -136,7 +140,9 @@ impl<'de> Deserialize<'de> for WeeklyHours {
         }
         let scaled = (x * 100.0).round();
         if (scaled - x * 100.0).abs() > 1e-6 {
-            return Err(de::Error::custom(format!("{MARK}value{MARK}{x}: at most two decimals")));
+            return Err(de::Error::custom(format!(
+                "{MARK}value{MARK}{x}: at most two decimals"
+            )));
         }
         // The range check above bounds `scaled` to 0..=16800, so the
         // conversion cannot truncate.
@@ -151,6 +157,24 @@ impl JsonSchema for WeeklyHours {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({"type": "number", "minimum": 0, "maximum": 168, "multipleOf": 0.01, "description": "Contracted hours a week."})
+    }
+}
+
+/// Reads any JSON integer, signed or not, so that out-of-range values get a
+/// range message rather than a type message.
+struct IntVisitor;
+
+impl de::Visitor<'_> for IntVisitor {
+    type Value = i128;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i128, E> {
+        Ok(i128::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i128, E> {
+        Ok(i128::from(v))
     }
 }
 
@@ -179,7 +203,7 @@ macro_rules! bounded_int {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = i128::deserialize(d)?;
+                let v = d.deserialize_any(IntVisitor)?;
                 <$t>::try_from(v)
                     .ok()
                     .and_then($name::new)
@@ -225,13 +249,19 @@ fn check_text<E: de::Error>(s: &str, max: usize, trim: bool) -> Result<(), E> {
         return Err(de::Error::custom(format!("{MARK}value{MARK}empty text")));
     }
     if s.chars().count() > max {
-        return Err(de::Error::custom(format!("{MARK}value{MARK}longer than {max} characters")));
+        return Err(de::Error::custom(format!(
+            "{MARK}value{MARK}longer than {max} characters"
+        )));
     }
     if s.chars().any(char::is_control) {
-        return Err(de::Error::custom(format!("{MARK}value{MARK}control characters are not allowed")));
+        return Err(de::Error::custom(format!(
+            "{MARK}value{MARK}control characters are not allowed"
+        )));
     }
     if trim && s.trim() != s {
-        return Err(de::Error::custom(format!("{MARK}value{MARK}leading or trailing spaces")));
+        return Err(de::Error::custom(format!(
+            "{MARK}value{MARK}leading or trailing spaces"
+        )));
     }
     Ok(())
 }
@@ -294,6 +324,8 @@ text_type!(
 /// Deserializes a field that must be present but may be `null`. (serde
 /// treats a missing `Option` field as `None` unless a `deserialize_with` is
 /// given.)
-pub fn required_nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub fn required_nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     Option::<T>::deserialize(d)
 }

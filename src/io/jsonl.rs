@@ -23,7 +23,12 @@ pub fn read_objects(bytes: &[u8], file: &str) -> Result<Vec<Line>, InputErrors> 
         }
         let at = Location::line(file, line);
         if raw.len() > LINE_BYTES_MAX {
-            errors.push(InputError::new(at, InputErrorKind::TooLarge { limit: format!("{LINE_BYTES_MAX} bytes a line") }));
+            errors.push(InputError::new(
+                at,
+                InputErrorKind::TooLarge {
+                    limit: format!("{LINE_BYTES_MAX} bytes a line"),
+                },
+            ));
             continue;
         }
         let text = match std::str::from_utf8(raw) {
@@ -31,15 +36,27 @@ pub fn read_objects(bytes: &[u8], file: &str) -> Result<Vec<Line>, InputErrors> 
             Err(e) => {
                 errors.push(InputError::new(
                     at,
-                    InputErrorKind::Encoding { detail: format!("not UTF-8 at byte {} of the line", e.valid_up_to() + 1) },
+                    InputErrorKind::Encoding {
+                        detail: format!("not UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+                    },
                 ));
                 continue;
             }
         };
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => out.push((line, m, raw.to_vec())),
-            Ok(_) => errors.push(InputError::new(at, InputErrorKind::Syntax { detail: "a line must be one JSON object".into() })),
-            Err(e) => errors.push(InputError::new(at, InputErrorKind::Syntax { detail: e.to_string() })),
+            Ok(_) => errors.push(InputError::new(
+                at,
+                InputErrorKind::Syntax {
+                    detail: "a line must be one JSON object".into(),
+                },
+            )),
+            Err(e) => errors.push(InputError::new(
+                at,
+                InputErrorKind::Syntax {
+                    detail: e.to_string(),
+                },
+            )),
         }
     }
     if errors.is_empty() {

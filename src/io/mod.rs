@@ -39,24 +39,54 @@ impl InputFormat {
 /// Reads and validates every event of a file's bytes (format and field
 /// values; references are the ledger's to check). Returns every error, not
 /// just the first.
-pub fn read_events(bytes: &[u8], file: &str, format: InputFormat, mode: Mode) -> Result<Vec<InputEvent>, InputErrors> {
+pub fn read_events(
+    bytes: &[u8],
+    file: &str,
+    format: InputFormat,
+    mode: Mode,
+) -> Result<Vec<InputEvent>, InputErrors> {
     let objects = match format {
         InputFormat::JsonLines => jsonl::read_objects(bytes, file)?,
         InputFormat::Csv => {
             if mode == Mode::Restore {
                 return Err(InputError::new(
-                    Location { file: file.into(), line: None, field: None },
-                    InputErrorKind::InvalidValue { detail: "import --restore reads JSON Lines exports only".into() },
+                    Location {
+                        file: file.into(),
+                        line: None,
+                        field: None,
+                    },
+                    InputErrorKind::InvalidValue {
+                        detail: "import --restore reads JSON Lines exports only".into(),
+                    },
                 )
                 .into());
             }
-            let (text, _) = text::decode_text(bytes)
-                .map_err(|detail| InputError::new(Location { file: file.into(), line: None, field: None }, InputErrorKind::Encoding { detail }))?;
-            csv::csv_to_objects(&text, file)?.into_iter().map(|(line, obj)| (line, obj, Vec::new())).collect()
+            let (text, _) = text::decode_text(bytes).map_err(|detail| {
+                InputError::new(
+                    Location {
+                        file: file.into(),
+                        line: None,
+                        field: None,
+                    },
+                    InputErrorKind::Encoding { detail },
+                )
+            })?;
+            csv::csv_to_objects(&text, file)?
+                .into_iter()
+                .map(|(line, obj)| (line, obj, Vec::new()))
+                .collect()
         }
     };
     if objects.is_empty() {
-        return Err(InputError::new(Location { file: file.into(), line: None, field: None }, InputErrorKind::Empty).into());
+        return Err(InputError::new(
+            Location {
+                file: file.into(),
+                line: None,
+                field: None,
+            },
+            InputErrorKind::Empty,
+        )
+        .into());
     }
     let mut events = Vec::with_capacity(objects.len());
     let mut errors = Vec::new();

@@ -53,19 +53,34 @@ pub struct InputEvent {
 const RESERVED: &[&str] = &["seq", "recorded_at", "hash", "schema_version"];
 
 /// Parses one object. Returns every error found in it.
-pub fn parse_object(mut obj: Map<String, Value>, at: &Location, mode: Mode, raw: Vec<u8>) -> Result<InputEvent, Vec<InputError>> {
+pub fn parse_object(
+    mut obj: Map<String, Value>,
+    at: &Location,
+    mode: Mode,
+    raw: Vec<u8>,
+) -> Result<InputEvent, Vec<InputError>> {
     let mut errors = Vec::new();
     let id = match obj.remove("id") {
         None => None,
         Some(Value::String(s)) => match Uuid::parse_str(&s) {
             Ok(u) => Some(u),
             Err(_) => {
-                errors.push(InputError::new(at.with_field("id"), InputErrorKind::InvalidValue { detail: format!("`{s}` is not a UUID") }));
+                errors.push(InputError::new(
+                    at.with_field("id"),
+                    InputErrorKind::InvalidValue {
+                        detail: format!("`{s}` is not a UUID"),
+                    },
+                ));
                 None
             }
         },
         Some(other) => {
-            errors.push(InputError::new(at.with_field("id"), InputErrorKind::InvalidType { detail: format!("{other} is not a UUID string") }));
+            errors.push(InputError::new(
+                at.with_field("id"),
+                InputErrorKind::InvalidType {
+                    detail: format!("{other} is not a UUID string"),
+                },
+            ));
             None
         }
     };
@@ -73,28 +88,54 @@ pub fn parse_object(mut obj: Map<String, Value>, at: &Location, mode: Mode, raw:
     for key in RESERVED {
         if let Some(v) = obj.remove(*key) {
             if mode == Mode::Append {
-                errors.push(InputError::new(at.with_field(*key), InputErrorKind::ReservedField));
+                errors.push(InputError::new(
+                    at.with_field(*key),
+                    InputErrorKind::ReservedField,
+                ));
             }
             reserved.insert((*key).to_string(), v);
         }
     }
-    let restored = if mode == Mode::Restore { parse_restored(reserved, at, raw, &mut errors) } else { None };
-    if mode == Mode::Restore && id.is_none() && !errors.iter().any(|e| e.at.field.as_deref() == Some("id")) {
-        errors.push(InputError::new(at.with_field("id"), InputErrorKind::MissingField));
+    let restored = if mode == Mode::Restore {
+        parse_restored(reserved, at, raw, &mut errors)
+    } else {
+        None
+    };
+    if mode == Mode::Restore
+        && id.is_none()
+        && !errors.iter().any(|e| e.at.field.as_deref() == Some("id"))
+    {
+        errors.push(InputError::new(
+            at.with_field("id"),
+            InputErrorKind::MissingField,
+        ));
     }
     let body = parse_body(obj, at, "", &mut errors);
     match body {
-        Some(body) if errors.is_empty() => Ok(InputEvent { line: at.line.unwrap_or(0), id, body, restored }),
+        Some(body) if errors.is_empty() => Ok(InputEvent {
+            line: at.line.unwrap_or(0),
+            id,
+            body,
+            restored,
+        }),
         _ => Err(errors),
     }
 }
 
-fn parse_restored(mut m: Map<String, Value>, at: &Location, raw: Vec<u8>, errors: &mut Vec<InputError>) -> Option<Restored> {
+fn parse_restored(
+    mut m: Map<String, Value>,
+    at: &Location,
+    raw: Vec<u8>,
+    errors: &mut Vec<InputError>,
+) -> Option<Restored> {
     let n = errors.len();
     let mut take = |key: &str| {
         let v = m.remove(key);
         if v.is_none() {
-            errors.push(InputError::new(at.with_field(key), InputErrorKind::MissingField));
+            errors.push(InputError::new(
+                at.with_field(key),
+                InputErrorKind::MissingField,
+            ));
         }
         v
     };
@@ -103,20 +144,44 @@ fn parse_restored(mut m: Map<String, Value>, at: &Location, raw: Vec<u8>, errors
     let hash = take("hash");
     let version = take("schema_version");
     let seq = seq.and_then(|v| v.as_u64().filter(|s| *s > 0));
-    let recorded = recorded_at.as_ref().and_then(Value::as_str).and_then(chain::parse_timestamp);
-    let hash = hash.as_ref().and_then(Value::as_str).and_then(chain::parse_hash_text);
-    let version = version.and_then(|v| v.as_u64()).and_then(|v| u16::try_from(v).ok());
-    let bad = |field: &str, detail: &str| InputError::new(at.with_field(field), InputErrorKind::InvalidValue { detail: detail.into() });
+    let recorded = recorded_at
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(chain::parse_timestamp);
+    let hash = hash
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(chain::parse_hash_text);
+    let version = version
+        .and_then(|v| v.as_u64())
+        .and_then(|v| u16::try_from(v).ok());
+    let bad = |field: &str, detail: &str| {
+        InputError::new(
+            at.with_field(field),
+            InputErrorKind::InvalidValue {
+                detail: detail.into(),
+            },
+        )
+    };
     if errors.len() > n {
         return None;
     }
     match (seq, recorded, hash, version) {
         (Some(seq), Some(recorded_at_us), Some(hash), Some(schema_version)) => {
             if schema_version != EVENT_SCHEMA_VERSION {
-                errors.push(bad("schema_version", "not a schema version this jisseki reads"));
+                errors.push(bad(
+                    "schema_version",
+                    "not a schema version this jisseki reads",
+                ));
                 return None;
             }
-            Some(Restored { seq, recorded_at_us, schema_version, hash, raw })
+            Some(Restored {
+                seq,
+                recorded_at_us,
+                schema_version,
+                hash,
+                raw,
+            })
         }
         (seq, recorded, hash, version) => {
             if seq.is_none() {
@@ -136,7 +201,12 @@ fn parse_restored(mut m: Map<String, Value>, at: &Location, raw: Vec<u8>, errors
     }
 }
 
-fn de<T: DeserializeOwned>(obj: Map<String, Value>, at: &Location, prefix: &str, errors: &mut Vec<InputError>) -> Option<T> {
+fn de<T: DeserializeOwned>(
+    obj: Map<String, Value>,
+    at: &Location,
+    prefix: &str,
+    errors: &mut Vec<InputError>,
+) -> Option<T> {
     match serde_path_to_error::deserialize::<_, T>(Value::Object(obj)) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -167,16 +237,29 @@ fn classify(path: &str, msg: &str, at: &Location, prefix: &str) -> InputError {
         let parts: Vec<&str> = rest.split(MARK).collect();
         let field = at.with_field(join(path, None));
         let kind = match parts.as_slice() {
-            ["date", v] => InputErrorKind::InvalidDate { value: (*v).to_string() },
-            ["range", v, min, max] => InputErrorKind::OutOfRange { value: (*v).into(), min: (*min).into(), max: (*max).into() },
-            ["value", detail] => InputErrorKind::InvalidValue { detail: (*detail).into() },
-            _ => InputErrorKind::InvalidValue { detail: rest.replace(MARK, " ") },
+            ["date", v] => InputErrorKind::InvalidDate {
+                value: (*v).to_string(),
+            },
+            ["range", v, min, max] => InputErrorKind::OutOfRange {
+                value: (*v).into(),
+                min: (*min).into(),
+                max: (*max).into(),
+            },
+            ["value", detail] => InputErrorKind::InvalidValue {
+                detail: (*detail).into(),
+            },
+            _ => InputErrorKind::InvalidValue {
+                detail: rest.replace(MARK, " "),
+            },
         };
         return InputError::new(field, kind);
     }
     if msg.starts_with("missing field") {
         let name = quoted(msg);
-        return InputError::new(at.with_field(join(path, name.as_deref())), InputErrorKind::MissingField);
+        return InputError::new(
+            at.with_field(join(path, name.as_deref())),
+            InputErrorKind::MissingField,
+        );
     }
     if msg.starts_with("unknown field") {
         let name = quoted(msg);
@@ -190,27 +273,58 @@ fn classify(path: &str, msg: &str, at: &Location, prefix: &str) -> InputError {
     }
     if msg.starts_with("unknown variant") {
         let value = quoted(msg).unwrap_or_default();
-        let allowed = msg.split("expected ").nth(1).unwrap_or("").replace('`', "").replace("one of ", "");
-        return InputError::new(at.with_field(join(path, None)), InputErrorKind::InvalidEnum { value, allowed });
+        let allowed = msg
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .replace('`', "")
+            .replace("one of ", "");
+        return InputError::new(
+            at.with_field(join(path, None)),
+            InputErrorKind::InvalidEnum { value, allowed },
+        );
     }
     if msg.starts_with("invalid type") {
-        return InputError::new(at.with_field(join(path, None)), InputErrorKind::InvalidType { detail: msg.to_string() });
+        return InputError::new(
+            at.with_field(join(path, None)),
+            InputErrorKind::InvalidType {
+                detail: msg.to_string(),
+            },
+        );
     }
-    InputError::new(at.with_field(join(path, None)), InputErrorKind::InvalidValue { detail: msg.to_string() })
+    InputError::new(
+        at.with_field(join(path, None)),
+        InputErrorKind::InvalidValue {
+            detail: msg.to_string(),
+        },
+    )
 }
 
 /// Parses an event body (the object without `id` and ledger fields).
 /// `prefix` names the enclosing field for nested bodies (`replacement.`).
-pub(crate) fn parse_body(mut obj: Map<String, Value>, at: &Location, prefix: &str, errors: &mut Vec<InputError>) -> Option<EventBody> {
+pub(crate) fn parse_body(
+    mut obj: Map<String, Value>,
+    at: &Location,
+    prefix: &str,
+    errors: &mut Vec<InputError>,
+) -> Option<EventBody> {
     let type_field = format!("{prefix}type");
     let ty = match obj.remove("type") {
         Some(Value::String(s)) => s,
         Some(other) => {
-            errors.push(InputError::new(at.with_field(type_field), InputErrorKind::InvalidType { detail: format!("{other} is not a string") }));
+            errors.push(InputError::new(
+                at.with_field(type_field),
+                InputErrorKind::InvalidType {
+                    detail: format!("{other} is not a string"),
+                },
+            ));
             return None;
         }
         None => {
-            errors.push(InputError::new(at.with_field(type_field), InputErrorKind::MissingField));
+            errors.push(InputError::new(
+                at.with_field(type_field),
+                InputErrorKind::MissingField,
+            ));
             return None;
         }
     };
@@ -228,7 +342,10 @@ pub(crate) fn parse_body(mut obj: Map<String, Value>, at: &Location, prefix: &st
         "retraction" => de(obj, at, prefix, errors).map(EventBody::Retraction),
         "correction" => parse_correction(obj, at, prefix, errors),
         _ => {
-            errors.push(InputError::new(at.with_field(type_field), InputErrorKind::UnknownType { value: ty.clone() }));
+            errors.push(InputError::new(
+                at.with_field(type_field),
+                InputErrorKind::UnknownType { value: ty.clone() },
+            ));
             None
         }
     }?;
@@ -237,35 +354,63 @@ pub(crate) fn parse_body(mut obj: Map<String, Value>, at: &Location, prefix: &st
     (errors.len() == n).then_some(body)
 }
 
-fn parse_correction(mut obj: Map<String, Value>, at: &Location, prefix: &str, errors: &mut Vec<InputError>) -> Option<EventBody> {
+fn parse_correction(
+    mut obj: Map<String, Value>,
+    at: &Location,
+    prefix: &str,
+    errors: &mut Vec<InputError>,
+) -> Option<EventBody> {
     let field = format!("{prefix}replacement");
     let replacement = match obj.remove("replacement") {
         Some(Value::Object(m)) => {
             if m.contains_key("id") {
-                errors.push(InputError::new(at.with_field(format!("{field}.id")), InputErrorKind::UnknownField));
+                errors.push(InputError::new(
+                    at.with_field(format!("{field}.id")),
+                    InputErrorKind::UnknownField,
+                ));
                 None
             } else {
                 parse_body(m, at, &format!("{field}."), errors)
             }
         }
         Some(other) => {
-            errors.push(InputError::new(at.with_field(field), InputErrorKind::InvalidType { detail: format!("{other} is not an event object") }));
+            errors.push(InputError::new(
+                at.with_field(field),
+                InputErrorKind::InvalidType {
+                    detail: format!("{other} is not an event object"),
+                },
+            ));
             None
         }
         None => {
-            errors.push(InputError::new(at.with_field(field), InputErrorKind::MissingField));
+            errors.push(InputError::new(
+                at.with_field(field),
+                InputErrorKind::MissingField,
+            ));
             None
         }
     };
     // Parse the rest with a placeholder replacement so its own errors
     // (target, reason, unknown fields) are reported too.
-    obj.insert("replacement".into(), serde_json::json!({"type": "retraction", "target": Uuid::nil(), "reason": "-"}));
+    obj.insert(
+        "replacement".into(),
+        serde_json::json!({"type": "retraction", "target": Uuid::nil(), "reason": "-"}),
+    );
     let rest: Correction = de(obj, at, prefix, errors)?;
-    Some(EventBody::Correction(Correction { replacement: Box::new(replacement?), ..rest }))
+    Some(EventBody::Correction(Correction {
+        replacement: Box::new(replacement?),
+        ..rest
+    }))
 }
 
 fn inconsistent(at: &Location, field: String, ja: &str, en: &str) -> InputError {
-    InputError::new(at.with_field(field), InputErrorKind::Inconsistent { detail_ja: ja.into(), detail_en: en.into() })
+    InputError::new(
+        at.with_field(field),
+        InputErrorKind::Inconsistent {
+            detail_ja: ja.into(),
+            detail_en: en.into(),
+        },
+    )
 }
 
 /// Cross-field rules of one event (the fourth layer of validation).
@@ -273,18 +418,31 @@ fn check_fields(body: &EventBody, at: &Location, prefix: &str, errors: &mut Vec<
     let f = |name: &str| format!("{prefix}{name}");
     match body {
         EventBody::ProjectDefined(e) if e.municipalities.is_empty() => {
-            errors.push(inconsistent(at, f("municipalities"), "市町村を1つ以上指定してください", "name at least one municipality"));
+            errors.push(inconsistent(
+                at,
+                f("municipalities"),
+                "市町村を1つ以上指定してください",
+                "name at least one municipality",
+            ));
         }
         EventBody::MenuDefined(e) => {
             let mut years: Vec<u16> = e.targets.iter().map(|t| t.fiscal_year.0).collect();
             years.sort_unstable();
             if years.windows(2).any(|w| w[0] == w[1]) {
-                errors.push(inconsistent(at, f("targets"), "同じ年度の目標が2つあります", "two targets for the same fiscal year"));
+                errors.push(inconsistent(
+                    at,
+                    f("targets"),
+                    "同じ年度の目標が2つあります",
+                    "two targets for the same fiscal year",
+                ));
             }
         }
         EventBody::Attendance(e) => {
             if e.person.is_none() && e.establishment.is_none() {
-                errors.push(InputError::new(at.with_field(f("person")), InputErrorKind::MissingField));
+                errors.push(InputError::new(
+                    at.with_field(f("person")),
+                    InputErrorKind::MissingField,
+                ));
             }
             if e.role == Role::Establishment && e.establishment.is_none() {
                 errors.push(inconsistent(
@@ -318,10 +476,18 @@ fn check_fields(body: &EventBody, at: &Location, prefix: &str, errors: &mut Vec<
             }
         }
         EventBody::PlanApproved(e) if e.menus.is_empty() => {
-            errors.push(inconsistent(at, f("menus"), "メニューを1つ以上指定してください", "name at least one menu"));
+            errors.push(inconsistent(
+                at,
+                f("menus"),
+                "メニューを1つ以上指定してください",
+                "name at least one menu",
+            ));
         }
         EventBody::Correction(e) => {
-            if matches!(*e.replacement, EventBody::Correction(_) | EventBody::Retraction(_)) {
+            if matches!(
+                *e.replacement,
+                EventBody::Correction(_) | EventBody::Retraction(_)
+            ) {
                 errors.push(inconsistent(
                     at,
                     f("replacement.type"),
@@ -340,7 +506,9 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<InputEvent, Vec<InputError>> {
-        let Value::Object(m) = v else { panic!("object") };
+        let Value::Object(m) = v else {
+            panic!("object")
+        };
         parse_object(m, &Location::line("t.jsonl", 7), Mode::Append, Vec::new())
     }
 
@@ -358,22 +526,72 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(first_error(json!({"type":"attendance","menu":"B-01","date":"2024-11-20","role":"job_seeker","person":"P","colour":"red"})), ("colour".into(), "unknown_field".into()));
-        assert_eq!(first_error(json!({"type":"attendance","menu":"B-01","date":"2024-02-30","role":"job_seeker","person":"P"})), ("date".into(), "invalid_date".into()));
-        assert_eq!(first_error(json!({"type":"attendance","menu":"B-01","date":"2024-02-03","role":"boss","person":"P"})), ("role".into(), "invalid_enum".into()));
-        assert_eq!(first_error(json!({"type":"hire","person":"P","start_date":null,"workplace":"in_region","weekly_hours":169})), ("weekly_hours".into(), "out_of_range".into()));
-        assert_eq!(first_error(json!({"type":"startup","person":"P","date":"2025-01-01","location":"in_region","employees":-1})), ("employees".into(), "out_of_range".into()));
-        assert_eq!(first_error(json!({"type":"project_defined","project":"p","name":"n","region_kind":"shortage","municipalities":["a"],"contract_start":"2024-10-01","years":4})), ("years".into(), "out_of_range".into()));
-        assert_eq!(first_error(json!({"type":"attendance","menu":"B-01","date":"2024-02-03","role":"job_seeker","person":"P","student":{"school":"kindergarten","graduating_year":2025}})), ("student.school".into(), "invalid_enum".into()));
-        assert_eq!(first_error(json!({"type":"hire","person":"P","workplace":"in_region","weekly_hours":40})), ("start_date".into(), "missing_field".into()));
-        assert_eq!(first_error(json!({"type":"party"})), ("type".into(), "unknown_type".into()));
-        assert_eq!(first_error(json!({"type":"attendance","menu":"B-01","date":"2024-02-03","role":"job_seeker","person":"P","seq":3})), ("seq".into(), "reserved_field".into()));
+        assert_eq!(
+            first_error(
+                json!({"type":"attendance","menu":"B-01","date":"2024-11-20","role":"job_seeker","person":"P","colour":"red"})
+            ),
+            ("colour".into(), "unknown_field".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"attendance","menu":"B-01","date":"2024-02-30","role":"job_seeker","person":"P"})
+            ),
+            ("date".into(), "invalid_date".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"attendance","menu":"B-01","date":"2024-02-03","role":"boss","person":"P"})
+            ),
+            ("role".into(), "invalid_enum".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"hire","person":"P","start_date":null,"workplace":"in_region","weekly_hours":169})
+            ),
+            ("weekly_hours".into(), "out_of_range".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"startup","person":"P","date":"2025-01-01","location":"in_region","employees":-1})
+            ),
+            ("employees".into(), "out_of_range".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"project_defined","project":"p","name":"n","region_kind":"shortage","municipalities":["a"],"contract_start":"2024-10-01","years":4})
+            ),
+            ("years".into(), "out_of_range".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"attendance","menu":"B-01","date":"2024-02-03","role":"job_seeker","person":"P","student":{"school":"kindergarten","graduating_year":2025}})
+            ),
+            ("student.school".into(), "invalid_enum".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"hire","person":"P","workplace":"in_region","weekly_hours":40})
+            ),
+            ("start_date".into(), "missing_field".into())
+        );
+        assert_eq!(
+            first_error(json!({"type":"party"})),
+            ("type".into(), "unknown_type".into())
+        );
+        assert_eq!(
+            first_error(
+                json!({"type":"attendance","menu":"B-01","date":"2024-02-03","role":"job_seeker","person":"P","seq":3})
+            ),
+            ("seq".into(), "reserved_field".into())
+        );
     }
 
     #[test]
     fn offer_after_start_is_refused() {
         assert_eq!(
-            first_error(json!({"type":"hire","person":"P","start_date":"2025-01-06","offer_date":"2025-02-01","workplace":"in_region","weekly_hours":40})),
+            first_error(
+                json!({"type":"hire","person":"P","start_date":"2025-01-06","offer_date":"2025-02-01","workplace":"in_region","weekly_hours":40})
+            ),
             ("offer_date".into(), "inconsistent".into())
         );
     }
@@ -381,7 +599,9 @@ mod tests {
     #[test]
     fn correction_errors_name_the_nested_field() {
         assert_eq!(
-            first_error(json!({"type":"correction","target":"0190a000-0000-7000-8000-000000000000","reason":"typo","replacement":{"type":"attendance","menu":"B-01","date":"2024-13-01","role":"job_seeker","person":"P"}})),
+            first_error(
+                json!({"type":"correction","target":"0190a000-0000-7000-8000-000000000000","reason":"typo","replacement":{"type":"attendance","menu":"B-01","date":"2024-13-01","role":"job_seeker","person":"P"}})
+            ),
             ("replacement.date".into(), "invalid_date".into())
         );
     }

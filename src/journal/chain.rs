@@ -45,7 +45,11 @@ pub fn hash_text(h: &Hash) -> String {
 /// Parses `sha256:<64 lower-case hex digits>` exactly.
 pub fn parse_hash_text(s: &str) -> Option<Hash> {
     let hex_part = s.strip_prefix("sha256:")?;
-    if hex_part.len() != 64 || !hex_part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if hex_part.len() != 64
+        || !hex_part
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     let mut out = [0u8; 32];
@@ -63,11 +67,19 @@ pub fn timestamp_text(us: i64) -> String {
 
 /// Parses RFC 3339 to microseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc).timestamp_micros())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).timestamp_micros())
 }
 
 /// The export object of an event, without `hash`.
-pub fn canonical_object(seq: u64, recorded_at_us: i64, id: Uuid, schema_version: u16, body: &EventBody) -> Map<String, Value> {
+pub fn canonical_object(
+    seq: u64,
+    recorded_at_us: i64,
+    id: Uuid,
+    schema_version: u16,
+    body: &EventBody,
+) -> Map<String, Value> {
     let mut obj = match serde_json::to_value(body) {
         Ok(Value::Object(m)) => m,
         // Every body serializes to an object carrying its `type`.
@@ -75,7 +87,10 @@ pub fn canonical_object(seq: u64, recorded_at_us: i64, id: Uuid, schema_version:
     };
     obj.insert("id".into(), Value::String(id.hyphenated().to_string()));
     obj.insert("seq".into(), Value::from(seq));
-    obj.insert("recorded_at".into(), Value::String(timestamp_text(recorded_at_us)));
+    obj.insert(
+        "recorded_at".into(),
+        Value::String(timestamp_text(recorded_at_us)),
+    );
     obj.insert("schema_version".into(), Value::from(schema_version));
     obj
 }
@@ -128,7 +143,13 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 }
 
 /// The canonical bytes of an event (its export object without `hash`).
-pub fn canonical_bytes(seq: u64, recorded_at_us: i64, id: Uuid, schema_version: u16, body: &EventBody) -> Vec<u8> {
+pub fn canonical_bytes(
+    seq: u64,
+    recorded_at_us: i64,
+    id: Uuid,
+    schema_version: u16,
+    body: &EventBody,
+) -> Vec<u8> {
     let obj = canonical_object(seq, recorded_at_us, id, schema_version, body);
     let mut out = Vec::with_capacity(256);
     write_canonical(&Value::Object(obj), &mut out);
@@ -145,21 +166,49 @@ pub fn chain_hash(prev: &Hash, canonical: &[u8]) -> Hash {
 
 impl RecordedEvent {
     /// Seals a new event onto the chain after `prev`.
-    pub fn seal(seq: u64, recorded_at_us: i64, id: Uuid, body: EventBody, prev: &Hash) -> RecordedEvent {
+    pub fn seal(
+        seq: u64,
+        recorded_at_us: i64,
+        id: Uuid,
+        body: EventBody,
+        prev: &Hash,
+    ) -> RecordedEvent {
         let canonical = canonical_bytes(seq, recorded_at_us, id, EVENT_SCHEMA_VERSION, &body);
         let hash = chain_hash(prev, &canonical);
-        RecordedEvent { seq, recorded_at_us, id, schema_version: EVENT_SCHEMA_VERSION, body, hash }
+        RecordedEvent {
+            seq,
+            recorded_at_us,
+            id,
+            schema_version: EVENT_SCHEMA_VERSION,
+            body,
+            hash,
+        }
     }
 
     /// The hash this event should have after `prev`, recomputed from its
     /// content.
     pub fn expected_hash(&self, prev: &Hash) -> Hash {
-        chain_hash(prev, &canonical_bytes(self.seq, self.recorded_at_us, self.id, self.schema_version, &self.body))
+        chain_hash(
+            prev,
+            &canonical_bytes(
+                self.seq,
+                self.recorded_at_us,
+                self.id,
+                self.schema_version,
+                &self.body,
+            ),
+        )
     }
 
     /// The export line: canonical JSON including `hash`, without newline.
     pub fn export_line(&self) -> Vec<u8> {
-        let mut obj = canonical_object(self.seq, self.recorded_at_us, self.id, self.schema_version, &self.body);
+        let mut obj = canonical_object(
+            self.seq,
+            self.recorded_at_us,
+            self.id,
+            self.schema_version,
+            &self.body,
+        );
         obj.insert("hash".into(), Value::String(hash_text(&self.hash)));
         let mut out = Vec::with_capacity(300);
         write_canonical(&Value::Object(obj), &mut out);
@@ -168,7 +217,13 @@ impl RecordedEvent {
 
     /// The export object (with `hash`), for `log --format json`.
     pub fn export_object(&self) -> Map<String, Value> {
-        let mut obj = canonical_object(self.seq, self.recorded_at_us, self.id, self.schema_version, &self.body);
+        let mut obj = canonical_object(
+            self.seq,
+            self.recorded_at_us,
+            self.id,
+            self.schema_version,
+            &self.body,
+        );
         obj.insert("hash".into(), Value::String(hash_text(&self.hash)));
         obj
     }
@@ -184,7 +239,10 @@ mod tests {
         let v = json!({"b": 1, "a": {"z": [true, null], "m": "日本"}});
         let mut out = Vec::new();
         write_canonical(&v, &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":{"m":"日本","z":[true,null]},"b":1}"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":{"m":"日本","z":[true,null]},"b":1}"#
+        );
     }
 
     #[test]
@@ -196,7 +254,13 @@ mod tests {
 
     #[test]
     fn timestamps_have_six_decimals_and_z() {
-        assert_eq!(timestamp_text(1_700_000_000_000_001), "2023-11-14T22:13:20.000001Z");
-        assert_eq!(parse_timestamp("2023-11-15T07:13:20.000001+09:00"), Some(1_700_000_000_000_001));
+        assert_eq!(
+            timestamp_text(1_700_000_000_000_001),
+            "2023-11-14T22:13:20.000001Z"
+        );
+        assert_eq!(
+            parse_timestamp("2023-11-15T07:13:20.000001+09:00"),
+            Some(1_700_000_000_000_001)
+        );
     }
 }

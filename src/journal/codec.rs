@@ -197,7 +197,8 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
     if format != CHUNK_FORMAT {
         return Err(DecodeError::UnknownFormat(format));
     }
-    let (chunk, left) = postcard::take_from_bytes::<Chunk>(rest).map_err(|e| DecodeError::Postcard(e.to_string()))?;
+    let (chunk, left) = postcard::take_from_bytes::<Chunk>(rest)
+        .map_err(|e| DecodeError::Postcard(e.to_string()))?;
     if !left.is_empty() {
         return Err(DecodeError::Trailing(left.len()));
     }
@@ -212,12 +213,15 @@ fn encode_body(b: &SBody) -> Vec<u8> {
 }
 
 fn decode_replacement(bytes: &[u8]) -> Result<EventBody, DecodeError> {
-    let (body, left) = postcard::take_from_bytes::<SBody>(bytes).map_err(|e| DecodeError::Postcard(e.to_string()))?;
+    let (body, left) = postcard::take_from_bytes::<SBody>(bytes)
+        .map_err(|e| DecodeError::Postcard(e.to_string()))?;
     if !left.is_empty() {
         return Err(DecodeError::Trailing(left.len()));
     }
     if matches!(body, SBody::Correction { .. } | SBody::Retraction { .. }) {
-        return Err(DecodeError::Invalid("a replacement cannot be a correction or retraction"));
+        return Err(DecodeError::Invalid(
+            "a replacement cannot be a correction or retraction",
+        ));
     }
     EventBody::try_from(body)
 }
@@ -228,7 +232,9 @@ fn idx<T: Copy + PartialEq>(all: &[T], v: T) -> u8 {
 }
 
 fn from_idx<T: Copy>(all: &[T], i: u8, what: &'static str) -> Result<T, DecodeError> {
-    all.get(usize::from(i)).copied().ok_or(DecodeError::Invalid(what))
+    all.get(usize::from(i))
+        .copied()
+        .ok_or(DecodeError::Invalid(what))
 }
 
 fn d(v: Date) -> i32 {
@@ -260,7 +266,8 @@ fn d_fy(v: u16) -> Result<FiscalYear, DecodeError> {
 }
 
 fn d_yen(v: Option<u64>) -> Result<Option<Yen>, DecodeError> {
-    v.map(|y| Yen::new(y).ok_or(DecodeError::Invalid("yen"))).transpose()
+    v.map(|y| Yen::new(y).ok_or(DecodeError::Invalid("yen")))
+        .transpose()
 }
 
 fn d_hours(v: u32) -> Result<WeeklyHours, DecodeError> {
@@ -299,7 +306,11 @@ impl From<&EventBody> for SBody {
                 targets: e
                     .targets
                     .iter()
-                    .map(|t| STarget { fiscal_year: t.fiscal_year.0, output: t.output.0, outcome: t.outcome.0 })
+                    .map(|t| STarget {
+                        fiscal_year: t.fiscal_year.0,
+                        output: t.output.0,
+                        outcome: t.outcome.0,
+                    })
                     .collect(),
                 budget_yen: e.budget_yen.map(|y| y.0),
             },
@@ -328,10 +339,10 @@ impl From<&EventBody> for SBody {
                 wants_in_region: e.wants_in_region,
                 intent_confirmed: e.intent_confirmed,
                 freelance: e.freelance,
-                student: e
-                    .student
-                    .as_ref()
-                    .map(|s| SStudent { school: idx(School::ALL, s.school), graduating_year: s.graduating_year.0 }),
+                student: e.student.as_ref().map(|s| SStudent {
+                    school: idx(School::ALL, s.school),
+                    graduating_year: s.graduating_year.0,
+                }),
             },
             EventBody::Hire(e) => SBody::Hire {
                 person: s_id(&e.person),
@@ -372,7 +383,10 @@ impl From<&EventBody> for SBody {
                 date: d(e.date),
                 scope: e.scope.map(|s| idx(PlanScope::ALL, s)),
             },
-            EventBody::Retraction(e) => SBody::Retraction { target: *e.target.as_bytes(), reason: e.reason.0.clone() },
+            EventBody::Retraction(e) => SBody::Retraction {
+                target: *e.target.as_bytes(),
+                reason: e.reason.0.clone(),
+            },
             EventBody::Correction(e) => SBody::Correction {
                 target: *e.target.as_bytes(),
                 replacement: encode_body(&SBody::from(e.replacement.as_ref())),
@@ -387,18 +401,34 @@ impl TryFrom<SBody> for EventBody {
 
     fn try_from(b: SBody) -> Result<EventBody, DecodeError> {
         Ok(match b {
-            SBody::ProjectDefined { project, name, region_kind, municipalities, contract_start, years, budget_yen } => {
-                EventBody::ProjectDefined(ProjectDefined {
-                    project: d_id(project)?,
-                    name: d_text(name)?,
-                    region_kind: from_idx(RegionKind::ALL, region_kind, "region kind")?,
-                    municipalities: municipalities.into_iter().map(d_text).collect::<Result<_, _>>()?,
-                    contract_start: dd(contract_start)?,
-                    years: ProjectYears::new(years).ok_or(DecodeError::Invalid("years"))?,
-                    budget_yen: d_yen(budget_yen)?,
-                })
-            }
-            SBody::MenuDefined { menu, category, kind, name, targets, budget_yen } => EventBody::MenuDefined(MenuDefined {
+            SBody::ProjectDefined {
+                project,
+                name,
+                region_kind,
+                municipalities,
+                contract_start,
+                years,
+                budget_yen,
+            } => EventBody::ProjectDefined(ProjectDefined {
+                project: d_id(project)?,
+                name: d_text(name)?,
+                region_kind: from_idx(RegionKind::ALL, region_kind, "region kind")?,
+                municipalities: municipalities
+                    .into_iter()
+                    .map(d_text)
+                    .collect::<Result<_, _>>()?,
+                contract_start: dd(contract_start)?,
+                years: ProjectYears::new(years).ok_or(DecodeError::Invalid("years"))?,
+                budget_yen: d_yen(budget_yen)?,
+            }),
+            SBody::MenuDefined {
+                menu,
+                category,
+                kind,
+                name,
+                targets,
+                budget_yen,
+            } => EventBody::MenuDefined(MenuDefined {
                 menu: d_id(menu)?,
                 category: from_idx(Category::ALL, category, "category")?,
                 kind: from_idx(MenuKind::ALL, kind, "menu kind")?,
@@ -415,17 +445,27 @@ impl TryFrom<SBody> for EventBody {
                     .collect::<Result<_, DecodeError>>()?,
                 budget_yen: d_yen(budget_yen)?,
             }),
-            SBody::TargetsRevised { menu, fiscal_year, output, outcome, date, reason } => {
-                EventBody::TargetsRevised(TargetsRevised {
-                    menu: d_id(menu)?,
-                    fiscal_year: d_fy(fiscal_year)?,
-                    output: d_count(output)?,
-                    outcome: d_count(outcome)?,
-                    date: dd(date)?,
-                    reason: reason.map(d_text).transpose()?,
-                })
-            }
-            SBody::SessionHeld { menu, date, place, capacity } => EventBody::SessionHeld(SessionHeld {
+            SBody::TargetsRevised {
+                menu,
+                fiscal_year,
+                output,
+                outcome,
+                date,
+                reason,
+            } => EventBody::TargetsRevised(TargetsRevised {
+                menu: d_id(menu)?,
+                fiscal_year: d_fy(fiscal_year)?,
+                output: d_count(output)?,
+                outcome: d_count(outcome)?,
+                date: dd(date)?,
+                reason: reason.map(d_text).transpose()?,
+            }),
+            SBody::SessionHeld {
+                menu,
+                date,
+                place,
+                capacity,
+            } => EventBody::SessionHeld(SessionHeld {
                 menu: d_id(menu)?,
                 date: dd(date)?,
                 place: place.map(d_text).transpose()?,
@@ -488,24 +528,40 @@ impl TryFrom<SBody> for EventBody {
                 new_site_in_region,
                 menus: d_ids(menus)?,
             }),
-            SBody::Conversion { person, employer, date, weekly_hours, vacancy_fill, menus } => {
-                EventBody::Conversion(Conversion {
-                    person: d_id(person)?,
-                    employer: d_id(employer)?,
-                    date: dd(date)?,
-                    weekly_hours: d_hours(weekly_hours)?,
-                    vacancy_fill,
-                    menus: d_ids(menus)?,
-                })
-            }
-            SBody::Startup { person, date, location, employees, menus } => EventBody::Startup(Startup {
+            SBody::Conversion {
+                person,
+                employer,
+                date,
+                weekly_hours,
+                vacancy_fill,
+                menus,
+            } => EventBody::Conversion(Conversion {
+                person: d_id(person)?,
+                employer: d_id(employer)?,
+                date: dd(date)?,
+                weekly_hours: d_hours(weekly_hours)?,
+                vacancy_fill,
+                menus: d_ids(menus)?,
+            }),
+            SBody::Startup {
+                person,
+                date,
+                location,
+                employees,
+                menus,
+            } => EventBody::Startup(Startup {
                 person: d_id(person)?,
                 date: dd(date)?,
                 location: d_place(location)?,
                 employees: d_count(employees)?,
                 menus: d_ids(menus)?,
             }),
-            SBody::SurveyResponse { menu, date, useful, respondent } => EventBody::SurveyResponse(SurveyResponse {
+            SBody::SurveyResponse {
+                menu,
+                date,
+                useful,
+                respondent,
+            } => EventBody::SurveyResponse(SurveyResponse {
                 menu: d_id(menu)?,
                 date: dd(date)?,
                 useful,
@@ -514,12 +570,19 @@ impl TryFrom<SBody> for EventBody {
             SBody::PlanApproved { menus, date, scope } => EventBody::PlanApproved(PlanApproved {
                 menus: menus.into_iter().map(d_id).collect::<Result<_, _>>()?,
                 date: dd(date)?,
-                scope: scope.map(|s| from_idx(PlanScope::ALL, s, "plan scope")).transpose()?,
+                scope: scope
+                    .map(|s| from_idx(PlanScope::ALL, s, "plan scope"))
+                    .transpose()?,
             }),
-            SBody::Retraction { target, reason } => {
-                EventBody::Retraction(Retraction { target: Uuid::from_bytes(target), reason: d_text(reason)? })
-            }
-            SBody::Correction { target, replacement, reason } => EventBody::Correction(Correction {
+            SBody::Retraction { target, reason } => EventBody::Retraction(Retraction {
+                target: Uuid::from_bytes(target),
+                reason: d_text(reason)?,
+            }),
+            SBody::Correction {
+                target,
+                replacement,
+                reason,
+            } => EventBody::Correction(Correction {
                 target: Uuid::from_bytes(target),
                 replacement: Box::new(decode_replacement(&replacement)?),
                 reason: d_text(reason)?,
@@ -538,8 +601,12 @@ mod tests {
     }
 
     fn sample_chunk() -> Chunk {
-        let attendance = body(json!({"type":"attendance","menu":"B-01","date":"2024-11-20","role":"job_seeker","person":"P-0001","residence":"in_region","intent_confirmed":true}));
-        let hire = body(json!({"type":"hire","person":"P-0001","employer":"E-0100","start_date":"2025-01-06","offer_date":"2024-12-18","workplace":"in_region","weekly_hours":37.5}));
+        let attendance = body(
+            json!({"type":"attendance","menu":"B-01","date":"2024-11-20","role":"job_seeker","person":"P-0001","residence":"in_region","intent_confirmed":true}),
+        );
+        let hire = body(
+            json!({"type":"hire","person":"P-0001","employer":"E-0100","start_date":"2025-01-06","offer_date":"2024-12-18","workplace":"in_region","weekly_hours":37.5}),
+        );
         let correction = EventBody::Correction(Correction {
             target: Uuid::from_u128(1),
             replacement: Box::new(attendance.clone()),
@@ -553,7 +620,9 @@ mod tests {
             hash: [seq as u8; 32],
             body: b.into(),
         };
-        Chunk { events: vec![ev(1, &attendance), ev(2, &hire), ev(3, &correction)] }
+        Chunk {
+            events: vec![ev(1, &attendance), ev(2, &hire), ev(3, &correction)],
+        }
     }
 
     /// The bytes of a stored chunk are the on-disk format: if this test
@@ -589,14 +658,24 @@ mod tests {
     fn truncated_chunks_are_errors_not_panics() {
         let bytes = encode_chunk(&sample_chunk());
         for n in 0..bytes.len() {
-            assert!(decode_chunk(&bytes[..n]).is_err(), "prefix of {n} bytes decoded");
+            assert!(
+                decode_chunk(&bytes[..n]).is_err(),
+                "prefix of {n} bytes decoded"
+            );
         }
     }
 
     #[test]
     fn a_nested_correction_in_storage_is_refused() {
-        let inner = SBody::Retraction { target: [0; 16], reason: "x".into() };
-        let outer = SBody::Correction { target: [0; 16], replacement: encode_body(&inner), reason: "x".into() };
+        let inner = SBody::Retraction {
+            target: [0; 16],
+            reason: "x".into(),
+        };
+        let outer = SBody::Correction {
+            target: [0; 16],
+            replacement: encode_body(&inner),
+            reason: "x".into(),
+        };
         assert!(EventBody::try_from(outer).is_err());
     }
 }

@@ -174,12 +174,16 @@ fn seq_of_value(v: &[u8]) -> Option<u64> {
 }
 
 fn corrupt(at: impl Into<String>, detail: impl ToString) -> JournalError {
-    JournalError::Corrupt { at: at.into(), detail: detail.to_string() }
+    JournalError::Corrupt {
+        at: at.into(),
+        detail: detail.to_string(),
+    }
 }
 
 fn to_recorded(e: StoredEvent) -> Result<RecordedEvent, JournalError> {
     let seq = e.seq;
-    let body = EventBody::try_from(e.body).map_err(|err: DecodeError| corrupt(format!("seq {seq}"), err))?;
+    let body = EventBody::try_from(e.body)
+        .map_err(|err: DecodeError| corrupt(format!("seq {seq}"), err))?;
     Ok(RecordedEvent {
         seq,
         recorded_at_us: e.recorded_at_us,
@@ -216,7 +220,11 @@ impl<S: Storage> Journal<S> {
                 if !store.range(&[0], &[0xff], 1)?.is_empty() {
                     return Err(JournalError::NotAJournal);
                 }
-                let head = Head { next_seq: 1, hash: GENESIS, last_recorded_us: 0 };
+                let head = Head {
+                    next_seq: 1,
+                    hash: GENESIS,
+                    last_recorded_us: 0,
+                };
                 let mut marker = FORMAT_MAGIC.to_vec();
                 marker.extend_from_slice(&JOURNAL_FORMAT.to_be_bytes());
                 let mut b = WriteBatch::default();
@@ -233,9 +241,14 @@ impl<S: Storage> Journal<S> {
                     .map(u32::from_be_bytes)
                     .ok_or(JournalError::NotAJournal)?;
                 if version > JOURNAL_FORMAT {
-                    return Err(JournalError::NewerFormat { found: version, supported: JOURNAL_FORMAT });
+                    return Err(JournalError::NewerFormat {
+                        found: version,
+                        supported: JOURNAL_FORMAT,
+                    });
                 }
-                let bytes = store.get(KEY_HEAD)?.ok_or_else(|| corrupt("head", "missing"))?;
+                let bytes = store
+                    .get(KEY_HEAD)?
+                    .ok_or_else(|| corrupt("head", "missing"))?;
                 decode_head(&bytes)?
             }
         };
@@ -267,7 +280,11 @@ impl<S: Storage> Journal<S> {
     /// Seals `events` onto the chain and writes them, with the caller's
     /// `index` entries, in one atomic batch, then syncs. Returns the
     /// recorded events only once they are durable.
-    pub fn append(&mut self, events: Vec<Event>, index: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Vec<RecordedEvent>, JournalError> {
+    pub fn append(
+        &mut self,
+        events: Vec<Event>,
+        index: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Vec<RecordedEvent>, JournalError> {
         let recorded_at = self.next_recorded_at();
         let mut prev = self.head.hash;
         let mut seq = self.head.next_seq;
@@ -286,19 +303,32 @@ impl<S: Storage> Journal<S> {
     /// --restore`), checking that each continues the chain: the next seq,
     /// a `recorded_at` that does not go back, and the hash recomputed from
     /// its content.
-    pub fn append_recorded(&mut self, recs: Vec<RecordedEvent>, index: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), JournalError> {
+    pub fn append_recorded(
+        &mut self,
+        recs: Vec<RecordedEvent>,
+        index: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), JournalError> {
         let mut prev = self.head.hash;
         let mut seq = self.head.next_seq;
         let mut last = self.head.last_recorded_us;
         for r in &recs {
             if r.seq != seq {
-                return Err(JournalError::BadLink { seq: r.seq, detail: format!("expected seq {seq}") });
+                return Err(JournalError::BadLink {
+                    seq: r.seq,
+                    detail: format!("expected seq {seq}"),
+                });
             }
             if r.recorded_at_us < last {
-                return Err(JournalError::BadLink { seq: r.seq, detail: "recorded_at goes back".into() });
+                return Err(JournalError::BadLink {
+                    seq: r.seq,
+                    detail: "recorded_at goes back".into(),
+                });
             }
             if r.expected_hash(&prev) != r.hash {
-                return Err(JournalError::BadLink { seq: r.seq, detail: "hash does not match".into() });
+                return Err(JournalError::BadLink {
+                    seq: r.seq,
+                    detail: "hash does not match".into(),
+                });
             }
             prev = r.hash;
             last = r.recorded_at_us;
@@ -307,14 +337,24 @@ impl<S: Storage> Journal<S> {
         self.write(&recs, index)
     }
 
-    fn write(&mut self, recs: &[RecordedEvent], index: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), JournalError> {
+    fn write(
+        &mut self,
+        recs: &[RecordedEvent],
+        index: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), JournalError> {
         let Some(last) = recs.last() else {
             return Ok(());
         };
-        let new_head = Head { next_seq: last.seq + 1, hash: last.hash, last_recorded_us: last.recorded_at_us };
+        let new_head = Head {
+            next_seq: last.seq + 1,
+            hash: last.hash,
+            last_recorded_us: last.recorded_at_us,
+        };
         let mut b = WriteBatch::default();
         for chunk in recs.chunks(CHUNK_EVENTS_MAX) {
-            let stored = Chunk { events: chunk.iter().map(to_stored).collect() };
+            let stored = Chunk {
+                events: chunk.iter().map(to_stored).collect(),
+            };
             b.put(chunk_key(chunk[0].seq), codec::encode_chunk(&stored));
         }
         for r in recs {
@@ -324,9 +364,20 @@ impl<S: Storage> Journal<S> {
             b.put(index_key(&k), v);
         }
         b.put(KEY_HEAD.to_vec(), encode_head(&new_head));
-        self.store.apply(b)?;
         // The batch is not acknowledged until it is durable.
-        self.store.sync()?;
+        let written = self.store.apply(b).and_then(|()| self.store.sync());
+        if let Err(e) = written {
+            // The batch may or may not be in the store now (applied but not
+            // synced). Take the head from the store, which is consistent with
+            // whatever it holds, so the next append neither overwrites nor
+            // skips a seq. The caller was told nothing was acknowledged.
+            if let Ok(Some(bytes)) = self.store.get(KEY_HEAD) {
+                if let Ok(h) = decode_head(&bytes) {
+                    self.head = h;
+                }
+            }
+            return Err(e.into());
+        }
         self.head = new_head;
         Ok(())
     }
@@ -335,7 +386,9 @@ impl<S: Storage> Journal<S> {
     pub fn seq_of(&self, id: &Uuid) -> Result<Option<u64>, JournalError> {
         match self.store.get(&id_key(id))? {
             None => Ok(None),
-            Some(v) => seq_of_value(&v).map(Some).ok_or_else(|| corrupt(format!("id {id}"), "bad seq")),
+            Some(v) => seq_of_value(&v)
+                .map(Some)
+                .ok_or_else(|| corrupt(format!("id {id}"), "bad seq")),
         }
     }
 
@@ -344,10 +397,14 @@ impl<S: Storage> Journal<S> {
         if seq == 0 || seq >= self.head.next_seq {
             return Ok(None);
         }
-        let Some((k, v)) = self.store.last_at_or_before(&[PREFIX_CHUNK], &chunk_key(seq))? else {
+        let Some((k, v)) = self
+            .store
+            .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(seq))?
+        else {
             return Err(corrupt(format!("seq {seq}"), "no chunk holds it"));
         };
-        let chunk = codec::decode_chunk(&v).map_err(|e| corrupt(format!("chunk {}", hex::encode(&k)), e))?;
+        let chunk = codec::decode_chunk(&v)
+            .map_err(|e| corrupt(format!("chunk {}", hex::encode(&k)), e))?;
         match chunk.events.into_iter().find(|e| e.seq == seq) {
             Some(e) => to_recorded(e).map(Some),
             None => Err(corrupt(format!("seq {seq}"), "missing from its chunk")),
@@ -369,7 +426,13 @@ impl<S: Storage> Journal<S> {
 
     /// Every event in seq order, read a chunk at a time.
     pub fn iter(&self) -> JournalIter<'_, S> {
-        JournalIter { journal: self, next_key: chunk_key(1), buf: Vec::new().into_iter(), done: false, expect_seq: 1 }
+        JournalIter {
+            journal: self,
+            next_key: chunk_key(1),
+            buf: Vec::new().into_iter(),
+            done: false,
+            expect_seq: 1,
+        }
     }
 
     /// Walks the whole journal: every chunk decodes, seqs are gap-free,
@@ -381,21 +444,38 @@ impl<S: Storage> Journal<S> {
         for r in self.iter() {
             let r = match r {
                 Ok(r) => r,
-                Err(e) => return Verification::Broken { seq: expect, detail: e.to_string() },
+                Err(e) => {
+                    return Verification::Broken {
+                        seq: expect,
+                        detail: e.to_string(),
+                    }
+                }
             };
             if r.expected_hash(&prev) != r.hash {
-                return Verification::Broken { seq: r.seq, detail: "hash does not match the content".into() };
+                return Verification::Broken {
+                    seq: r.seq,
+                    detail: "hash does not match the content".into(),
+                };
             }
             prev = r.hash;
             expect = r.seq + 1;
         }
         if expect != self.head.next_seq {
-            return Verification::Broken { seq: expect, detail: "events missing before the head".into() };
+            return Verification::Broken {
+                seq: expect,
+                detail: "events missing before the head".into(),
+            };
         }
         if prev != self.head.hash {
-            return Verification::Broken { seq: expect.saturating_sub(1), detail: "head hash differs".into() };
+            return Verification::Broken {
+                seq: expect.saturating_sub(1),
+                detail: "head hash differs".into(),
+            };
         }
-        Verification::Intact { events: self.head.events(), head: prev }
+        Verification::Intact {
+            events: self.head.events(),
+            head: prev,
+        }
     }
 }
 
@@ -416,7 +496,10 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
             if let Some(e) = self.buf.next() {
                 if e.seq != self.expect_seq {
                     self.done = true;
-                    return Some(Err(corrupt(format!("seq {}", self.expect_seq), format!("found seq {} instead", e.seq))));
+                    return Some(Err(corrupt(
+                        format!("seq {}", self.expect_seq),
+                        format!("found seq {} instead", e.seq),
+                    )));
                 }
                 self.expect_seq += 1;
                 return Some(to_recorded(e));
@@ -434,12 +517,18 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
             };
             let Some((k, v)) = pairs.into_iter().next() else {
                 self.done = true;
-                return Some(Err(corrupt(format!("seq {}", self.expect_seq), "chunk missing")));
+                return Some(Err(corrupt(
+                    format!("seq {}", self.expect_seq),
+                    "chunk missing",
+                )));
             };
             let first = k.get(1..).and_then(seq_of_value);
             if first != Some(self.expect_seq) {
                 self.done = true;
-                return Some(Err(corrupt(format!("seq {}", self.expect_seq), "chunk key out of sequence")));
+                return Some(Err(corrupt(
+                    format!("seq {}", self.expect_seq),
+                    "chunk key out of sequence",
+                )));
             }
             match codec::decode_chunk(&v) {
                 Ok(c) if !c.events.is_empty() => {
@@ -448,7 +537,10 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
                 }
                 Ok(_) => {
                     self.done = true;
-                    return Some(Err(corrupt(format!("seq {}", self.expect_seq), "empty chunk")));
+                    return Some(Err(corrupt(
+                        format!("seq {}", self.expect_seq),
+                        "empty chunk",
+                    )));
                 }
                 Err(e) => {
                     self.done = true;
@@ -472,4 +564,125 @@ fn decode_head(bytes: &[u8]) -> Result<Head, JournalError> {
         return Err(corrupt("head", "malformed"));
     }
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storage::{Fault, FaultyStorage};
+    use super::*;
+    use crate::domain::EventBody;
+    use serde_json::json;
+
+    fn ev(n: u32) -> Event {
+        let body: EventBody = serde_json::from_value(
+            json!({"type":"session_held","menu":"B-01","date":"2024-11-20","capacity":n}),
+        )
+        .unwrap();
+        Event {
+            id: Uuid::now_v7(),
+            body,
+        }
+    }
+
+    fn journal(
+        clock: Arc<ManualClock>,
+    ) -> (
+        Journal<FaultyStorage<MemStorage>>,
+        storage::CallLog,
+        Arc<std::sync::Mutex<Vec<Fault>>>,
+    ) {
+        let s = FaultyStorage::new(MemStorage::default());
+        let (calls, faults) = (s.calls.clone(), s.faults.clone());
+        (Journal::open(s, clock).unwrap(), calls, faults)
+    }
+
+    #[test]
+    fn an_append_is_acknowledged_only_after_sync() {
+        let (mut j, calls, _) = journal(Arc::new(ManualClock::at(1)));
+        calls.lock().unwrap().clear();
+        j.append(vec![ev(1), ev(2)], vec![]).unwrap();
+        assert_eq!(*calls.lock().unwrap(), vec!["apply", "sync"]);
+    }
+
+    #[test]
+    fn a_failed_sync_is_not_acknowledged_and_the_next_append_continues_the_chain() {
+        let (mut j, _, faults) = journal(Arc::new(ManualClock::at(1)));
+        j.append(vec![ev(1)], vec![]).unwrap();
+        faults.lock().unwrap().push(Fault::Sync);
+        assert!(j.append(vec![ev(2)], vec![]).is_err());
+        j.append(vec![ev(3)], vec![]).unwrap();
+        assert!(matches!(j.verify(), Verification::Intact { .. }));
+        let seqs: Vec<u64> = j.iter().map(|r| r.unwrap().seq).collect();
+        assert_eq!(seqs, (1..=j.head().events()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_failed_apply_writes_nothing() {
+        let (mut j, _, faults) = journal(Arc::new(ManualClock::at(1)));
+        j.append(vec![ev(1)], vec![]).unwrap();
+        let head = j.head();
+        faults.lock().unwrap().push(Fault::Apply);
+        assert!(j.append(vec![ev(2), ev(3)], vec![]).is_err());
+        assert_eq!(j.head(), head);
+        assert_eq!(j.iter().count(), 1);
+    }
+
+    #[test]
+    fn recorded_at_never_goes_back_when_the_clock_does() {
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        let (mut j, _, _) = journal(clock.clone());
+        let a = j.append(vec![ev(1)], vec![]).unwrap();
+        clock.set(5);
+        let b = j.append(vec![ev(2)], vec![]).unwrap();
+        assert_eq!(a[0].recorded_at_us, 1_000_000);
+        assert_eq!(b[0].recorded_at_us, 1_000_001);
+    }
+
+    #[test]
+    fn verify_names_the_first_altered_seq() {
+        let (mut j, _, _) = journal(Arc::new(ManualClock::at(1)));
+        j.append((0..5).map(ev).collect(), vec![]).unwrap();
+        j.append((5..8).map(ev).collect(), vec![]).unwrap();
+        // Alter event 3 in place, as a hostile edit of the database would.
+        let key = chunk_key(1);
+        let mut chunk = codec::decode_chunk(&j.store.get(&key).unwrap().unwrap()).unwrap();
+        if let codec::SBody::SessionHeld { capacity, .. } = &mut chunk.events[2].body {
+            *capacity = Some(99);
+        }
+        let mut b = WriteBatch::default();
+        b.put(key, codec::encode_chunk(&chunk));
+        j.store.apply(b).unwrap();
+        assert_eq!(
+            j.verify(),
+            Verification::Broken {
+                seq: 3,
+                detail: "hash does not match the content".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_gap_in_the_chunks_is_found() {
+        let (mut j, _, _) = journal(Arc::new(ManualClock::at(1)));
+        j.append((0..3).map(ev).collect(), vec![]).unwrap();
+        j.append((3..6).map(ev).collect(), vec![]).unwrap();
+        let mut b = WriteBatch::default();
+        b.put(chunk_key(4), vec![9, 9, 9]);
+        j.store.apply(b).unwrap();
+        assert!(matches!(j.verify(), Verification::Broken { seq: 4, .. }));
+    }
+
+    #[test]
+    fn a_newer_journal_format_is_refused() {
+        let mut s = MemStorage::default();
+        let mut b = WriteBatch::default();
+        let mut marker = FORMAT_MAGIC.to_vec();
+        marker.extend_from_slice(&7u32.to_be_bytes());
+        b.put(KEY_FORMAT.to_vec(), marker);
+        s.apply(b).unwrap();
+        assert!(matches!(
+            Journal::open(s, Arc::new(SystemClock)),
+            Err(JournalError::NewerFormat { found: 7, .. })
+        ));
+    }
 }

@@ -47,7 +47,11 @@ pub trait Storage: Send {
     /// Up to `limit` pairs with `start <= key < end`, in key order.
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError>;
     /// The pair with the greatest key in `start <= key <= at`.
-    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn last_at_or_before(
+        &self,
+        start: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
     /// Applies every write of `batch` or none of them.
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError>;
     /// Makes every applied batch durable (survives power loss).
@@ -61,7 +65,11 @@ impl Storage for Box<dyn Storage> {
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         (**self).range(start, end, limit)
     }
-    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(
+        &self,
+        start: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
         (**self).last_at_or_before(start, at)
     }
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
@@ -86,13 +94,26 @@ impl Storage for MemStorage {
         if start >= end {
             return Ok(Vec::new());
         }
-        Ok(self.map.range(start.to_vec()..end.to_vec()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .map
+            .range(start.to_vec()..end.to_vec())
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
-    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(
+        &self,
+        start: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
         if start > at {
             return Ok(None);
         }
-        Ok(self.map.range(start.to_vec()..=at.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone())))
+        Ok(self
+            .map
+            .range(start.to_vec()..=at.to_vec())
+            .next_back()
+            .map(|(k, v)| (k.clone(), v.clone())))
     }
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
         self.map.extend(batch.puts);
@@ -129,7 +150,11 @@ pub struct FaultyStorage<S> {
 impl<S: Storage> FaultyStorage<S> {
     /// Wraps `inner` with no faults planned.
     pub fn new(inner: S) -> Self {
-        FaultyStorage { inner, faults: Arc::default(), calls: Arc::default() }
+        FaultyStorage {
+            inner,
+            faults: Arc::default(),
+            calls: Arc::default(),
+        }
     }
 
     fn take_fault(&self, f: Fault) -> bool {
@@ -160,7 +185,11 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         self.inner.range(start, end, limit)
     }
-    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(
+        &self,
+        start: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
         self.inner.last_at_or_before(start, at)
     }
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
@@ -205,8 +234,15 @@ impl SledStorage {
     /// Opens (or creates) the sled database in `dir`.
     pub fn open(dir: &Path) -> Result<SledStorage, StorageError> {
         let created = !dir.exists();
-        let db = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES).open().map_err(engine)?;
-        let mut s = SledStorage { db, dir: dir.to_path_buf() };
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(SLED_CACHE_BYTES)
+            .open()
+            .map_err(engine)?;
+        let mut s = SledStorage {
+            db,
+            dir: dir.to_path_buf(),
+        };
         if created {
             s.sync()?;
             if let Some(parent) = dir.parent() {
@@ -255,7 +291,11 @@ impl Storage for SledStorage {
         }
         Ok(out)
     }
-    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(
+        &self,
+        start: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
         if start > at {
             return Ok(None);
         }

@@ -16,7 +16,9 @@ commands:
 
 /// The workspace root (this crate lives in `tools/xtask`).
 fn workspace_root() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..");
     root.canonicalize().unwrap_or(root)
 }
 
