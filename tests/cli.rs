@@ -293,6 +293,7 @@ fn check_lists_every_error_and_appends_nothing() {
 {"type":"attendance","menu":"B-01","date":"2024-11-20","role":"chief","person":"P-2"}
 {"type":"startup","person":"P-3","date":"2025-01-01","location":"in_region","employees":-1}
 {"type":"project_defined","project":"p","name":"x","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":4}
+{"type":"attendance","menu":"C-99","date":"2024-11-20","role":"job_seeker","person":"P-5"}
 "#;
     let out = f
         .cmd(&["import", "--check"])

@@ -494,7 +494,32 @@ fn import(
             Failure::Ledger(e)
         }
     };
-    let events = io::read_events(&bytes, &name, fmt, mode).map_err(|e| listed(e.into()))?;
+    let (events, format_errors) = io::read_events_partial(&bytes, &name, fmt, mode);
+    if !format_errors.0.is_empty() {
+        if !check {
+            return Err(Failure::Ledger(format_errors.into()));
+        }
+        // List every error at once: also check the references of the lines
+        // that are valid in themselves.
+        let mut all = format_errors.0;
+        let refs = if restore {
+            ledger.restore(events, &name, true)
+        } else {
+            ledger.append(
+                events,
+                &name,
+                AppendOptions {
+                    expect_seq: None,
+                    check_only: true,
+                },
+            )
+        };
+        if let Err(LedgerError::Input(e)) = refs {
+            all.extend(e.0);
+        }
+        all.sort_by_key(|e| e.at.line);
+        return Err(Failure::Listed(InputErrors(all).into()));
+    }
     pb.set_position(bytes.len() as u64);
     pb.set_message(
         lang.pick("検証・書き込み中", "checking and writing")

@@ -2,16 +2,16 @@
 //! lines ignored.
 
 use super::LINE_BYTES_MAX;
-use crate::error::{InputError, InputErrorKind, InputErrors, Location};
+use crate::error::{InputError, InputErrorKind, Location};
 use serde_json::{Map, Value};
 
 /// A parsed line: its number, its object, and its raw bytes (kept so that
 /// `import --restore` can insist on the exact canonical bytes).
 pub type Line = (u64, Map<String, Value>, Vec<u8>);
 
-/// Splits `bytes` into lines and parses each as a JSON object. Collects an
-/// error for every bad line.
-pub fn read_objects(bytes: &[u8], file: &str) -> Result<Vec<Line>, InputErrors> {
+/// Splits `bytes` into lines and parses each as a JSON object. Returns the
+/// good lines and an error for every bad one.
+pub fn read_objects(bytes: &[u8], file: &str) -> (Vec<Line>, Vec<InputError>) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -59,11 +59,7 @@ pub fn read_objects(bytes: &[u8], file: &str) -> Result<Vec<Line>, InputErrors> 
             )),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(InputErrors(errors))
-    }
+    (out, errors)
 }
 
 #[cfg(test)]
@@ -72,14 +68,15 @@ mod tests {
 
     #[test]
     fn reads_objects_with_line_numbers_skipping_blank_lines() {
-        let got = read_objects(b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}\n", "f.jsonl").unwrap();
+        let (got, errs) = read_objects(b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}\n", "f.jsonl");
+        assert!(errs.is_empty());
         assert_eq!(got.iter().map(|l| l.0).collect::<Vec<_>>(), vec![1, 3]);
     }
 
     #[test]
     fn every_bad_line_is_reported() {
-        let errs = read_objects(b"{\"a\":1}\nnot json\n[1]\n{\n", "f.jsonl").unwrap_err();
-        let lines: Vec<_> = errs.0.iter().map(|e| e.at.line).collect();
+        let (_, errs) = read_objects(b"{\"a\":1}\nnot json\n[1]\n{\n", "f.jsonl");
+        let lines: Vec<_> = errs.iter().map(|e| e.at.line).collect();
         assert_eq!(lines, vec![Some(2), Some(3), Some(4)]);
     }
 }

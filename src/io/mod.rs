@@ -45,60 +45,65 @@ pub fn read_events(
     format: InputFormat,
     mode: Mode,
 ) -> Result<Vec<InputEvent>, InputErrors> {
-    let objects = match format {
-        InputFormat::JsonLines => jsonl::read_objects(bytes, file)?,
-        InputFormat::Csv => {
-            if mode == Mode::Restore {
-                return Err(InputError::new(
-                    Location {
-                        file: file.into(),
-                        line: None,
-                        field: None,
-                    },
-                    InputErrorKind::InvalidValue {
-                        detail: "import --restore reads JSON Lines exports only".into(),
-                    },
-                )
-                .into());
-            }
-            let (text, _) = text::decode_text(bytes).map_err(|detail| {
-                InputError::new(
-                    Location {
-                        file: file.into(),
-                        line: None,
-                        field: None,
-                    },
-                    InputErrorKind::Encoding { detail },
-                )
-            })?;
-            csv::csv_to_objects(&text, file)?
-                .into_iter()
-                .map(|(line, obj)| (line, obj, Vec::new()))
-                .collect()
-        }
-    };
-    if objects.is_empty() {
-        return Err(InputError::new(
+    let (events, errors) = read_events_partial(bytes, file, format, mode);
+    if errors.0.is_empty() {
+        Ok(events)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Like [`read_events`], but also returns the events that are valid when
+/// others are not, so that `import --check` can check their references too
+/// and list every error of the file at once.
+pub fn read_events_partial(
+    bytes: &[u8],
+    file: &str,
+    format: InputFormat,
+    mode: Mode,
+) -> (Vec<InputEvent>, InputErrors) {
+    let whole = |kind| {
+        InputErrors::from(InputError::new(
             Location {
                 file: file.into(),
                 line: None,
                 field: None,
             },
-            InputErrorKind::Empty,
-        )
-        .into());
+            kind,
+        ))
+    };
+    let (objects, mut errors) = match format {
+        InputFormat::JsonLines => jsonl::read_objects(bytes, file),
+        InputFormat::Csv => {
+            if mode == Mode::Restore {
+                let detail = "import --restore reads JSON Lines exports only".into();
+                return (Vec::new(), whole(InputErrorKind::InvalidValue { detail }));
+            }
+            let text = match text::decode_text(bytes) {
+                Ok((text, _)) => text,
+                Err(detail) => return (Vec::new(), whole(InputErrorKind::Encoding { detail })),
+            };
+            match csv::csv_to_objects(&text, file) {
+                Ok(rows) => (
+                    rows.into_iter()
+                        .map(|(line, obj)| (line, obj, Vec::new()))
+                        .collect(),
+                    Vec::new(),
+                ),
+                Err(e) => return (Vec::new(), e),
+            }
+        }
+    };
+    if objects.is_empty() && errors.is_empty() {
+        return (Vec::new(), whole(InputErrorKind::Empty));
     }
     let mut events = Vec::with_capacity(objects.len());
-    let mut errors = Vec::new();
     for (line, obj, raw) in objects {
         match parse::parse_object(obj, &Location::line(file, line), mode, raw) {
             Ok(e) => events.push(e),
             Err(mut errs) => errors.append(&mut errs),
         }
     }
-    if errors.is_empty() {
-        Ok(events)
-    } else {
-        Err(InputErrors(errors))
-    }
+    errors.sort_by_key(|e| e.at.line);
+    (events, InputErrors(errors))
 }
