@@ -5,7 +5,7 @@
 //!
 //! The project is modelled on 釧路市's 「互いの想いに寄り添う出会いの場。雇用創造
 //! in 釧路」: eight menus in categories A, B and C, their sessions over three
-//! fiscal years, a few hundred attendances, and the hires, regular
+//! fiscal years, several hundred attendances, and the hires, regular
 //! conversions and start-ups that follow. The population is deliberately
 //! mixed (residents outside the region with and without a wish to work in
 //! it, unknown residence, unconfirmed intent, employed people after skills
@@ -99,6 +99,7 @@ fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("a date that exists")
 }
 
+/// `d` moved by `days` (negative: earlier).
 fn plus(d: NaiveDate, days: i64) -> NaiveDate {
     d + Duration::days(days)
 }
@@ -160,6 +161,7 @@ fn index(rng: &mut Draw, len: usize) -> usize {
     rng.gen_range(0..len) as usize
 }
 
+/// One of `items`, or none when there are none.
 fn pick<T: Copy>(rng: &mut Draw, items: &[T]) -> Option<T> {
     if items.is_empty() {
         None
@@ -173,6 +175,7 @@ fn chance(rng: &mut Draw, percent: u32) -> bool {
     rng.gen_range(0..100u32) < percent
 }
 
+/// A whole number in `lo..=hi`.
 fn between(rng: &mut Draw, lo: i64, hi: i64) -> i64 {
     rng.gen_range(lo..=hi)
 }
@@ -225,8 +228,9 @@ struct MenuSpec {
     output: u32,
     /// Sessions in a full fiscal year.
     sessions: u32,
-    /// The year's last session falls in March (spring UIJ-turn fairs): such
-    /// a menu is not judged in year 1 (E-2).
+    /// The year's last session falls in March (spring UIJ-turn fairs). In
+    /// the short year 1 that is its only session, so the menu is not judged
+    /// that year but in year 2 (E-2).
     march: bool,
     places: &'static [&'static str],
     capacity: Option<u32>,
@@ -299,10 +303,10 @@ const MENUS: &[MenuSpec] = &[
         kind: "seminar",
         name: "介護職員初任者研修",
         output: 20,
-        sessions: 3,
+        sessions: 4,
         march: false,
         places: &["釧路市交流プラザさいわい"],
-        capacity: Some(15),
+        capacity: Some(20),
         budget_yen: 12_000_000,
     },
     MenuSpec {
@@ -353,6 +357,7 @@ const MENUS: &[MenuSpec] = &[
 /// salaries and the council's running costs.
 const PROJECT_BUDGET_YEN: u64 = 120_000_000;
 
+/// The position of menu `id` in [`MENUS`].
 fn menu_index(id: &str) -> usize {
     MENUS
         .iter()
@@ -426,29 +431,41 @@ fn weekday_within(d: NaiveDate, lo: NaiveDate, hi: NaiveDate) -> NaiveDate {
 }
 
 /// Sessions of one menu in one fiscal year: the window is cut into equal
-/// slots and one day drawn in each, so sessions spread over the year.
+/// slots and one day drawn in each, so sessions spread over the year. In
+/// year 1 the council holds them by the end of February, in time for its
+/// first evaluation (E-1); a `march` menu adds its spring fair in March.
 fn sessions_of_year(rng: &mut Draw, cal: &Calendar, spec: &MenuSpec, fy: i32) -> Vec<NaiveDate> {
     let (lo, hi) = cal.session_window(fy);
+    if lo > hi {
+        // A contract signed in the last weeks of a fiscal year.
+        return Vec::new();
+    }
+    let march = ymd(fy + 1, 3, 1);
     let share = (hi - lo).num_days() + 1;
-    let n = (i64::from(spec.sessions) * share + 182) / 365;
-    let n = n.max(1);
+    let n = ((i64::from(spec.sessions) * share + 182) / 365).max(1);
+    let (spread_hi, spread_n) = match (spec.march, fy == cal.first_fy) {
+        (true, _) => (plus(march, -1), n - 1),
+        (false, true) => (plus(march, -1), n),
+        (false, false) => (hi, n),
+    };
+    // A contract starting in March leaves no room before it.
+    let spread_hi = if spread_hi < lo { hi } else { spread_hi };
     let mut dates = Vec::new();
-    let spread_hi = if spec.march { ymd(fy + 1, 2, 28) } else { hi };
-    let spread_n = if spec.march { n - 1 } else { n };
     let slot = ((spread_hi - lo).num_days() + 1) / spread_n.max(1);
     for i in 0..spread_n {
         let from = plus(lo, i * slot);
         let to = plus(from, slot - 1).min(spread_hi);
         dates.push(weekday_within(day_in(rng, from, to), lo, spread_hi));
     }
-    if spec.march {
-        let march = ymd(fy + 1, 3, 1);
-        dates.push(weekday_within(day_in(rng, march, hi), march, hi));
+    if spec.march || dates.is_empty() {
+        let first = march.max(lo);
+        dates.push(weekday_within(day_in(rng, first, hi), first, hi));
     }
     dates.dedup();
     dates
 }
 
+/// Every session of every menu over the three years, by date.
 fn schedule_sessions(rng: &mut Draw, cal: &Calendar) -> Vec<Session> {
     let mut sessions = Vec::new();
     for (menu, spec) in MENUS.iter().enumerate() {
@@ -463,19 +480,41 @@ fn schedule_sessions(rng: &mut Draw, cal: &Calendar) -> Vec<Session> {
     sessions
 }
 
-/// `k` consecutive sessions (a course is followed in order) from the first
-/// one held on or after `from`, or the menu's last ones when it has ended.
-fn sessions_from(list: &[usize], sessions: &[Session], from: NaiveDate, k: usize) -> Vec<usize> {
-    if list.is_empty() {
+/// A session of one menu in fiscal year `fy`, drawn at random, and the
+/// `k - 1` sessions that follow it: a course is followed in order, and a
+/// series may run on into the next year (repeat attendance).
+fn sessions_in_year(
+    rng: &mut Draw,
+    list: &[usize],
+    sessions: &[Session],
+    fy: i32,
+    k: usize,
+) -> Vec<usize> {
+    let in_year: Vec<usize> = (0..list.len())
+        .filter(|&i| fiscal_year(sessions[list[i]].date) == fy)
+        .collect();
+    let Some(first) = pick(rng, &in_year) else {
         return Vec::new();
+    };
+    list[first..(first + k.max(1)).min(list.len())].to_vec()
+}
+
+/// The session of one menu in fiscal year `fy` nearest to `day`, and the
+/// `k - 1` that follow it: the menus someone signs up for in a year.
+fn sessions_near(
+    list: &[usize],
+    sessions: &[Session],
+    fy: i32,
+    day: NaiveDate,
+    k: usize,
+) -> Vec<usize> {
+    let nearest = (0..list.len())
+        .filter(|&i| fiscal_year(sessions[list[i]].date) == fy)
+        .min_by_key(|&i| (sessions[list[i]].date - day).num_days().abs());
+    match nearest {
+        Some(first) => list[first..(first + k.max(1)).min(list.len())].to_vec(),
+        None => Vec::new(),
     }
-    let k = k.clamp(1, list.len());
-    let pos = list
-        .iter()
-        .position(|&s| sessions[s].date >= from)
-        .unwrap_or(list.len());
-    let start = pos.min(list.len() - k);
-    list[start..start + k].to_vec()
 }
 
 // ---------------------------------------------------------------------------
@@ -504,7 +543,7 @@ fn make_establishment(rng: &mut Draw) -> Establishment {
         ],
     );
     // Accompaniment is offered to member establishments in the region.
-    let accompanied = location == Some(IN) && chance(rng, 35);
+    let accompanied = location == Some(IN) && chance(rng, 45);
     Establishment {
         location,
         wants_expansion,
@@ -553,16 +592,16 @@ enum Kind {
 }
 
 const KIND_WEIGHTS: &[(Kind, u32)] = &[
-    (Kind::LocalSeeker, 44),
+    (Kind::LocalSeeker, 39),
     (Kind::Unconfirmed, 4),
-    (Kind::UTurn, 8),
+    (Kind::UTurn, 10),
     (Kind::OutsideNoWish, 3),
     (Kind::UnknownResidence, 4),
     (Kind::ConversionHopeful, 6),
-    (Kind::SkillUp, 5),
-    (Kind::LocalFounder, 6),
-    (Kind::OutsideFounder, 3),
-    (Kind::Freelancer, 2),
+    (Kind::SkillUp, 4),
+    (Kind::LocalFounder, 8),
+    (Kind::OutsideFounder, 4),
+    (Kind::Freelancer, 3),
     (Kind::Government, 2),
     (Kind::Promoter, 2),
     (Kind::Graduating, 6),
@@ -573,13 +612,14 @@ const KIND_WEIGHTS: &[(Kind, u32)] = &[
 /// The menus a kind of person signs up for, each with its chance in %.
 fn wishes(kind: Kind) -> &'static [(&'static str, u32)] {
     match kind {
+        // Staff come with their establishment (plan_establishment_visits).
         Kind::Staff => &[("A-01", 100)],
         Kind::LocalSeeker => &[
-            ("C-01", 55),
-            ("B-01", 35),
-            ("B-02", 25),
-            ("B-03", 30),
-            ("A-01", 3),
+            ("C-01", 60),
+            ("B-01", 45),
+            ("B-02", 35),
+            ("B-03", 40),
+            ("A-01", 5),
         ],
         Kind::Unconfirmed => &[("C-01", 60), ("B-01", 30), ("B-03", 30)],
         Kind::UTurn => &[("C-02", 85), ("C-01", 30), ("B-01", 20)],
@@ -613,6 +653,7 @@ struct Person {
     graduating_year: Option<i32>,
 }
 
+/// A person of `kind`, with the attributes the council registers.
 fn make_person(rng: &mut Draw, kind: Kind) -> Person {
     let mut p = Person {
         kind,
@@ -692,18 +733,33 @@ fn make_person(rng: &mut Draw, kind: Kind) -> Person {
     p
 }
 
-/// Establishments first, each sending one to three staff (up to a quarter
+/// Establishments first, each sending one to three staff (up to a fifth
 /// of all persons), then everyone else by [`KIND_WEIGHTS`].
 fn make_population(rng: &mut Draw, cfg: &SynthConfig) -> (Vec<Establishment>, Vec<Person>) {
     let mut establishments: Vec<Establishment> = (0..cfg.establishments)
         .map(|_| make_establishment(rng))
         .collect();
+    // Even a small register has an outside establishment planning a site
+    // in the region, the case of O-A2 and C-A2.
+    if establishments.len() >= 10
+        && !establishments
+            .iter()
+            .any(|e| e.wants_expansion == Some(true))
+    {
+        let e = index(rng, establishments.len());
+        establishments[e] = Establishment {
+            location: Some(OUT),
+            wants_expansion: Some(true),
+            accompanied: false,
+            staff: Vec::new(),
+        };
+    }
     let total = cfg.participants as usize;
     let mut people = Vec::with_capacity(total);
     for est in &mut establishments {
         let staff = weighted(rng, &[(1usize, 45), (2, 35), (3, 20)]);
         for _ in 0..staff {
-            if people.len() >= total / 4 {
+            if people.len() >= total / 5 {
                 break;
             }
             est.staff.push(people.len());
@@ -787,12 +843,25 @@ fn sessions_by_menu(sessions: &[Session]) -> Vec<Vec<usize>> {
     by_menu
 }
 
-/// A day from which someone starts using the programme.
-fn anchor(rng: &mut Draw, cal: &Calendar) -> NaiveDate {
-    day_in(
+/// How newcomers spread over the project years (%). Year 1 is half a year,
+/// but the council recruits hard to meet its first evaluation.
+const NEWCOMERS_PER_YEAR: [u32; 3] = [36, 35, 29];
+
+/// Most establishments chosen for accompaniment start in year 1: the
+/// council picks them as it forms.
+const ACCOMPANIMENT_STARTS_PER_YEAR: [u32; 3] = [55, 35, 10];
+
+/// The project year (named by its fiscal year) in which someone starts
+/// using the programme.
+fn project_year(rng: &mut Draw, cal: &Calendar, weights: [u32; 3]) -> i32 {
+    let years = cal.fiscal_years();
+    weighted(
         rng,
-        cal.session_window(cal.first_fy).0,
-        plus(cal.end(), -45),
+        &[
+            (years[0], weights[0]),
+            (years[1], weights[1]),
+            (years[2], weights[2]),
+        ],
     )
 }
 
@@ -806,10 +875,13 @@ fn plan_establishment_visits(
     establishments: &[Establishment],
 ) -> Vec<Visit> {
     let by_menu = sessions_by_menu(sessions);
-    let (seminar, support, fair) = (menu_index("A-01"), menu_index("A-03"), menu_index("C-01"));
+    let (seminar, support, fair) = (
+        &by_menu[menu_index("A-01")],
+        &by_menu[menu_index("A-03")],
+        &by_menu[menu_index("C-01")],
+    );
     let mut visits = Vec::new();
     for (e, est) in establishments.iter().enumerate() {
-        let start = anchor(rng, cal);
         let staff = |n: usize| -> Vec<Option<usize>> {
             if est.staff.is_empty() {
                 vec![None]
@@ -823,26 +895,41 @@ fn plan_establishment_visits(
             establishment: Some(e),
         };
         if chance(rng, 80) {
+            let fy = project_year(rng, cal, NEWCOMERS_PER_YEAR);
             let sent = staff(1 + index(rng, est.staff.len().max(1)));
-            for s in sessions_from(&by_menu[seminar], sessions, start, 1) {
+            for s in sessions_in_year(rng, seminar, sessions, fy, 1) {
                 visits.extend(sent.iter().map(|&p| visit(s, p)));
             }
+            // Some come back in a later year (none when that is past the end).
+            let later = fy + between(rng, 1, 2) as i32;
             if chance(rng, 45) {
-                let again = plus(start, between(rng, 200, 500));
-                for s in sessions_from(&by_menu[seminar], sessions, again, 1) {
+                for s in sessions_in_year(rng, seminar, sessions, later, 1) {
                     visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
                 }
             }
         }
         if est.accompanied {
-            let k = between(rng, 2, 5) as usize;
-            for s in sessions_from(&by_menu[support], sessions, start, k) {
-                visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
+            // Support goes on from its start to the end of the project:
+            // one to three expert visits a year.
+            let from = project_year(rng, cal, ACCOMPANIMENT_STARTS_PER_YEAR);
+            for fy in cal.fiscal_years().into_iter().filter(|&fy| fy >= from) {
+                let mut visited: Vec<usize> = support
+                    .iter()
+                    .copied()
+                    .filter(|&s| fiscal_year(sessions[s].date) == fy)
+                    .collect();
+                let k = between(rng, 1, 3) as usize;
+                while visited.len() > k {
+                    visited.remove(index(rng, visited.len()));
+                }
+                for s in visited {
+                    visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
+                }
             }
         }
         if est.location == Some(IN) && chance(rng, 20) {
-            let day = anchor(rng, cal);
-            for s in sessions_from(&by_menu[fair], sessions, day, 1) {
+            let fy = project_year(rng, cal, NEWCOMERS_PER_YEAR);
+            for s in sessions_in_year(rng, fair, sessions, fy, 1) {
                 visits.extend(staff(1).into_iter().map(|p| visit(s, p)));
             }
         }
@@ -850,9 +937,9 @@ fn plan_establishment_visits(
     visits
 }
 
-/// Everyone but staff: the menus their kind signs up for, one to three
-/// sessions each, from a personal starting day. Students keep to one menu
-/// in one fiscal year, which fixes their graduating year.
+/// Everyone but staff: the menus their kind signs up for in the year they
+/// come, one to three sessions each. Students keep to one menu in one
+/// fiscal year, which fixes their graduating year.
 fn plan_person_visits(
     rng: &mut Draw,
     cal: &Calendar,
@@ -865,7 +952,7 @@ fn plan_person_visits(
         if person.kind == Kind::Staff {
             continue;
         }
-        let start = anchor(rng, cal);
+        let fy = project_year(rng, cal, NEWCOMERS_PER_YEAR);
         let table = wishes(person.kind);
         let mut menus: Vec<usize> = table
             .iter()
@@ -875,17 +962,24 @@ fn plan_person_visits(
         if menus.is_empty() {
             menus.push(menu_index(table[0].0));
         }
-        if person.school.is_some() {
+        if let Some((_, years_left)) = person.school {
             menus.truncate(1);
+            person.graduating_year = Some(fy + years_left);
         }
+        // The first menu at a random session of the year, the others as
+        // near it as their schedules allow.
+        let mut start: Option<NaiveDate> = None;
         for m in menus {
-            let from = plus(start, between(rng, 0, 60));
             let k = weighted(rng, SESSIONS_PER_MENU);
-            let mut picked = sessions_from(&by_menu[m], sessions, from, k);
-            if let (Some((_, years_left)), Some(&first)) = (person.school, picked.first()) {
-                let fy = fiscal_year(sessions[first].date);
+            let mut picked = match start {
+                None => sessions_in_year(rng, &by_menu[m], sessions, fy, k),
+                Some(day) => sessions_near(&by_menu[m], sessions, fy, day, k),
+            };
+            if person.school.is_some() {
                 picked.retain(|&s| fiscal_year(sessions[s].date) == fy);
-                person.graduating_year = Some(fy + years_left);
+            }
+            if let Some(&first) = picked.first() {
+                start.get_or_insert(sessions[first].date);
             }
             visits.extend(picked.into_iter().map(|session| Visit {
                 session,
@@ -940,11 +1034,10 @@ impl Timeline {
         self.entries.push((day, rank, event));
     }
 
-    /// Definitions first, then by day; a stable sort keeps the order of
-    /// pushing within a day and rank.
+    /// By day, then rank (definitions carry the earliest day); a stable
+    /// sort keeps the order of pushing within a day and rank.
     fn into_events(mut self) -> Vec<Value> {
-        self.entries
-            .sort_by_key(|(day, rank, _)| (*rank != Rank::Definition, *day, *rank));
+        self.entries.sort_by_key(|(day, rank, _)| (*day, *rank));
         self.entries
             .into_iter()
             .map(|(_, _, event)| event)
@@ -987,6 +1080,7 @@ impl Obj {
     }
 }
 
+/// The project and its menus with their targets (CONTRACT.md §2).
 fn define_project(w: &World, cfg: &SynthConfig, t: &mut Timeline) {
     let day = NaiveDate::MIN;
     let project = Obj::new("project_defined")
@@ -1020,6 +1114,7 @@ fn define_project(w: &World, cfg: &SynthConfig, t: &mut Timeline) {
     }
 }
 
+/// Every session, recorded on the day it is held.
 fn hold_sessions(w: &World, t: &mut Timeline) {
     for s in &w.sessions {
         let spec = &MENUS[s.menu];
@@ -1132,7 +1227,7 @@ fn record_surveys(rng: &mut Draw, w: &World, t: &mut Timeline) {
         }
         let who = match (v.establishment, v.person) {
             (Some(e), _) => World::establishment_code(e),
-            // Staff and promoters do not rate their own seminars.
+            // Government staff and promoters do not rate the seminars.
             (None, Some(p)) if matches!(w.people[p].kind, Kind::Government | Kind::Promoter) => {
                 continue
             }
@@ -1168,17 +1263,37 @@ fn record_surveys(rng: &mut Draw, w: &World, t: &mut Timeline) {
 
 /// What the plan knows of each person when outcomes are drawn.
 struct History {
-    first: Vec<Option<NaiveDate>>,
+    /// Each person's first and last attendance.
+    span: Vec<Option<Span>>,
     menus: Vec<BTreeSet<usize>>,
     /// Establishments that came to an A menu: they hire most of the
     /// programme's job seekers, which is what A outcomes count.
     a_users: Vec<bool>,
 }
 
+/// When a person used the programme.
+#[derive(Clone, Copy)]
+struct Span {
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+impl Span {
+    /// The day an outcome follows: mostly the end of the person's sessions,
+    /// sometimes a job comes up while they are still attending.
+    fn outcome_base(self, rng: &mut Draw) -> NaiveDate {
+        if chance(rng, 70) {
+            self.last
+        } else {
+            self.first
+        }
+    }
+}
+
 impl History {
     fn of(w: &World) -> History {
         let mut h = History {
-            first: vec![None; w.people.len()],
+            span: vec![None; w.people.len()],
             menus: vec![BTreeSet::new(); w.people.len()],
             a_users: vec![false; w.establishments.len()],
         };
@@ -1186,7 +1301,13 @@ impl History {
             if let Some(e) = v.establishment {
                 h.a_users[e] |= w.menu_of(v).category == "A";
             } else if let Some(p) = v.person {
-                h.first[p].get_or_insert(w.date_of(v));
+                let day = w.date_of(v);
+                h.span[p]
+                    .get_or_insert(Span {
+                        first: day,
+                        last: day,
+                    })
+                    .last = day;
                 h.menus[p].insert(w.sessions[v.session].menu);
             }
         }
@@ -1194,31 +1315,70 @@ impl History {
     }
 }
 
-/// Founders' staff sizes, dealt in turn from a random place so that even a
-/// few start-ups show freelancers (0) and employers (2, 3).
-const EMPLOYEES: [u32; 8] = [2, 0, 3, 1, 2, 5, 3, 0];
+/// Deals values from a fixed cycle, starting at a random place: even a
+/// handful of draws shows every case, which independent draws would not
+/// guarantee.
+struct Dealer<T: Copy + 'static> {
+    cycle: &'static [T],
+    next: usize,
+}
 
+impl<T: Copy + 'static> Dealer<T> {
+    fn new(rng: &mut Draw, cycle: &'static [T]) -> Self {
+        Dealer {
+            cycle,
+            next: index(rng, cycle.len()),
+        }
+    }
+
+    fn deal(&mut self) -> T {
+        let value = self.cycle[self.next % self.cycle.len()];
+        self.next += 1;
+        value
+    }
+}
+
+/// Founders' staff sizes: freelancers (0) and small employers (2, 3...).
+const EMPLOYEES: &[u32] = &[2, 0, 3, 1, 2, 5, 3, 0];
+
+/// Which conversions only fill a regular employee's vacancy (XC-1).
+const VACANCY_FILL: &[bool] = &[false, false, true, false, false];
+
+/// Where residents found their businesses: mostly at home, some elsewhere
+/// (C-A3 counts the founder either way, the employees only in the region).
+const RESIDENT_SITES: &[&str] = &[IN, IN, OUT, IN, IN];
+
+/// What became of each person: founders found, conversion hopefuls are
+/// made regular, job seekers are hired, each with the share of its kind.
 fn record_outcomes(rng: &mut Draw, w: &World, t: &mut Timeline) {
     let h = History::of(w);
-    let mut deal = index(rng, EMPLOYEES.len());
+    let mut employees = Dealer::new(rng, EMPLOYEES);
+    let mut vacancy_fill = Dealer::new(rng, VACANCY_FILL);
+    let mut resident_sites = Dealer::new(rng, RESIDENT_SITES);
     // In order of person code, so the drawing order reads like the register.
     let mut order: Vec<usize> = (0..w.people.len()).collect();
     order.sort_by(|&a, &b| w.person_codes[a].cmp(&w.person_codes[b]));
     for p in order {
-        let Some(first) = h.first[p] else { continue };
+        let Some(span) = h.span[p] else { continue };
         let kind = w.people[p].kind;
         let outcome = match kind {
-            Kind::LocalFounder | Kind::OutsideFounder | Kind::Freelancer if chance(rng, 55) => {
-                let employees = if kind == Kind::Freelancer {
+            Kind::LocalFounder | Kind::OutsideFounder | Kind::Freelancer if chance(rng, 60) => {
+                let staff = if kind == Kind::Freelancer {
                     0
                 } else {
-                    EMPLOYEES[deal % EMPLOYEES.len()]
+                    employees.deal()
                 };
-                deal += 1;
-                startup(rng, w, p, first, employees)
+                let site = match kind {
+                    Kind::LocalFounder => resident_sites.deal(),
+                    _ => founding_site(rng, &w.people[p]),
+                };
+                startup(rng, w, p, span, staff, site)
             }
-            Kind::ConversionHopeful if chance(rng, 50) => conversion(rng, w, &h, p, first),
-            _ if chance(rng, hire_chance(kind)) => hire(rng, w, &h, p, first),
+            Kind::ConversionHopeful if chance(rng, 50) => {
+                let vacancy = vacancy_fill.deal();
+                conversion(rng, w, &h, p, span, vacancy)
+            }
+            _ if chance(rng, hire_chance(kind)) => hire(rng, w, &h, p, span),
             _ => None,
         };
         if let Some((day, event)) = outcome {
@@ -1230,7 +1390,7 @@ fn record_outcomes(rng: &mut Draw, w: &World, t: &mut Timeline) {
 /// The share (%) of each kind that finds a job during the project.
 fn hire_chance(kind: Kind) -> u32 {
     match kind {
-        Kind::LocalSeeker | Kind::UTurn => 50,
+        Kind::LocalSeeker | Kind::UTurn => 60,
         Kind::Graduating | Kind::HighSchool => 60,
         Kind::Unconfirmed | Kind::OutsideNoWish | Kind::UnknownResidence => 30,
         Kind::SkillUp => 15,
@@ -1239,7 +1399,7 @@ fn hire_chance(kind: Kind) -> u32 {
     }
 }
 
-/// The dates of a hire.
+/// The dates of a hire (each optional, as councils report them).
 struct HireDates {
     interviewed: Option<NaiveDate>,
     offer: Option<NaiveDate>,
@@ -1249,7 +1409,7 @@ struct HireDates {
 
 #[derive(Clone, Copy)]
 enum Timing {
-    /// Offer some weeks after the first session, start a few weeks later.
+    /// Offer some weeks after the person's sessions, start a few weeks later.
     Usual,
     /// Only the start date was reported.
     NoOffer,
@@ -1269,11 +1429,13 @@ const TIMINGS: &[(Timing, u32)] = &[
     (Timing::StartUnknown, 8),
 ];
 
-fn hire_dates(rng: &mut Draw, person: &Person, first: NaiveDate) -> Option<HireDates> {
+/// When a person was interviewed, offered a job and started: new
+/// graduates on 1 April, everyone else by one of the [`TIMINGS`].
+fn hire_dates(rng: &mut Draw, person: &Person, span: Span) -> HireDates {
     if let (Some((_, 0)), Some(fy)) = (person.school, person.graduating_year) {
         // New graduates are offered a place in their last school year and
         // start on 1 April, mostly through regular recruitment (XC-1).
-        let offer = plus(first, between(rng, 7, 75)).min(ymd(fy + 1, 3, 31));
+        let offer = plus(span.last, between(rng, 7, 75)).min(ymd(fy + 1, 3, 31));
         let regular = chance(
             rng,
             if person.kind == Kind::HighSchool {
@@ -1282,59 +1444,63 @@ fn hire_dates(rng: &mut Draw, person: &Person, first: NaiveDate) -> Option<HireD
                 55
             },
         );
-        return Some(HireDates {
+        return HireDates {
             interviewed: None,
             offer: Some(offer),
             start: Some(ymd(fy + 1, 4, 1)),
             regular,
-        });
+        };
     }
     let regular = chance(rng, 3);
-    let d = match weighted(rng, TIMINGS) {
+    let after = span.outcome_base(rng);
+    match weighted(rng, TIMINGS) {
         Timing::Usual => {
-            let offer = plus(first, between(rng, 10, 120));
-            let interviewed = chance(rng, 30).then(|| plus(offer, -between(rng, 3, 10)).max(first));
+            let offer = plus(after, between(rng, 7, 90));
+            let interviewed =
+                chance(rng, 30).then(|| plus(offer, -between(rng, 3, 10)).max(plus(after, 1)));
+            let start = Some(plus(offer, between(rng, 7, 40)));
             HireDates {
                 interviewed,
                 offer: Some(offer),
-                start: Some(plus(offer, between(rng, 7, 45))),
+                start,
                 regular,
             }
         }
         Timing::NoOffer => HireDates {
             interviewed: None,
             offer: None,
-            start: Some(plus(first, between(rng, 20, 150))),
+            start: Some(plus(after, between(rng, 20, 120))),
             regular,
         },
         Timing::PriorOffer => {
-            let offer = plus(first, -between(rng, 3, 40));
+            let offer = plus(span.first, -between(rng, 3, 40));
             let interviewed = Some(plus(offer, -between(rng, 7, 21)));
+            let start = Some(plus(span.first, between(rng, 3, 40)));
             HireDates {
                 interviewed,
                 offer: Some(offer),
-                start: Some(plus(first, between(rng, 3, 40))),
+                start,
                 regular,
             }
         }
         Timing::InterviewedBefore => {
-            let offer = plus(first, between(rng, 3, 20));
-            let interviewed = Some(plus(first, -between(rng, 2, 14)));
+            let offer = plus(span.first, between(rng, 3, 20));
+            let interviewed = Some(plus(span.first, -between(rng, 2, 14)));
+            let start = Some(plus(offer, between(rng, 7, 30)));
             HireDates {
                 interviewed,
                 offer: Some(offer),
-                start: Some(plus(offer, between(rng, 7, 30))),
+                start,
                 regular,
             }
         }
         Timing::StartUnknown => HireDates {
             interviewed: None,
-            offer: Some(plus(first, between(rng, 10, 90))),
+            offer: Some(plus(after, between(rng, 10, 90))),
             start: None,
             regular,
         },
-    };
-    Some(d)
+    }
 }
 
 /// Contracted weekly hours in hundredths: mostly full time, some part time,
@@ -1350,6 +1516,7 @@ const HOURS: &[(u32, u32)] = &[
     (1200, 4),
 ];
 
+/// Hours as JSON: whole hours as integers, others as decimals (37.5).
 fn hours(h: u32) -> Value {
     if h % 100 == 0 {
         (h / 100).into()
@@ -1373,14 +1540,22 @@ fn workplace(rng: &mut Draw, person: &Person) -> &'static str {
 /// none (a firm the council does not know). An outside establishment that
 /// hires in the region does so at its new site (C-A2).
 fn employer(rng: &mut Draw, w: &World, h: &History, place: &str) -> (Option<usize>, bool) {
+    let all = 0..w.establishments.len();
+    let expanders: Vec<usize> = all
+        .clone()
+        .filter(|&e| w.establishments[e].wants_expansion == Some(true))
+        .collect();
+    if place == IN && chance(rng, 12) {
+        if let Some(e) = pick(rng, &expanders) {
+            return (Some(e), true);
+        }
+    }
     let fits = |e: &Establishment| match place {
-        IN => e.location == Some(IN) || e.wants_expansion == Some(true),
+        IN => e.location == Some(IN),
         OUT => e.location == Some(OUT) && e.wants_expansion != Some(true),
         _ => !matches!(e.location, Some(IN) | Some(OUT)),
     };
-    let candidates: Vec<usize> = (0..w.establishments.len())
-        .filter(|&e| fits(&w.establishments[e]))
-        .collect();
+    let candidates: Vec<usize> = all.filter(|&e| fits(&w.establishments[e])).collect();
     let users: Vec<usize> = candidates
         .iter()
         .copied()
@@ -1389,19 +1564,12 @@ fn employer(rng: &mut Draw, w: &World, h: &History, place: &str) -> (Option<usiz
     if !chance(rng, if place == IN { 85 } else { 45 }) {
         return (None, false);
     }
-    let prefer_users = chance(rng, 65);
-    let chosen = if prefer_users {
+    let chosen = if chance(rng, 65) {
         pick(rng, &users)
     } else {
         None
     };
-    let Some(e) = chosen.or_else(|| pick(rng, &candidates)) else {
-        return (None, false);
-    };
-    (
-        Some(e),
-        place == IN && w.establishments[e].location == Some(OUT),
-    )
+    (chosen.or_else(|| pick(rng, &candidates)), false)
 }
 
 /// Now and then the council names the menu it judges caused an outcome
@@ -1414,15 +1582,17 @@ fn narrowed(rng: &mut Draw, h: &History, p: usize) -> Option<Vec<&'static str>> 
     pick(rng, &menus).map(|m| vec![MENUS[m].id])
 }
 
+/// A job found after (mostly) the person's sessions, with the employer,
+/// workplace and hours the council was told.
 fn hire(
     rng: &mut Draw,
     w: &World,
     h: &History,
     p: usize,
-    first: NaiveDate,
+    span: Span,
 ) -> Option<(NaiveDate, Value)> {
     let person = &w.people[p];
-    let d = hire_dates(rng, person, first)?;
+    let d = hire_dates(rng, person, span);
     if ![d.interviewed, d.offer, d.start]
         .iter()
         .flatten()
@@ -1460,7 +1630,8 @@ fn conversion(
     w: &World,
     h: &History,
     p: usize,
-    first: NaiveDate,
+    span: Span,
+    vacancy: bool,
 ) -> Option<(NaiveDate, Value)> {
     let local: Vec<usize> = (0..w.establishments.len())
         .filter(|&e| w.establishments[e].location == Some(IN))
@@ -1476,9 +1647,8 @@ fn conversion(
         None
     };
     let employer = chosen.or_else(|| pick(rng, &local))?;
-    let date = plus(first, between(rng, 30, 240));
+    let date = plus(span.outcome_base(rng), between(rng, 14, 200));
     let weekly = weighted(rng, &[(4000, 70), (3750, 20), (3200, 10)]);
-    let vacancy = chance(rng, 15);
     if !w.cal.contains(date) {
         return None;
     }
@@ -1492,24 +1662,28 @@ fn conversion(
     Some((date, event.done()))
 }
 
-/// A business founded some months after the seminar; residents found in
-/// the region mostly, outsiders where they said they would.
+/// Where an outsider or a freelancer founds: outsiders mostly where they
+/// said they would (C-A4 counts only a start-up in the region).
+fn founding_site(rng: &mut Draw, person: &Person) -> &'static str {
+    let table: &[(&'static str, u32)] = match (person.kind, person.wants_in_region) {
+        (Kind::Freelancer, _) => &[(IN, 100)],
+        (_, Some(true)) => &[(IN, 75), (OUT, 25)],
+        _ => &[(OUT, 80), (IN, 20)],
+    };
+    weighted(rng, table)
+}
+
+/// A business founded some months after the person's sessions, with
+/// `employees` staff at `location`.
 fn startup(
     rng: &mut Draw,
     w: &World,
     p: usize,
-    first: NaiveDate,
+    span: Span,
     employees: u32,
+    location: &'static str,
 ) -> Option<(NaiveDate, Value)> {
-    let person = &w.people[p];
-    let table: &[(&'static str, u32)] = match (person.kind, person.wants_in_region) {
-        (Kind::Freelancer, _) => &[(IN, 100)],
-        (Kind::OutsideFounder, Some(true)) => &[(IN, 75), (OUT, 25)],
-        (Kind::OutsideFounder, _) => &[(OUT, 80), (IN, 20)],
-        _ => &[(IN, 80), (OUT, 20)],
-    };
-    let location = weighted(rng, table);
-    let date = plus(first, between(rng, 45, 300));
+    let date = plus(span.outcome_base(rng), between(rng, 30, 270));
     if !w.cal.contains(date) {
         return None;
     }
@@ -1869,8 +2043,17 @@ mod tests {
     /// edge case of RULES.md meets at least one line.
     #[test]
     fn the_population_exercises_the_rules() {
-        let events = default_events();
-        let att: Vec<&Value> = of_type(&events, "attendance").collect();
+        for seed in 0..12 {
+            eprintln!("seed {seed}");
+            rules_exercised(&generate(&SynthConfig {
+                seed,
+                ..Default::default()
+            }));
+        }
+    }
+
+    fn rules_exercised(events: &[Value]) {
+        let att: Vec<&Value> = of_type(events, "attendance").collect();
         let has = |f: &dyn Fn(&Value) -> bool| att.iter().any(|e| f(e));
         let is = |e: &Value, k: &str, v: &str| str_of(e, k) == Some(v);
         let flag = |e: &Value, k: &str, v: bool| e.get(k).and_then(Value::as_bool) == Some(v);
@@ -1946,7 +2129,7 @@ mod tests {
             .rev()
             .filter_map(|e| Some((str_of(e, "person")?, date_of(e, "date")?)))
             .collect();
-        let hires: Vec<&Value> = of_type(&events, "hire").collect();
+        let hires: Vec<&Value> = of_type(events, "hire").collect();
         let any_hire = |f: &dyn Fn(&Value) -> bool| hires.iter().any(|e| f(e));
         assert!(any_hire(&|e| e["weekly_hours"]
             .as_f64()
@@ -1972,8 +2155,8 @@ mod tests {
                 _ => true,
             }
         ));
-        assert!(of_type(&events, "conversion").any(|e| flag(e, "vacancy_fill", true)));
-        let startups: Vec<&Value> = of_type(&events, "startup").collect();
+        assert!(of_type(events, "conversion").any(|e| flag(e, "vacancy_fill", true)));
+        let startups: Vec<&Value> = of_type(events, "startup").collect();
         for n in [0, 2, 3] {
             assert!(
                 startups.iter().any(|e| e["employees"] == n),
@@ -1983,12 +2166,33 @@ mod tests {
         for place in ["in_region", "out_region"] {
             assert!(startups.iter().any(|e| is(e, "location", place)), "{place}");
         }
-        let answers: Vec<&Value> = of_type(&events, "survey_response").collect();
+        let answers: Vec<&Value> = of_type(events, "survey_response").collect();
         let useful = answers.iter().filter(|e| flag(e, "useful", true)).count();
         assert!(
             useful * 100 >= answers.len() * 80,
             "{useful}/{}",
             answers.len()
+        );
+    }
+}
+#[cfg(test)]
+mod scratch_dump {
+    #[test]
+    fn dump() {
+        for seed in 0..8 {
+            let cfg = super::SynthConfig {
+                seed,
+                ..Default::default()
+            };
+            std::fs::write(
+                format!("/work/scratch/synth-{seed}.jsonl"),
+                super::generate_jsonl(&cfg),
+            )
+            .unwrap();
+        }
+        println!(
+            "{:?}",
+            super::summary(&super::generate(&super::SynthConfig::default()))
         );
     }
 }

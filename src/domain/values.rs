@@ -96,7 +96,7 @@ impl JsonSchema for Date {
         "Date".into()
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "format": "date", "description": "A date that exists, YYYY-MM-DD (1989-01-08 to 2199-12-31)."})
+        schemars::json_schema!({"type": "string", "format": "date", "pattern": "^(19(89|9[0-9])|2[01][0-9][0-9])-[0-9]{2}-[0-9]{2}$", "description": "A date that exists, YYYY-MM-DD (1989-01-08 to 2199-12-31)."})
     }
 }
 
@@ -175,6 +175,15 @@ impl de::Visitor<'_> for IntVisitor {
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<i128, E> {
         Ok(i128::from(v))
+    }
+    // JSON Schema counts 2.0 as an integer, so the parser does too.
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
+        if v.fract() == 0.0 && v.abs() < 1e18 {
+            // Whole and far inside i128's range: the conversion is exact.
+            Ok(v as i128)
+        } else {
+            Err(de::Error::invalid_type(de::Unexpected::Float(v), &self))
+        }
     }
 }
 
@@ -266,6 +275,11 @@ fn check_text<E: de::Error>(s: &str, max: usize, trim: bool) -> Result<(), E> {
     Ok(())
 }
 
+/// No control characters (what `char::is_control` refuses).
+const TEXT_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$";
+/// No control characters, and no white space at either end.
+const ID_PATTERN: &str = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]([^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f])?$";
+
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $max:expr, $trim:expr, $desc:expr) => {
         $(#[$doc])*
@@ -305,7 +319,8 @@ macro_rules! text_type {
                 stringify!($name).into()
             }
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": $max, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$", "description": $desc})
+                let pattern = if $trim { ID_PATTERN } else { TEXT_PATTERN };
+                schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": $max, "pattern": pattern, "description": $desc})
             }
         }
     };

@@ -595,7 +595,7 @@ fn parse_hours(cell: &str) -> Result<Value, String> {
         None => (body, None),
     };
     let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || !fraction.map_or(true, all_digits) {
+    if !all_digits(whole) || !fraction.is_none_or(all_digits) {
         return Err(bad());
     }
     if fraction.is_none() {

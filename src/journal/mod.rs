@@ -287,12 +287,10 @@ impl<S: Storage> Journal<S> {
     ) -> Result<Vec<RecordedEvent>, JournalError> {
         let recorded_at = self.next_recorded_at();
         let mut prev = self.head.hash;
-        let mut seq = self.head.next_seq;
         let mut recs = Vec::with_capacity(events.len());
-        for e in events {
+        for (seq, e) in (self.head.next_seq..).zip(events) {
             let r = RecordedEvent::seal(seq, recorded_at, e.id, e.body, &prev);
             prev = r.hash;
-            seq += 1;
             recs.push(r);
         }
         self.write(&recs, index)?;
@@ -309,9 +307,8 @@ impl<S: Storage> Journal<S> {
         index: Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<(), JournalError> {
         let mut prev = self.head.hash;
-        let mut seq = self.head.next_seq;
         let mut last = self.head.last_recorded_us;
-        for r in &recs {
+        for (seq, r) in (self.head.next_seq..).zip(&recs) {
             if r.seq != seq {
                 return Err(JournalError::BadLink {
                     seq: r.seq,
@@ -332,7 +329,6 @@ impl<S: Storage> Journal<S> {
             }
             prev = r.hash;
             last = r.recorded_at_us;
-            seq += 1;
         }
         self.write(&recs, index)
     }
@@ -584,13 +580,11 @@ mod tests {
         }
     }
 
+    type Faults = Arc<std::sync::Mutex<Vec<Fault>>>;
+
     fn journal(
         clock: Arc<ManualClock>,
-    ) -> (
-        Journal<FaultyStorage<MemStorage>>,
-        storage::CallLog,
-        Arc<std::sync::Mutex<Vec<Fault>>>,
-    ) {
+    ) -> (Journal<FaultyStorage<MemStorage>>, storage::CallLog, Faults) {
         let s = FaultyStorage::new(MemStorage::default());
         let (calls, faults) = (s.calls.clone(), s.faults.clone());
         (Journal::open(s, clock).unwrap(), calls, faults)

@@ -37,8 +37,10 @@ impl WriteBatch {
     }
 }
 
+/// A key and its value.
+pub type Pair = (Vec<u8>, Vec<u8>);
 /// Key-value pairs in key order.
-pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+pub type Pairs = Vec<Pair>;
 
 /// Ordered key-value storage with atomic batches and an explicit sync.
 pub trait Storage: Send {
@@ -47,11 +49,7 @@ pub trait Storage: Send {
     /// Up to `limit` pairs with `start <= key < end`, in key order.
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError>;
     /// The pair with the greatest key in `start <= key <= at`.
-    fn last_at_or_before(
-        &self,
-        start: &[u8],
-        at: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError>;
     /// Applies every write of `batch` or none of them.
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError>;
     /// Makes every applied batch durable (survives power loss).
@@ -65,11 +63,7 @@ impl Storage for Box<dyn Storage> {
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         (**self).range(start, end, limit)
     }
-    fn last_at_or_before(
-        &self,
-        start: &[u8],
-        at: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         (**self).last_at_or_before(start, at)
     }
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
@@ -101,11 +95,7 @@ impl Storage for MemStorage {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
-    fn last_at_or_before(
-        &self,
-        start: &[u8],
-        at: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         if start > at {
             return Ok(None);
         }
@@ -185,11 +175,7 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         self.inner.range(start, end, limit)
     }
-    fn last_at_or_before(
-        &self,
-        start: &[u8],
-        at: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         self.inner.last_at_or_before(start, at)
     }
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
@@ -291,11 +277,7 @@ impl Storage for SledStorage {
         }
         Ok(out)
     }
-    fn last_at_or_before(
-        &self,
-        start: &[u8],
-        at: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         if start > at {
             return Ok(None);
         }
