@@ -371,7 +371,7 @@ impl Ledger {
                 return Err(LedgerError::ExpectSeq { expected, actual });
             }
         }
-        let plan = self.plan(&batch, file)?;
+        let plan = self.plan(batch, file, false)?;
         let mut report = AppendReport {
             already: plan.already,
             ..Default::default()
@@ -472,7 +472,8 @@ impl Ledger {
         if !errors.is_empty() {
             return Err(InputErrors(errors).into());
         }
-        let plan = self.plan(&batch, file)?;
+        let lines: Vec<u64> = batch.iter().map(|e| e.line).collect();
+        let plan = self.plan(batch, file, true)?;
         if !plan.already.is_empty() {
             let line = plan.already[0].0;
             return Err(InputErrors::from(InputError::new(
@@ -485,10 +486,10 @@ impl Ledger {
         }
         let mut report = AppendReport::default();
         if !check_only {
-            report.appended = batch
-                .iter()
+            report.appended = lines
+                .into_iter()
                 .zip(&recs)
-                .map(|(e, r)| (e.line, r.seq, r.id))
+                .map(|(line, r)| (line, r.seq, r.id))
                 .collect();
             self.journal.append_recorded(recs, plan.index)?;
         }
@@ -536,13 +537,12 @@ impl Ledger {
 
     /// The reference layer of validation: what a batch would append, or
     /// every error in it.
-    fn plan(&self, batch: &[InputEvent], file: &str) -> Result<Plan, LedgerError> {
+    fn plan(&self, batch: Vec<InputEvent>, file: &str, restore: bool) -> Result<Plan, LedgerError> {
         let mut p = Planner {
             ledger: self,
-            file,
             batch_by_id: HashMap::new(),
-            menus: BTreeSet::new(),
-            project: false,
+            menus: HashMap::new(),
+            project: None,
             retracted: BTreeSet::new(),
             errors: Vec::new(),
         };
@@ -555,13 +555,11 @@ impl Ledger {
                     if existing.body == e.body {
                         plan.already.push((e.line, existing.seq, id));
                     } else {
-                        p.errors.push(InputError::new(
-                            at.with_field("id"),
-                            InputErrorKind::IdConflict {
-                                id: id.to_string(),
-                                seq: existing.seq,
-                            },
-                        ));
+                        let kind = InputErrorKind::IdConflict {
+                            id: id.to_string(),
+                            seq: existing.seq,
+                        };
+                        p.errors.push(InputError::new(at.with_field("id"), kind));
                     }
                     continue;
                 }
@@ -569,47 +567,59 @@ impl Ledger {
                     if *body == e.body {
                         plan.already.push((e.line, *seq, id));
                     } else {
-                        p.errors.push(InputError::new(
-                            at.with_field("id"),
-                            InputErrorKind::IdConflictInBatch {
-                                id: id.to_string(),
-                                first_line: *first_line,
-                            },
-                        ));
+                        let kind = InputErrorKind::IdConflictInBatch {
+                            id: id.to_string(),
+                            first_line: *first_line,
+                        };
+                        p.errors.push(InputError::new(at.with_field("id"), kind));
                     }
                     continue;
                 }
+                // Ids of the form the journal assigns are reserved to it: a
+                // restored export may carry them at their own seq, a new
+                // event may not (it could collide with a future event).
+                let own_seq = journal::ledger_id_seq(&id);
+                if own_seq.is_some() && !(restore && own_seq == Some(next_seq)) {
+                    let detail =
+                        "this id has the form jisseki assigns to its own events; use another UUID"
+                            .into();
+                    p.errors.push(InputError::new(
+                        at.with_field("id"),
+                        InputErrorKind::InvalidValue { detail },
+                    ));
+                    continue;
+                }
             }
-            let id = e.id.unwrap_or_else(Uuid::now_v7);
             let n = p.errors.len();
             p.check_refs(&e.body, &at)?;
             if p.errors.len() > n {
                 continue;
             }
+            let seq_bytes = next_seq.to_be_bytes().to_vec();
             match &e.body {
                 EventBody::ProjectDefined(_) => {
-                    p.project = true;
-                    plan.index
-                        .push((idx::PROJECT.to_vec(), next_seq.to_be_bytes().to_vec()));
+                    p.project = Some(true);
+                    plan.index.push((idx::PROJECT.to_vec(), seq_bytes));
                 }
                 EventBody::MenuDefined(m) => {
-                    p.menus.insert(m.menu.0.clone());
-                    plan.index
-                        .push((idx::menu(m.menu.as_str()), next_seq.to_be_bytes().to_vec()));
+                    p.menus.insert(m.menu.0.clone(), true);
+                    plan.index.push((idx::menu(m.menu.as_str()), seq_bytes));
                 }
                 EventBody::Retraction(r) => {
                     p.retracted.insert(r.target);
-                    plan.index
-                        .push((idx::retracted(&r.target), next_seq.to_be_bytes().to_vec()));
+                    plan.index.push((idx::retracted(&r.target), seq_bytes));
                 }
                 _ => {}
             }
-            p.batch_by_id.insert(id, (e.line, e.body.clone(), next_seq));
+            // Only clients' ids can be named later in the same batch.
+            if let Some(id) = e.id {
+                p.batch_by_id.insert(id, (e.line, e.body.clone(), next_seq));
+            }
             plan.new.push((
                 e.line,
                 Event {
-                    id,
-                    body: e.body.clone(),
+                    id: e.id,
+                    body: e.body,
                 },
             ));
             next_seq += 1;
@@ -631,21 +641,33 @@ struct Plan {
 
 struct Planner<'a> {
     ledger: &'a Ledger,
-    file: &'a str,
+    /// Events of the batch that carry a client id: line, body, seq.
     batch_by_id: HashMap<Uuid, (u64, EventBody, u64)>,
-    menus: BTreeSet<String>,
-    project: bool,
+    /// Menus known to be defined or not (batch, or journal looked up once).
+    menus: HashMap<String, bool>,
+    /// Whether the project is defined (once looked up).
+    project: Option<bool>,
     retracted: BTreeSet<Uuid>,
     errors: Vec<InputError>,
 }
 
 impl Planner<'_> {
-    fn project_defined(&self) -> Result<bool, LedgerError> {
-        Ok(self.project || self.ledger.journal.index_get(idx::PROJECT)?.is_some())
+    fn project_defined(&mut self) -> Result<bool, LedgerError> {
+        if let Some(known) = self.project {
+            return Ok(known);
+        }
+        let known = self.ledger.journal.index_get(idx::PROJECT)?.is_some();
+        self.project = Some(known);
+        Ok(known)
     }
 
-    fn menu_defined(&self, menu: &str) -> Result<bool, LedgerError> {
-        Ok(self.menus.contains(menu) || self.ledger.journal.index_get(&idx::menu(menu))?.is_some())
+    fn menu_defined(&mut self, menu: &str) -> Result<bool, LedgerError> {
+        if let Some(known) = self.menus.get(menu) {
+            return Ok(*known);
+        }
+        let known = self.ledger.journal.index_get(&idx::menu(menu))?.is_some();
+        self.menus.insert(menu.to_string(), known);
+        Ok(known)
     }
 
     fn is_retracted(&self, id: &Uuid) -> Result<bool, LedgerError> {
@@ -671,7 +693,6 @@ impl Planner<'_> {
     }
 
     fn check_refs(&mut self, body: &EventBody, at: &Location) -> Result<(), LedgerError> {
-        let _ = self.file;
         if let EventBody::ProjectDefined(_) = body {
             if self.project_defined()? {
                 self.err(at, "type", InputErrorKind::ProjectAlreadyDefined);

@@ -625,3 +625,13 @@ fn demo_builds_a_council_and_verifies_it() {
         .stdout(predicate::str::contains("訂正"))
         .stdout(predicate::str::contains("取消"));
 }
+
+#[test]
+fn an_id_of_the_form_the_ledger_assigns_is_refused_on_input() {
+    let f = Fixture::with_council();
+    // seq 900 does not exist yet; the id could collide with it later.
+    let line = r#"{"type":"session_held","id":"0193a1c0-0000-715e-8000-000000000384","menu":"B-01","date":"2024-12-01"}"#;
+    f.import(&f.write("x.jsonl", line))
+        .code(1)
+        .stderr(predicate::str::contains("項目 id"));
+}

@@ -469,8 +469,8 @@ impl EventBody {
 /// `recorded_at` and `hash` when it records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// The event id (UUID v7 when the client gives none).
-    pub id: Uuid,
+    /// The client's id; `None` lets the journal assign a UUID v7.
+    pub id: Option<Uuid>,
     /// What happened.
     pub body: EventBody,
 }

@@ -148,6 +148,34 @@ pub enum Verification {
     },
 }
 
+/// The 12 bits the journal puts in `rand_a` of the ids it assigns.
+const LEDGER_ID_TAG: u16 = 0x15E;
+const SEQ_BITS_MASK: u64 = (1 << 62) - 1;
+
+/// The id the journal assigns to an event that came without one: a UUID v7
+/// (RFC 9562) whose 48-bit timestamp is the event's `recorded_at` in
+/// milliseconds, whose `rand_a` is a fixed tag, and whose 62-bit `rand_b` is
+/// the event's seq (the RFC's "fixed-length dedicated counter"). Such an id
+/// leads straight to its event, so the journal needs no index entry for it.
+pub fn ledger_id(seq: u64, recorded_at_us: i64) -> Uuid {
+    let ms = u64::try_from(recorded_at_us.max(0) / 1000).unwrap_or(0) & ((1 << 48) - 1);
+    let mut b = [0u8; 16];
+    b[0..6].copy_from_slice(&ms.to_be_bytes()[2..8]);
+    b[6..8].copy_from_slice(&(0x7000 | LEDGER_ID_TAG).to_be_bytes());
+    b[8..16].copy_from_slice(&((0b10 << 62) | (seq & SEQ_BITS_MASK)).to_be_bytes());
+    Uuid::from_bytes(b)
+}
+
+/// The seq a [`ledger_id`] names, if `id` has that form. (A client could send
+/// an id of the same form; callers confirm that the event at that seq really
+/// has this id.)
+pub fn ledger_id_seq(id: &Uuid) -> Option<u64> {
+    let b = id.as_bytes();
+    let tag = u16::from_be_bytes([b[6], b[7]]);
+    let low = u64::from_be_bytes(b[8..16].try_into().ok()?);
+    (tag == 0x7000 | LEDGER_ID_TAG && low >> 62 == 0b10).then_some(low & SEQ_BITS_MASK)
+}
+
 fn chunk_key(seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);
     k.push(PREFIX_CHUNK);
@@ -210,6 +238,7 @@ pub struct Journal<S: Storage> {
     store: S,
     clock: Arc<dyn Clock>,
     head: Head,
+    chunk_cache: std::sync::Mutex<Option<Arc<Chunk>>>,
 }
 
 impl<S: Storage> Journal<S> {
@@ -252,7 +281,12 @@ impl<S: Storage> Journal<S> {
                 decode_head(&bytes)?
             }
         };
-        Ok(Journal { store, clock, head })
+        Ok(Journal {
+            store,
+            clock,
+            head,
+            chunk_cache: std::sync::Mutex::new(None),
+        })
     }
 
     /// The head of the chain.
@@ -289,7 +323,8 @@ impl<S: Storage> Journal<S> {
         let mut prev = self.head.hash;
         let mut recs = Vec::with_capacity(events.len());
         for (seq, e) in (self.head.next_seq..).zip(events) {
-            let r = RecordedEvent::seal(seq, recorded_at, e.id, e.body, &prev);
+            let id = e.id.unwrap_or_else(|| ledger_id(seq, recorded_at));
+            let r = RecordedEvent::seal(seq, recorded_at, id, e.body, &prev);
             prev = r.hash;
             recs.push(r);
         }
@@ -353,7 +388,9 @@ impl<S: Storage> Journal<S> {
             };
             b.put(chunk_key(chunk[0].seq), codec::encode_chunk(&stored));
         }
-        for r in recs {
+        // Ids the journal assigned lead to their seq by themselves; only
+        // the clients' ids need an index entry.
+        for r in recs.iter().filter(|r| ledger_id_seq(&r.id) != Some(r.seq)) {
             b.put(id_key(&r.id), r.seq.to_be_bytes().to_vec());
         }
         for (k, v) in index {
@@ -380,6 +417,11 @@ impl<S: Storage> Journal<S> {
 
     /// The seq of the event with `id`, if recorded.
     pub fn seq_of(&self, id: &Uuid) -> Result<Option<u64>, JournalError> {
+        if let Some(seq) = ledger_id_seq(id) {
+            if self.get(seq)?.is_some_and(|r| r.id == *id) {
+                return Ok(Some(seq));
+            }
+        }
         match self.store.get(&id_key(id))? {
             None => Ok(None),
             Some(v) => seq_of_value(&v)
@@ -393,16 +435,35 @@ impl<S: Storage> Journal<S> {
         if seq == 0 || seq >= self.head.next_seq {
             return Ok(None);
         }
-        let Some((k, v)) = self
-            .store
-            .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(seq))?
-        else {
-            return Err(corrupt(format!("seq {seq}"), "no chunk holds it"));
+        // Lookups by id come in runs (a re-imported file, a batch of
+        // corrections), so the last chunk read is kept. Chunks never change
+        // once written.
+        let mut cache = match self.chunk_cache.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         };
-        let chunk = codec::decode_chunk(&v)
-            .map_err(|e| corrupt(format!("chunk {}", hex::encode(&k)), e))?;
-        match chunk.events.into_iter().find(|e| e.seq == seq) {
-            Some(e) => to_recorded(e).map(Some),
+        let hit = cache.as_ref().filter(|c| {
+            c.events.first().is_some_and(|e| e.seq <= seq)
+                && c.events.last().is_some_and(|e| e.seq >= seq)
+        });
+        let chunk = match hit {
+            Some(c) => c.clone(),
+            None => {
+                let Some((k, v)) = self
+                    .store
+                    .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(seq))?
+                else {
+                    return Err(corrupt(format!("seq {seq}"), "no chunk holds it"));
+                };
+                let c = codec::decode_chunk(&v)
+                    .map_err(|e| corrupt(format!("chunk {}", hex::encode(&k)), e))?;
+                let c = Arc::new(c);
+                *cache = Some(c.clone());
+                c
+            }
+        };
+        match chunk.events.iter().find(|e| e.seq == seq) {
+            Some(e) => to_recorded(e.clone()).map(Some),
             None => Err(corrupt(format!("seq {seq}"), "missing from its chunk")),
         }
     }
@@ -574,10 +635,7 @@ mod tests {
             json!({"type":"session_held","menu":"B-01","date":"2024-11-20","capacity":n}),
         )
         .unwrap();
-        Event {
-            id: Uuid::now_v7(),
-            body,
-        }
+        Event { id: None, body }
     }
 
     type Faults = Arc<std::sync::Mutex<Vec<Fault>>>;
@@ -664,6 +722,44 @@ mod tests {
         b.put(chunk_key(4), vec![9, 9, 9]);
         j.store.apply(b).unwrap();
         assert!(matches!(j.verify(), Verification::Broken { seq: 4, .. }));
+    }
+
+    #[test]
+    fn assigned_ids_are_v7_and_lead_to_their_seq() {
+        let id = ledger_id(123_456, 1_732_000_000_123_456);
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(ledger_id_seq(&id), Some(123_456));
+        assert_eq!(
+            id.get_timestamp().map(|t| t.to_unix().0),
+            Some(1_732_000_000)
+        );
+        assert_eq!(ledger_id_seq(&Uuid::now_v7()), None);
+    }
+
+    #[test]
+    fn events_are_found_by_assigned_and_by_client_ids() {
+        let (mut j, _, _) = journal(Arc::new(ManualClock::at(1)));
+        let client = Uuid::now_v7();
+        let recs = j
+            .append(
+                vec![
+                    ev(1),
+                    Event {
+                        id: Some(client),
+                        ..ev(2)
+                    },
+                    ev(3),
+                ],
+                vec![],
+            )
+            .unwrap();
+        assert_eq!(j.seq_of(&recs[0].id).unwrap(), Some(1));
+        assert_eq!(j.seq_of(&client).unwrap(), Some(2));
+        assert_eq!(j.seq_of(&recs[2].id).unwrap(), Some(3));
+        // The right form with the wrong timestamp is not the event.
+        assert_eq!(j.seq_of(&ledger_id(1, 999_999_999)).unwrap(), None);
+        assert_eq!(j.seq_of(&Uuid::now_v7()).unwrap(), None);
     }
 
     #[test]
