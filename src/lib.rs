@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod io;
 pub mod journal;
 pub mod ledger;
+pub mod par;
 pub mod synth;
 
 pub use ledger::{Access, AppendOptions, AppendReport, Ledger, LedgerError, LogFilter};

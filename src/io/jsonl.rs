@@ -5,61 +5,47 @@ use super::LINE_BYTES_MAX;
 use crate::error::{InputError, InputErrorKind, Location};
 use serde_json::{Map, Value};
 
-/// A parsed line: its number, its object, and its raw bytes (kept so that
-/// `import --restore` can insist on the exact canonical bytes).
-pub type Line = (u64, Map<String, Value>, Vec<u8>);
-
-/// Splits `bytes` into lines and parses each as a JSON object. Returns the
-/// good lines and an error for every bad one.
-pub fn read_objects(bytes: &[u8], file: &str) -> (Vec<Line>, Vec<InputError>) {
+/// The non-blank lines of `bytes`, with their 1-based numbers, without the
+/// line ending.
+pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = i as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let at = Location::line(file, line);
-        if raw.len() > LINE_BYTES_MAX {
-            errors.push(InputError::new(
-                at,
-                InputErrorKind::TooLarge {
-                    limit: format!("{LINE_BYTES_MAX} bytes a line"),
-                },
-            ));
-            continue;
-        }
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(InputError::new(
-                    at,
-                    InputErrorKind::Encoding {
-                        detail: format!("not UTF-8 at byte {} of the line", e.valid_up_to() + 1),
-                    },
-                ));
-                continue;
-            }
-        };
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(m)) => out.push((line, m, raw.to_vec())),
-            Ok(_) => errors.push(InputError::new(
-                at,
-                InputErrorKind::Syntax {
-                    detail: "a line must be one JSON object".into(),
-                },
-            )),
-            Err(e) => errors.push(InputError::new(
-                at,
-                InputErrorKind::Syntax {
-                    detail: e.to_string(),
-                },
-            )),
-        }
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, raw)| (i as u64 + 1, raw.strip_suffix(b"\r").unwrap_or(raw)))
+        .filter(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace))
+        .collect()
+}
+
+/// Parses one line as a JSON object.
+pub fn read_object(raw: &[u8], at: &Location) -> Result<Map<String, Value>, InputError> {
+    if raw.len() > LINE_BYTES_MAX {
+        let limit = format!("{LINE_BYTES_MAX} bytes a line");
+        return Err(InputError::new(
+            at.clone(),
+            InputErrorKind::TooLarge { limit },
+        ));
     }
-    (out, errors)
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        let detail = format!("not UTF-8 at byte {} of the line", e.valid_up_to() + 1);
+        InputError::new(at.clone(), InputErrorKind::Encoding { detail })
+    })?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => {
+            let detail = "a line must be one JSON object".into();
+            Err(InputError::new(
+                at.clone(),
+                InputErrorKind::Syntax { detail },
+            ))
+        }
+        Err(e) => Err(InputError::new(
+            at.clone(),
+            InputErrorKind::Syntax {
+                detail: e.to_string(),
+            },
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -67,16 +53,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_objects_with_line_numbers_skipping_blank_lines() {
-        let (got, errs) = read_objects(b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}\n", "f.jsonl");
-        assert!(errs.is_empty());
-        assert_eq!(got.iter().map(|l| l.0).collect::<Vec<_>>(), vec![1, 3]);
+    fn lines_are_numbered_skipping_blank_lines_and_bom() {
+        let got = lines(b"\xEF\xBB\xBF{\"a\":1}\r\n\n  \n{\"b\":2}\n");
+        assert_eq!(got, vec![(1, &b"{\"a\":1}"[..]), (4, &b"{\"b\":2}"[..])]);
     }
 
     #[test]
-    fn every_bad_line_is_reported() {
-        let (_, errs) = read_objects(b"{\"a\":1}\nnot json\n[1]\n{\n", "f.jsonl");
-        let lines: Vec<_> = errs.iter().map(|e| e.at.line).collect();
-        assert_eq!(lines, vec![Some(2), Some(3), Some(4)]);
+    fn bad_lines_are_errors() {
+        let at = Location::line("f.jsonl", 2);
+        assert_eq!(read_object(b"not json", &at).unwrap_err().code(), "syntax");
+        assert_eq!(read_object(b"[1]", &at).unwrap_err().code(), "syntax");
+        assert_eq!(
+            read_object(b"{\"a\":\xff}", &at).unwrap_err().code(),
+            "encoding"
+        );
+        assert!(read_object(b"{\"a\":1}", &at).is_ok());
     }
 }

@@ -56,6 +56,9 @@ pub fn read_events(
 /// Like [`read_events`], but also returns the events that are valid when
 /// others are not, so that `import --check` can check their references too
 /// and list every error of the file at once.
+///
+/// Lines are independent until the ledger checks references, so they are
+/// parsed on every core, and the results put back in line order.
 pub fn read_events_partial(
     bytes: &[u8],
     file: &str,
@@ -72,8 +75,21 @@ pub fn read_events_partial(
             kind,
         ))
     };
-    let (objects, mut errors) = match format {
-        InputFormat::JsonLines => jsonl::read_objects(bytes, file),
+    let results: Vec<Result<InputEvent, Vec<InputError>>> = match format {
+        InputFormat::JsonLines => {
+            let lines = jsonl::lines(bytes);
+            crate::par::parallel_map(&lines, 1024, |&(line, raw)| {
+                let at = Location::line(file, line);
+                let obj = jsonl::read_object(raw, &at).map_err(|e| vec![e])?;
+                // Only a restore compares the line with its canonical bytes.
+                let raw = if mode == Mode::Restore {
+                    raw.to_vec()
+                } else {
+                    Vec::new()
+                };
+                parse::parse_object(obj, &at, mode, raw)
+            })
+        }
         InputFormat::Csv => {
             if mode == Mode::Restore {
                 let detail = "import --restore reads JSON Lines exports only".into();
@@ -84,26 +100,26 @@ pub fn read_events_partial(
                 Err(detail) => return (Vec::new(), whole(InputErrorKind::Encoding { detail })),
             };
             match csv::csv_to_objects(&text, file) {
-                Ok(rows) => (
-                    rows.into_iter()
-                        .map(|(line, obj)| (line, obj, Vec::new()))
-                        .collect(),
-                    Vec::new(),
-                ),
+                Ok(rows) => rows
+                    .into_iter()
+                    .map(|(line, obj)| {
+                        parse::parse_object(obj, &Location::line(file, line), mode, Vec::new())
+                    })
+                    .collect(),
                 Err(e) => return (Vec::new(), e),
             }
         }
     };
-    if objects.is_empty() && errors.is_empty() {
+    if results.is_empty() {
         return (Vec::new(), whole(InputErrorKind::Empty));
     }
-    let mut events = Vec::with_capacity(objects.len());
-    for (line, obj, raw) in objects {
-        match parse::parse_object(obj, &Location::line(file, line), mode, raw) {
+    let mut events = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
             Ok(e) => events.push(e),
             Err(mut errs) => errors.append(&mut errs),
         }
     }
-    errors.sort_by_key(|e| e.at.line);
     (events, InputErrors(errors))
 }

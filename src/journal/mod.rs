@@ -21,7 +21,7 @@ pub mod storage;
 pub use chain::{hash_text, RecordedEvent, GENESIS};
 pub use storage::{MemStorage, SledStorage, Storage, StorageError, WriteBatch};
 
-use crate::domain::{Event, EventBody};
+use crate::domain::{Event, EventBody, EVENT_SCHEMA_VERSION};
 use chain::Hash;
 use codec::{Chunk, DecodeError, StoredEvent};
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,17 @@ impl Head {
     pub fn events(&self) -> u64 {
         self.next_seq - 1
     }
+}
+
+/// An event just appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Its seq.
+    pub seq: u64,
+    /// Its id (the client's, or the one the journal assigned).
+    pub id: Uuid,
+    /// Its transaction time, microseconds.
+    pub recorded_at_us: i64,
 }
 
 /// The outcome of [`Journal::verify`].
@@ -318,18 +329,64 @@ impl<S: Storage> Journal<S> {
         &mut self,
         events: Vec<Event>,
         index: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<Vec<RecordedEvent>, JournalError> {
+    ) -> Result<Vec<Appended>, JournalError> {
         let recorded_at = self.next_recorded_at();
         let mut prev = self.head.hash;
-        let mut recs = Vec::with_capacity(events.len());
-        for (seq, e) in (self.head.next_seq..).zip(events) {
-            let id = e.id.unwrap_or_else(|| ledger_id(seq, recorded_at));
-            let r = RecordedEvent::seal(seq, recorded_at, id, e.body, &prev);
-            prev = r.hash;
-            recs.push(r);
+        let mut next = self.head.next_seq;
+        let mut batch = WriteBatch::default();
+        let mut appended = Vec::with_capacity(events.len());
+        let mut events = events.into_iter().peekable();
+        // Sealed in blocks, so that canonical bytes and stored forms of a
+        // large import never all sit in memory at once.
+        while events.peek().is_some() {
+            let block: Vec<(u64, Uuid, EventBody)> = events
+                .by_ref()
+                .take(SEAL_BLOCK_EVENTS)
+                .zip(next..)
+                .map(|(e, seq)| {
+                    (
+                        seq,
+                        e.id.unwrap_or_else(|| ledger_id(seq, recorded_at)),
+                        e.body,
+                    )
+                })
+                .collect();
+            next += block.len() as u64;
+            // Canonical bytes depend on each event's own fields, so they are
+            // computed on every core; the chain itself is sequential.
+            let canonical = crate::par::parallel_map(&block, 1024, |(seq, id, body)| {
+                chain::canonical_bytes(*seq, recorded_at, *id, EVENT_SCHEMA_VERSION, body)
+            });
+            let recs: Vec<RecordedEvent> = block
+                .into_iter()
+                .zip(canonical)
+                .map(|((seq, id, body), bytes)| {
+                    let hash = chain::chain_hash(&prev, &bytes);
+                    prev = hash;
+                    RecordedEvent {
+                        seq,
+                        recorded_at_us: recorded_at,
+                        id,
+                        schema_version: EVENT_SCHEMA_VERSION,
+                        body,
+                        hash,
+                    }
+                })
+                .collect();
+            put_events(&mut batch, &recs);
+            appended.extend(recs.iter().map(|r| Appended {
+                seq: r.seq,
+                id: r.id,
+                recorded_at_us: r.recorded_at_us,
+            }));
         }
-        self.write(&recs, index)?;
-        Ok(recs)
+        let head = Head {
+            next_seq: next,
+            hash: prev,
+            last_recorded_us: recorded_at,
+        };
+        self.commit(batch, index, head)?;
+        Ok(appended)
     }
 
     /// Appends events that were already recorded elsewhere (`import
@@ -376,29 +433,33 @@ impl<S: Storage> Journal<S> {
         let Some(last) = recs.last() else {
             return Ok(());
         };
-        let new_head = Head {
+        let head = Head {
             next_seq: last.seq + 1,
             hash: last.hash,
             last_recorded_us: last.recorded_at_us,
         };
-        let mut b = WriteBatch::default();
-        for chunk in recs.chunks(CHUNK_EVENTS_MAX) {
-            let stored = Chunk {
-                events: chunk.iter().map(to_stored).collect(),
-            };
-            b.put(chunk_key(chunk[0].seq), codec::encode_chunk(&stored));
-        }
-        // Ids the journal assigned lead to their seq by themselves; only
-        // the clients' ids need an index entry.
-        for r in recs.iter().filter(|r| ledger_id_seq(&r.id) != Some(r.seq)) {
-            b.put(id_key(&r.id), r.seq.to_be_bytes().to_vec());
+        let mut batch = WriteBatch::default();
+        put_events(&mut batch, recs);
+        self.commit(batch, index, head)
+    }
+
+    /// Writes `batch`, the caller's index entries and the new head
+    /// atomically, then syncs. Only then is the head moved.
+    fn commit(
+        &mut self,
+        mut batch: WriteBatch,
+        index: Vec<(Vec<u8>, Vec<u8>)>,
+        head: Head,
+    ) -> Result<(), JournalError> {
+        if head == self.head {
+            return Ok(());
         }
         for (k, v) in index {
-            b.put(index_key(&k), v);
+            batch.put(index_key(&k), v);
         }
-        b.put(KEY_HEAD.to_vec(), encode_head(&new_head));
+        batch.put(KEY_HEAD.to_vec(), encode_head(&head));
         // The batch is not acknowledged until it is durable.
-        let written = self.store.apply(b).and_then(|()| self.store.sync());
+        let written = self.store.apply(batch).and_then(|()| self.store.sync());
         if let Err(e) = written {
             // The batch may or may not be in the store now (applied but not
             // synced). Take the head from the store, which is consistent with
@@ -411,7 +472,7 @@ impl<S: Storage> Journal<S> {
             }
             return Err(e.into());
         }
-        self.head = new_head;
+        self.head = head;
         Ok(())
     }
 
@@ -605,6 +666,28 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
                 }
             }
         }
+    }
+}
+
+/// Events sealed at a time by [`Journal::append`].
+const SEAL_BLOCK_EVENTS: usize = 64 * CHUNK_EVENTS_MAX;
+
+/// Puts the chunks of `recs` (encoded on every core) and the index keys of
+/// their client ids into `batch`.
+fn put_events(batch: &mut WriteBatch, recs: &[RecordedEvent]) {
+    let parts: Vec<&[RecordedEvent]> = recs.chunks(CHUNK_EVENTS_MAX).collect();
+    let encoded = crate::par::parallel_map(&parts, 2, |part| {
+        codec::encode_chunk(&Chunk {
+            events: part.iter().map(to_stored).collect(),
+        })
+    });
+    for (part, bytes) in parts.iter().zip(encoded) {
+        batch.put(chunk_key(part[0].seq), bytes);
+    }
+    // Ids the journal assigned lead to their seq by themselves; only the
+    // clients' ids need an index entry.
+    for r in recs.iter().filter(|r| ledger_id_seq(&r.id) != Some(r.seq)) {
+        batch.put(id_key(&r.id), r.seq.to_be_bytes().to_vec());
     }
 }
 

@@ -1,0 +1,36 @@
+//! Work spread over every core, keeping order: a small stand-in for rayon
+//! (one function does not justify the dependency).
+
+/// The most threads used.
+const THREADS_MAX: usize = 8;
+
+/// Maps `f` over `items` on every core, keeping the order. With fewer than
+/// `items_min` items (where threads would cost more than they save), one
+/// thread does the work.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    items_min: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(THREADS_MAX);
+    if threads == 1 || items.len() < items_min.max(2) {
+        return items.iter().map(&f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            match h.join() {
+                Ok(mut part) => out.append(&mut part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
