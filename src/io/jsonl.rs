@@ -17,8 +17,13 @@ pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
         .collect()
 }
 
-/// Parses one line as a JSON object.
-pub fn read_object(raw: &[u8], at: &Location) -> Result<Map<String, Value>, InputError> {
+/// Parses one line as a JSON object. (The error is one, in a `Vec` as
+/// [`crate::io::parse::parse_object`] returns them.)
+pub fn read_object(raw: &[u8], at: &Location) -> Result<Map<String, Value>, Vec<InputError>> {
+    read_object_inner(raw, at).map_err(|e| vec![e])
+}
+
+fn read_object_inner(raw: &[u8], at: &Location) -> Result<Map<String, Value>, InputError> {
     if raw.len() > LINE_BYTES_MAX {
         let limit = format!("{LINE_BYTES_MAX} bytes a line");
         return Err(InputError::new(
@@ -61,10 +66,10 @@ mod tests {
     #[test]
     fn bad_lines_are_errors() {
         let at = Location::line("f.jsonl", 2);
-        assert_eq!(read_object(b"not json", &at).unwrap_err().code(), "syntax");
-        assert_eq!(read_object(b"[1]", &at).unwrap_err().code(), "syntax");
+        assert_eq!(read_object(b"not json", &at).unwrap_err()[0].code(), "syntax");
+        assert_eq!(read_object(b"[1]", &at).unwrap_err()[0].code(), "syntax");
         assert_eq!(
-            read_object(b"{\"a\":\xff}", &at).unwrap_err().code(),
+            read_object(b"{\"a\":\xff}", &at).unwrap_err()[0].code(),
             "encoding"
         );
         assert!(read_object(b"{\"a\":1}", &at).is_ok());

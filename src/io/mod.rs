@@ -80,7 +80,7 @@ pub fn read_events_partial(
             let lines = jsonl::lines(bytes);
             crate::par::parallel_map(&lines, 1024, |&(line, raw)| {
                 let at = Location::line(file, line);
-                let obj = jsonl::read_object(raw, &at).map_err(|e| vec![e])?;
+                let obj = jsonl::read_object(raw, &at)?;
                 // Only a restore compares the line with its canonical bytes.
                 let raw = if mode == Mode::Restore {
                     raw.to_vec()
