@@ -20,36 +20,25 @@ pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
 /// Parses one line as a JSON object. (The error is one, in a `Vec` as
 /// [`crate::io::parse::parse_object`] returns them.)
 pub fn read_object(raw: &[u8], at: &Location) -> Result<Map<String, Value>, Vec<InputError>> {
-    read_object_inner(raw, at).map_err(|e| vec![e])
-}
-
-fn read_object_inner(raw: &[u8], at: &Location) -> Result<Map<String, Value>, InputError> {
+    let err = |kind| vec![InputError::new(at.clone(), kind)];
     if raw.len() > LINE_BYTES_MAX {
-        let limit = format!("{LINE_BYTES_MAX} bytes a line");
-        return Err(InputError::new(
-            at.clone(),
-            InputErrorKind::TooLarge { limit },
-        ));
+        return Err(err(InputErrorKind::TooLarge {
+            limit: format!("{LINE_BYTES_MAX} bytes a line"),
+        }));
     }
     let text = std::str::from_utf8(raw).map_err(|e| {
-        let detail = format!("not UTF-8 at byte {} of the line", e.valid_up_to() + 1);
-        InputError::new(at.clone(), InputErrorKind::Encoding { detail })
+        err(InputErrorKind::Encoding {
+            detail: format!("not UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+        })
     })?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => {
-            let detail = "a line must be one JSON object".into();
-            Err(InputError::new(
-                at.clone(),
-                InputErrorKind::Syntax { detail },
-            ))
-        }
-        Err(e) => Err(InputError::new(
-            at.clone(),
-            InputErrorKind::Syntax {
-                detail: e.to_string(),
-            },
-        )),
+        Ok(_) => Err(err(InputErrorKind::Syntax {
+            detail: "a line must be one JSON object".into(),
+        })),
+        Err(e) => Err(err(InputErrorKind::Syntax {
+            detail: e.to_string(),
+        })),
     }
 }
 
@@ -66,7 +55,10 @@ mod tests {
     #[test]
     fn bad_lines_are_errors() {
         let at = Location::line("f.jsonl", 2);
-        assert_eq!(read_object(b"not json", &at).unwrap_err()[0].code(), "syntax");
+        assert_eq!(
+            read_object(b"not json", &at).unwrap_err()[0].code(),
+            "syntax"
+        );
         assert_eq!(read_object(b"[1]", &at).unwrap_err()[0].code(), "syntax");
         assert_eq!(
             read_object(b"{\"a\":\xff}", &at).unwrap_err()[0].code(),
