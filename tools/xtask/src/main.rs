@@ -4,6 +4,10 @@
 //! |---|---|
 //! | `schemas` | writes the JSON Schemas of the events into `schemas/` |
 //! | `check-schemas` | exits 1, listing the files, when `schemas/` is not what `schemas` would write |
+//! | `ci` | every check CI runs: fmt, clippy `-D warnings`, schemas, all tests |
+//! | `gen` | writes a synthetic council's events as JSON Lines |
+//! | `bench` | prints the performance figures (`tools/bench.sh`) |
+//! | `crash` | many real-crash iterations (`tools/crash.sh`) |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +16,12 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   schemas         write the JSON Schemas of the events into schemas/
-  check-schemas   fail when schemas/ differs from the Rust types (run `cargo xtask schemas`)";
+  check-schemas   fail when schemas/ differs from the Rust types (run `cargo xtask schemas`)
+  ci              every check CI runs: fmt, clippy -D warnings, schemas, all tests
+  gen [--seed S] [--participants N] [--establishments N] [--out FILE]
+                  a synthetic council's events as JSON Lines (stdout by default)
+  bench           print the performance figures (tools/bench.sh)
+  crash [N]       N real-crash iterations (tools/crash.sh, default 300)";
 
 /// The workspace root (this crate lives in `tools/xtask`).
 fn workspace_root() -> PathBuf {
@@ -58,11 +67,110 @@ fn check_schemas() -> ExitCode {
     }
 }
 
+/// Runs one step of `ci`, echoing it; `false` when it failed.
+fn step(name: &str, program: &str, args: &[&str]) -> bool {
+    println!("\n== {name}: {program} {}", args.join(" "));
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .status();
+    match status {
+        Ok(s) if s.success() => true,
+        Ok(s) => {
+            eprintln!("xtask ci: `{name}` failed ({s})");
+            false
+        }
+        Err(e) => {
+            eprintln!("xtask ci: could not run {program}: {e}");
+            false
+        }
+    }
+}
+
+fn ci() -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = step("format", &cargo, &["fmt", "--all", "--", "--check"])
+        && step(
+            "lint",
+            &cargo,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+        && check_schemas() == ExitCode::SUCCESS
+        && step("tests", &cargo, &["test", "--workspace"]);
+    if ok {
+        println!("\nxtask ci: every check passed");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn gen(args: &[String]) -> ExitCode {
+    let mut cfg = jisseki::synth::SynthConfig::default();
+    let mut out: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(value) = it.next() else {
+            eprintln!("xtask gen: {flag} needs a value");
+            return ExitCode::from(2);
+        };
+        let parsed = match flag.as_str() {
+            "--seed" => value.parse().map(|v| cfg.seed = v).is_ok(),
+            "--participants" => value.parse().map(|v| cfg.participants = v).is_ok(),
+            "--establishments" => value.parse().map(|v| cfg.establishments = v).is_ok(),
+            "--out" => {
+                out = Some(PathBuf::from(value));
+                true
+            }
+            _ => false,
+        };
+        if !parsed {
+            eprintln!("xtask gen: bad flag or value: {flag} {value}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let text = jisseki::synth::generate_jsonl(&cfg);
+    let written = match &out {
+        Some(path) => std::fs::write(path, text),
+        None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask gen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn script(name: &str, args: &[String]) -> ExitCode {
+    let path = workspace_root().join("tools").join(name);
+    let args: Vec<&str> = std::iter::once(path.to_str().unwrap_or(name))
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    if step(name, "bash", &args) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("schemas") => schemas(),
         Some("check-schemas") => check_schemas(),
+        Some("ci") => ci(),
+        Some("gen") => gen(&args[2..]),
+        Some("bench") => script("bench.sh", &args[2..]),
+        Some("crash") => script("crash.sh", &args[2..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
