@@ -203,6 +203,11 @@ impl<S: Storage> Storage for FaultyStorage<S> {
 pub struct SledStorage {
     db: sled::Db,
     dir: PathBuf,
+    /// Files already made durable that sled never rewrites in place (its
+    /// blobs and snapshots are written once under a new name): they need no
+    /// second fsync. Only the log (`db`) and new files are synced each time,
+    /// so a sync costs the same on a ledger of ten events or ten million.
+    synced: std::collections::HashSet<PathBuf>,
 }
 
 fn engine(e: sled::Error) -> StorageError {
@@ -228,6 +233,7 @@ impl SledStorage {
         let mut s = SledStorage {
             db,
             dir: dir.to_path_buf(),
+            synced: std::collections::HashSet::new(),
         };
         if created {
             s.sync()?;
@@ -249,17 +255,31 @@ fn fsync_dir(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn fsync_tree(dir: &Path) -> Result<(), StorageError> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let ty = entry.file_type()?;
-        if ty.is_dir() {
-            fsync_tree(&entry.path())?;
-        } else if ty.is_file() {
-            std::fs::File::open(entry.path())?.sync_all()?;
+/// The file sled appends to and rewrites: synced every time.
+const SLED_LOG_FILE: &str = "db";
+
+impl SledStorage {
+    /// fsyncs sled's log, every file not synced before, and the directories
+    /// (so that new and removed names are durable too).
+    fn fsync_files(&mut self, dir: &Path) -> Result<(), StorageError> {
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let ty = entry.file_type()?;
+            let path = entry.path();
+            if ty.is_dir() {
+                self.fsync_files(&path)?;
+            } else if ty.is_file() {
+                let is_log = dir == self.dir && entry.file_name() == SLED_LOG_FILE;
+                if is_log || !self.synced.contains(&path) {
+                    std::fs::File::open(&path)?.sync_all()?;
+                }
+                seen.push(path);
+            }
         }
+        self.synced.extend(seen);
+        fsync_dir(dir)
     }
-    fsync_dir(dir)
 }
 
 impl Storage for SledStorage {
@@ -298,7 +318,8 @@ impl Storage for SledStorage {
     }
     fn sync(&mut self) -> Result<(), StorageError> {
         self.db.flush().map_err(engine)?;
-        fsync_tree(&self.dir)
+        let dir = self.dir.clone();
+        self.fsync_files(&dir)
     }
 }
 
