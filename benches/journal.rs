@@ -14,8 +14,9 @@
 //! |---|---|---|
 //! | `JISSEKI_BENCH_SIZES` | `100000,1000000` | batch sizes of the import figures |
 //! | `JISSEKI_BENCH_RECORD_BASE` | `10000` | events already in the ledger for `record` |
-//! | `JISSEKI_BENCH_RECORD_SAMPLES` | `2000` | durable single appends timed (library) |
+//! | `JISSEKI_BENCH_RECORD_SAMPLES` | `3000` | durable single appends timed (library) |
 //! | `JISSEKI_BENCH_RECORD_PART_SAMPLES` | `300` | of them also broken down, and fdatasync probes |
+//! | `JISSEKI_BENCH_REPEAT` | `3` | runs of each import size (rows show the median) |
 //! | `JISSEKI_BENCH_DETAIL_MAX` | `100000` | largest batch also split into its finer parts |
 //! | `JISSEKI_BENCH_CLI_RUNS` | `200` | `jisseki record` processes timed |
 //! | `JISSEKI_BIN` | `$CARGO_TARGET_DIR/release/jisseki` | the CLI binary |
@@ -37,6 +38,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+// The same allocator as the `jisseki` binary, so that the figures are the
+// CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const FILE: &str = "bench.jsonl";
 const MENUS: [(&str, &str); 4] = [("A-01", "A"), ("B-01", "B"), ("B-02", "B"), ("C-01", "C")];
@@ -490,16 +496,55 @@ fn stored(r: &RecordedEvent) -> StoredEvent {
     }
 }
 
-/// The import path and its parts for a batch of `n` events. `detail` adds
-/// the finer parts (each one more pass over the batch).
-fn import_figures(n: usize, detail: bool) {
+type Row = (&'static str, Tm, &'static str);
+
+/// The import path and its parts for a batch of `n` events, run `repeat`
+/// times; each row shows the median of its runs. `detail` adds the finer
+/// parts (each one more pass over the batch).
+fn import_figures(n: usize, detail: bool, repeat: usize) {
     let (bytes, gen) = time(|| generate(n, 1));
     eprintln!(
         "[figures] import {n}: generated {} MB in {} ms",
         bytes.len() / 1_000_000,
         ms(gen.wall)
     );
-    let mut rows: Vec<(&str, Tm, &str)> = Vec::new();
+    let mut runs = Vec::new();
+    let mut du = 0;
+    for i in 0..repeat.max(1) {
+        let (rows, size) = import_once(n, &bytes, detail);
+        eprintln!("[figures] import {n}: run {} of {repeat} done", i + 1);
+        runs.push(rows);
+        du = size;
+    }
+    let median = |xs: &mut Vec<Duration>| {
+        xs.sort();
+        xs[xs.len() / 2]
+    };
+    println!();
+    println!(
+        "### Import of {n} events ({} MB of JSON Lines; ledger directory {} MB; median of {} runs)",
+        bytes.len() / 1_000_000,
+        du / 1_000_000,
+        runs.len()
+    );
+    println!();
+    println!("| step | events | wall ms | CPU ms | µs/event (wall) | events/s (wall) | events/s (CPU) | note |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    for (k, &(what, _, note)) in runs[0].iter().enumerate() {
+        let mut wall: Vec<Duration> = runs.iter().map(|r| r[k].1.wall).collect();
+        let mut cpu: Vec<Duration> = runs.iter().map(|r| r[k].1.cpu).collect();
+        let t = Tm {
+            wall: median(&mut wall),
+            cpu: median(&mut cpu),
+        };
+        row(what, n, t, note);
+    }
+}
+
+/// One run of every measured step: the rows, and the size of the ledger
+/// directory.
+fn import_once(n: usize, bytes: &[u8], detail: bool) -> (Vec<Row>, u64) {
+    let mut rows: Vec<Row> = Vec::new();
 
     if detail {
         // The parts of parsing, on one thread: JSON syntax to a
@@ -529,7 +574,7 @@ fn import_figures(n: usize, detail: bool) {
             "typed event from the object",
         ));
     }
-    let (events, t_parse) = time(|| parse(&bytes));
+    let (events, t_parse) = time(|| parse(bytes));
     rows.insert(0, ("parse + validate (`io::read_events`)", t_parse, ""));
 
     if detail {
@@ -597,17 +642,21 @@ fn import_figures(n: usize, detail: bool) {
             "no engine, no I/O",
         ));
         rows.push((
-            "    seal (`RecordedEvent::seal`)",
+            "    seal (`RecordedEvent::seal`, 1 thread)",
             t_seal,
             "canonical JSON + SHA-256",
         ));
         rows.push((
-            "      canonical JSON bytes (`chain::canonical_bytes`)",
+            "      canonical JSON bytes (`chain::canonical_bytes`, 1 thread)",
             t_canon,
             "via `serde_json::Value`, keys sorted",
         ));
-        rows.push(("      SHA-256 chain (`chain::chain_hash`)", t_sha, ""));
-        rows.push(("    postcard encode of the chunks", t_encode, ""));
+        rows.push((
+            "      SHA-256 chain (`chain::chain_hash`, 1 thread)",
+            t_sha,
+            "",
+        ));
+        rows.push(("    postcard encode of the chunks (1 thread)", t_encode, ""));
     }
 
     // Append only: the journal on sled, as Ledger::open configures it, with
@@ -641,27 +690,15 @@ fn import_figures(n: usize, detail: bool) {
     // End to end, as `jisseki import` does it: bytes -> read_events ->
     // Ledger::append on a ledger opened with Ledger::open.
     let (dir, mut ledger) = fresh_ledger();
-    let (_, t_e2e) = time(|| append(&mut ledger, parse(&bytes)));
+    let (_, t_e2e) = time(|| append(&mut ledger, parse(bytes)));
     let du = dir_size(dir.path());
-
-    println!();
-    println!(
-        "### Import of {n} events ({} MB of JSON Lines; ledger directory {} MB)",
-        bytes.len() / 1_000_000,
-        du / 1_000_000
-    );
-    println!();
-    println!("| step | events | wall ms | CPU ms | µs/event (wall) | events/s (wall) | events/s (CPU) | note |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
-    row(
+    let e2e = (
         "**end to end** (`read_events` + `Ledger::append`, fsynced)",
-        n,
         t_e2e,
         "**goal ≥ 250,000/s**",
     );
-    for (what, d, note) in rows {
-        row(what, n, d, note);
-    }
+    rows.insert(0, e2e);
+
     let (_, t_export) = time(|| ledger.export(&mut std::io::sink()).expect("export"));
     let (v, t_verify) = time(|| ledger.verify());
     assert!(
@@ -669,11 +706,12 @@ fn import_figures(n: usize, detail: bool) {
         "{v:?}"
     );
     let (_, t_iter) = time(|| ledger.events().map(|r| r.expect("event")).count());
-    row("export (`Ledger::export` to a sink)", n, t_export, "");
-    row("verify (`Ledger::verify`)", n, t_verify, "");
-    row("  read + decode only (`Ledger::events`)", n, t_iter, "");
+    rows.push(("export (`Ledger::export` to a sink)", t_export, ""));
+    rows.push(("verify (`Ledger::verify`)", t_verify, ""));
+    rows.push(("  read + decode only (`Ledger::events`)", t_iter, ""));
     drop(ledger);
     drop(dir);
+    (rows, du)
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -730,7 +768,7 @@ impl Probe {
 
 fn record_figures() {
     let base = env_usize("JISSEKI_BENCH_RECORD_BASE", 10_000);
-    let samples = env_usize("JISSEKI_BENCH_RECORD_SAMPLES", 2000);
+    let samples = env_usize("JISSEKI_BENCH_RECORD_SAMPLES", 3000);
     let parts = env_usize("JISSEKI_BENCH_RECORD_PART_SAMPLES", 300).min(samples);
     let runs = env_usize("JISSEKI_BENCH_CLI_RUNS", 200);
     if samples == 0 && runs == 0 {
@@ -799,15 +837,9 @@ fn record_figures() {
         stats_line("    sync (sled flush + fsync of every file)", &mut sync, "");
         stats_line("    sled `apply_batch`", &mut apply, "");
         stats_line("    the rest (checks, seal, encode)", &mut rest, "");
-        eprintln!("[figures] the ledger directory holds {files} files and directories (SledStorage::sync fsyncs every one under journal/)");
+        eprintln!("[figures] the ledger directory holds {files} files and directories");
         drop(ledger);
         drop(dir);
-
-        stats_line(
-            "device floor: write 4 KB + `fdatasync`",
-            &mut lat,
-            "one device flush",
-        );
 
         let mut lat = Vec::with_capacity(samples);
         for l in singles.iter().take(samples) {
@@ -933,10 +965,11 @@ fn figures() {
         .filter_map(|s| s.trim().replace('_', "").parse().ok())
         .collect();
     let detail_max = env_usize("JISSEKI_BENCH_DETAIL_MAX", 100_000);
+    let repeat = env_usize("JISSEKI_BENCH_REPEAT", 3);
     println!("## jisseki journal figures");
     println!();
     println!(
-        "Ledgers in {}. Each figure is one run (no warm-up); rates are events per second.",
+        "Ledgers in {}. Import rows are the median of JISSEKI_BENCH_REPEAT runs; rates are events per second.",
         bench_root().display()
     );
     println!(
@@ -948,7 +981,7 @@ fn figures() {
         println!("Load average at start: {}", l.trim());
     }
     for n in sizes {
-        import_figures(n, n <= detail_max);
+        import_figures(n, n <= detail_max, repeat);
     }
     record_figures();
 }

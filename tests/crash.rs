@@ -44,7 +44,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -235,10 +235,7 @@ impl ChildProc {
         if now >= deadline {
             return None;
         }
-        match self.lines.recv_timeout(deadline - now) {
-            Ok(l) => Some(l),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.lines.recv_timeout(deadline - now).ok()
     }
 
     /// SIGKILLs the child, reaps it, and collects what it printed.
@@ -725,7 +722,7 @@ fn append_survives_sigkill() {
             Some(b) if b.present == Some(true) => {
                 stats.in_flight_present += 1;
                 format!(
-                    "killed in batch {}: present (durable, not yet acknowledged)",
+                    "killed in batch {}: present though not acknowledged (written before the kill)",
                     b.no
                 )
             }
@@ -978,7 +975,7 @@ fn restore_survives_sigkill() {
                     if acked.is_some() {
                         "complete (acknowledged)"
                     } else {
-                        "complete (durable, not yet acknowledged)"
+                        "complete though not acknowledged (written before the kill)"
                     }
                 }
             }

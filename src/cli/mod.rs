@@ -932,7 +932,7 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
     if let Some(p) = &project {
         out.push_str(&match lang {
             Lang::Ja => format!(
-                "デモ台帳: {}（{}、{} から {} 年度）\n",
+                "デモ台帳: {}（{}、{} から {} 年間）\n",
                 p.name, p.project, p.contract_start, p.years.0
             ),
             Lang::En => format!(
@@ -975,9 +975,10 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
             ests.len()
         ),
     });
-    let rows: Vec<Vec<String>> = counts
+    // In the order of CONTRACT.md §2: definitions first, then what happened.
+    let rows: Vec<Vec<String>> = crate::domain::EVENT_TYPES
         .iter()
-        .map(|(t, n)| vec![type_label(t, lang).to_string(), n.to_string()])
+        .filter_map(|t| counts.get(t).map(|n| vec![type_label(t, lang).to_string(), n.to_string()]))
         .collect();
     out.push_str(&table::render(
         &[lang.pick("種類", "type"), lang.pick("件数", "events")],
