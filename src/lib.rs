@@ -15,4 +15,5 @@ pub mod par;
 pub mod synth;
 
 pub use ledger::{Access, AppendOptions, AppendReport, Ledger, LedgerError, LogFilter};
+pub mod rules;
 pub mod schema;
