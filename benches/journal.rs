@@ -175,8 +175,29 @@ fn fresh_ledger() -> (tempfile::TempDir, Ledger) {
     let dir = tempdir();
     let path = dir.path().join("ledger");
     Ledger::init(&path).expect("init");
-    let ledger = Ledger::open(&path, Access::Write, clock()).expect("open");
-    (dir, ledger)
+    (dir, open_write(&path))
+}
+
+static OPEN_RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// Opens a ledger for writing. sled releases its file lock only when its
+/// background threads have let go of the database, a little after the
+/// previous handle (here: `Ledger::init`'s) was dropped; until then the
+/// open is refused as `InUse`, so retry for a while.
+fn open_write(path: &Path) -> Ledger {
+    let started = Instant::now();
+    loop {
+        match Ledger::open(path, Access::Write, clock()) {
+            Ok(l) => return l,
+            Err(jisseki::LedgerError::InUse { .. })
+                if started.elapsed() < Duration::from_secs(10) =>
+            {
+                OPEN_RETRIES.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("open {}: {e}", path.display()),
+        }
+    }
 }
 
 fn append(ledger: &mut Ledger, events: Vec<InputEvent>) -> usize {
@@ -472,7 +493,12 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Tm) {
 
 fn row(what: &str, n: usize, t: Tm, note: &str) {
     let per = t.wall.as_secs_f64() * 1e6 / n.max(1) as f64;
-    let (wall, cpu) = (ms(t.wall), ms(t.cpu));
+    let cpu = if t.cpu.is_zero() {
+        "-".into()
+    } else {
+        ms(t.cpu)
+    };
+    let wall = ms(t.wall);
     let (rw, rc) = (rate(n, t.wall), rate(n, t.cpu));
     println!("| {what} | {n} | {wall} | {cpu} | {per:.2} | {rw} | {rc} | {note} |");
 }
@@ -705,12 +731,51 @@ fn import_once(n: usize, bytes: &[u8], detail: bool) -> (Vec<Row>, u64) {
         matches!(v, jisseki::journal::Verification::Intact { .. }),
         "{v:?}"
     );
-    let (_, t_iter) = time(|| ledger.events().map(|r| r.expect("event")).count());
+    let (_, t_iter) = time(|| {
+        let mut n = 0usize;
+        for r in ledger.events() {
+            black_box(r.expect("event"));
+            n += 1;
+        }
+        n
+    });
+    drop(ledger);
+    drop(dir);
+
+    // The CLI on the same bytes: process start, reading the file, the
+    // same path, and the report it prints.
+    if let Some(bin) = cli_bin() {
+        let dir = tempdir();
+        let (file, path) = (dir.path().join("events.jsonl"), dir.path().join("ledger"));
+        std::fs::write(&file, bytes).expect("write events");
+        Ledger::init(&path).expect("init");
+        let (out, t_cli) = time(|| {
+            let mut cmd = Command::new(&bin);
+            cmd.arg("import").arg("--ledger").arg(&path).arg(&file);
+            cmd.output().expect("spawn jisseki")
+        });
+        assert!(
+            out.status.success(),
+            "jisseki import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The child's CPU time is not the bench's: left blank.
+        let t_cli = Tm {
+            cpu: Duration::ZERO,
+            ..t_cli
+        };
+        rows.insert(
+            1,
+            (
+                "`jisseki import FILE` (whole process, release binary)",
+                t_cli,
+                "",
+            ),
+        );
+    }
     rows.push(("export (`Ledger::export` to a sink)", t_export, ""));
     rows.push(("verify (`Ledger::verify`)", t_verify, ""));
     rows.push(("  read + decode only (`Ledger::events`)", t_iter, ""));
-    drop(ledger);
-    drop(dir);
     (rows, du)
 }
 
@@ -897,6 +962,23 @@ fn record_figures() {
         &mut lat,
         "release binary",
     );
+    // Diagnostic: the same with mimalloc's transparent huge pages off
+    // (fewer freshly zeroed 2 MB pages at start-up).
+    let mut lat: Vec<Duration> = (0..runs.clamp(1, 50))
+        .map(|i| {
+            let mut args = ledger_args("record");
+            args.extend(cli_args(runs + i));
+            let t = Instant::now();
+            let out = Command::new(&bin)
+                .args(&args)
+                .env("MIMALLOC_ALLOW_THP", "0")
+                .output()
+                .expect("spawn jisseki");
+            assert!(out.status.success(), "jisseki record failed");
+            t.elapsed()
+        })
+        .collect();
+    stats_line("  same with `MIMALLOC_ALLOW_THP=0`", &mut lat, "diagnostic");
     let n = runs.clamp(1, 50);
     let mut lat: Vec<Duration> = (0..n)
         .map(|_| {
@@ -984,6 +1066,10 @@ fn figures() {
         import_figures(n, n <= detail_max, repeat);
     }
     record_figures();
+    let retries = OPEN_RETRIES.load(Ordering::Relaxed);
+    if retries > 0 {
+        eprintln!("[figures] Ledger::open right after Ledger::init was refused as in use {retries} times (retried)");
+    }
 }
 
 fn main() {

@@ -45,7 +45,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
@@ -162,6 +162,21 @@ fn batch_text(no: u64, defs: bool, count: usize) -> (String, Vec<Uuid>) {
     (text, ids)
 }
 
+/// Held while the parent has a ledger open, and while it spawns a child.
+///
+/// The two tests run on two threads of one parent process. A child forked
+/// while the other thread has a ledger open inherits the ledger's file
+/// descriptors, and with them its `flock`s (the `LOCK` file's and sled's),
+/// until it execs; if the other thread then reopens that ledger, or the other
+/// test's child opens it, the lock is still taken. `Command::spawn` returns
+/// only once the child has exec'd (and so closed them), so holding this
+/// around spawns and around every use of a ledger in the parent avoids that.
+static PARENT_FDS: Mutex<()> = Mutex::new(());
+
+fn parent_fds() -> MutexGuard<'static, ()> {
+    PARENT_FDS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A child process of this test binary, killed (and reaped) when dropped,
 /// so that a failing test leaves no process behind.
 struct ChildProc {
@@ -194,7 +209,10 @@ impl ChildProc {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn the child");
+        let mut child = {
+            let _fds = parent_fds();
+            cmd.spawn().expect("spawn the child")
+        };
         let stdout = child.stdout.take().expect("child stdout");
         let mut stderr = child.stderr.take().expect("child stderr");
         let (tx, rx) = mpsc::channel();
@@ -465,6 +483,7 @@ fn check_append(
     rng: &mut StdRng,
     ctx: &str,
 ) -> u64 {
+    let _fds = parent_fds();
     let ledger = open_read(dir, ctx);
     let n = assert_intact(&ledger, ctx);
 
@@ -643,7 +662,10 @@ fn append_survives_sigkill() {
     println!("append crash test: {iterations} iterations, seed {seed} (replay the schedule with {SEED_ENV}={seed})");
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("ledger");
-    Ledger::init(&dir).expect("init the ledger");
+    {
+        let _fds = parent_fds();
+        Ledger::init(&dir).expect("init the ledger");
+    }
     let mut model = Model::default();
     let mut stats = AppendStats::default();
     let started = Instant::now();
@@ -804,6 +826,7 @@ fn restore_survives_sigkill() {
     let tmp = tempfile::tempdir().expect("temp dir");
 
     // The export: the definitions and EXPORT_BATCHES batches of attendance.
+    let fds = parent_fds();
     let source = tmp.path().join("source");
     Ledger::init(&source).expect("init the source");
     let mut ledger =
@@ -841,6 +864,7 @@ fn restore_survives_sigkill() {
         "a restored ledger exports other bytes"
     );
     drop(ledger);
+    drop(fds);
     std::fs::remove_dir_all(&calibrate).expect("remove");
     println!(
         "restore of {total} events takes {} ms here",
@@ -873,6 +897,7 @@ fn restore_survives_sigkill() {
         );
         let dir = tmp.path().join(format!("restore-{iteration}"));
         if !child_inits {
+            let _fds = parent_fds();
             Ledger::init(&dir).expect("init");
         }
         let mut child = ChildProc::spawn(
@@ -925,6 +950,7 @@ fn restore_survives_sigkill() {
             );
         }
 
+        let fds = parent_fds();
         let outcome = match Ledger::open(&dir, Access::Read, Arc::new(SystemClock)) {
             Err(LedgerError::NotALedger { .. }) if child_inits => {
                 assert!(
@@ -980,6 +1006,7 @@ fn restore_survives_sigkill() {
                 }
             }
         };
+        drop(fds);
         println!("{ctx}: {outcome}");
         std::fs::remove_dir_all(&dir).expect("remove the restored ledger");
     }

@@ -978,7 +978,11 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
     // In the order of CONTRACT.md §2: definitions first, then what happened.
     let rows: Vec<Vec<String>> = crate::domain::EVENT_TYPES
         .iter()
-        .filter_map(|t| counts.get(t).map(|n| vec![type_label(t, lang).to_string(), n.to_string()]))
+        .filter_map(|t| {
+            counts
+                .get(t)
+                .map(|n| vec![type_label(t, lang).to_string(), n.to_string()])
+        })
         .collect();
     out.push_str(&table::render(
         &[lang.pick("種類", "type"), lang.pick("件数", "events")],
