@@ -520,6 +520,36 @@ impl Ledger {
         self.journal.iter().map(|r| r.map_err(LedgerError::from))
     }
 
+    /// The facts as known at `known_at_us` (all when `None`): corrections
+    /// applied, retractions removed (T-2, T-3).
+    pub fn resolved(
+        &self,
+        known_at_us: Option<i64>,
+    ) -> Result<crate::projection::Resolved, LedgerError> {
+        let mut events = Vec::new();
+        for e in self.events() {
+            let e = e?;
+            if known_at_us.is_some_and(|t| e.recorded_at_us > t) {
+                break;
+            }
+            events.push(e);
+        }
+        Ok(crate::projection::resolve(events, known_at_us))
+    }
+
+    /// `jisseki report`: the figures as of `as_of`, as known at
+    /// `known_at_us`.
+    pub fn report(
+        &self,
+        as_of: crate::domain::Date,
+        known_at_us: Option<i64>,
+        scope: crate::rules::time::Scope,
+    ) -> Result<crate::report::Report, LedgerError> {
+        let r = self.resolved(known_at_us)?;
+        let f = crate::projection::figures(&r, crate::projection::Query { as_of, scope });
+        Ok(crate::report::Report::new(&r, &f, as_of, known_at_us))
+    }
+
     /// The events that pass `filter`, in seq order.
     pub fn log(&self, filter: &LogFilter) -> Result<Vec<RecordedEvent>, LedgerError> {
         let mut out = Vec::new();

@@ -13,7 +13,10 @@ pub mod journal;
 pub mod ledger;
 pub mod par;
 pub mod synth;
+pub mod table;
 
 pub use ledger::{Access, AppendOptions, AppendReport, Ledger, LedgerError, LogFilter};
+pub mod projection;
+pub mod report;
 pub mod rules;
 pub mod schema;

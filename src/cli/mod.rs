@@ -1,8 +1,6 @@
 //! The command line: parse flags, call [`crate::Ledger`], render. No figure
 //! is computed here.
 
-mod table;
-
 use crate::error::{InputError, InputErrorKind, InputErrors, Location};
 use crate::i18n::Lang;
 use crate::io::{self, InputFormat, Mode};
@@ -115,6 +113,39 @@ pub enum Command {
         /// 最大件数 / at most N events
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// メニュー別・年度別のアウトプットとアウトカム / output and outcome per menu (CONTRACT §3)
+    Report {
+        /// 基準日 YYYY-MM-DD（発生日による時点, T-1）/ as-of date
+        #[arg(long)]
+        as_of: String,
+        /// 記録時点 RFC 3339（その時点で記録済みのイベントだけで再現, T-2）/ known-at time
+        #[arg(long)]
+        known_at: Option<String>,
+        /// 契約開始からの累計（F-2）/ cumulative from the contract start
+        #[arg(long)]
+        cumulative: bool,
+    },
+    /// 数字の根拠をイベントとルールで示す / every event behind a figure, with the rule that counted or excluded it
+    Explain {
+        /// メニューID / menu id
+        #[arg(long)]
+        menu: Option<String>,
+        /// 参加者ID / person id
+        #[arg(long)]
+        person: Option<String>,
+        /// 事業所ID / establishment id
+        #[arg(long)]
+        establishment: Option<String>,
+        /// 基準日 / as-of date
+        #[arg(long)]
+        as_of: String,
+        /// 記録時点 / known-at time
+        #[arg(long)]
+        known_at: Option<String>,
+        /// 累計 / cumulative
+        #[arg(long)]
+        cumulative: bool,
     },
     /// 架空の協議会の台帳を一時ディレクトリに作って要約を表示する / build a demo council ledger and summarise it
     Demo {
@@ -392,7 +423,110 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
+        Command::Report {
+            as_of,
+            known_at,
+            cumulative,
+        } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
+            let report = ledger.report(as_of, known_at, scope)?;
+            print_report(&report, cli.format, lang);
+            Ok(0)
+        }
+        Command::Explain {
+            menu,
+            person,
+            establishment,
+            as_of,
+            known_at,
+            cumulative,
+        } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
+            let subject = person.as_deref().or(establishment.as_deref());
+            if menu.is_none() && subject.is_none() {
+                return Err(Failure::Usage(
+                    lang.pick(
+                        "--menu、--person、--establishment のいずれかを指定してください",
+                        "give --menu, --person or --establishment",
+                    )
+                    .into(),
+                ));
+            }
+            let r = ledger.resolved(known_at)?;
+            let f = crate::projection::figures(&r, crate::projection::Query { as_of, scope });
+            if let Some(m) = menu {
+                if !r.menus.contains_key(m.as_str()) {
+                    return Err(Failure::Usage(format!(
+                        "--menu {m}: {}",
+                        lang.pick("そのメニューは定義されていません", "no such menu")
+                    )));
+                }
+            }
+            let report = crate::report::Report::new(&r, &f, as_of, known_at);
+            let x = crate::report::explanation(report, &f, menu.as_deref(), subject);
+            match cli.format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&x).unwrap_or_default())
+                }
+                _ => print!("{}", crate::report::render_explanation(&x, lang)),
+            }
+            Ok(0)
+        }
     }
+}
+
+/// Parses `--as-of`, `--known-at` and `--cumulative`.
+fn when(
+    as_of: &str,
+    known_at: Option<&str>,
+    cumulative: bool,
+    lang: Lang,
+) -> Result<(crate::domain::Date, Option<i64>, crate::rules::time::Scope), Failure> {
+    let as_of = crate::domain::Date::parse_iso(as_of).ok_or_else(|| {
+        Failure::Usage(format!(
+            "--as-of {as_of}: {}",
+            lang.pick(
+                "YYYY-MM-DD の存在する日付で指定してください",
+                "give an existing date YYYY-MM-DD"
+            )
+        ))
+    })?;
+    let known_at = known_at
+        .map(|t| {
+            journal::chain::parse_timestamp(t).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--known-at {t}: {}",
+                    lang.pick(
+                        "RFC 3339 の時刻で指定してください（例 2025-03-05T09:00:00+09:00）",
+                        "give an RFC 3339 time (e.g. 2025-03-05T09:00:00+09:00)"
+                    )
+                ))
+            })
+        })
+        .transpose()?;
+    let scope = if cumulative {
+        crate::rules::time::Scope::Cumulative
+    } else {
+        crate::rules::time::Scope::FiscalYear
+    };
+    Ok((as_of, known_at, scope))
+}
+
+fn print_report(r: &crate::report::Report, format: Format, lang: Lang) {
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(r).unwrap_or_default()
+        ),
+        Format::Csv => out.write_all(&crate::report::render_csv(r)),
+        Format::Table => write!(out, "{}", crate::report::render_table(r, lang)),
+    };
 }
 
 /// `--since`/`--until`: RFC 3339, or a date (the start of that day, or its
@@ -882,7 +1016,7 @@ fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
                 ],
             };
             let rows: Vec<Vec<String>> = events.iter().map(row).collect();
-            write!(out, "{}", table::render(&header, &rows))
+            write!(out, "{}", crate::table::render(&header, &rows))
         }
     };
 }
@@ -984,7 +1118,7 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
                 .map(|n| vec![type_label(t, lang).to_string(), n.to_string()])
         })
         .collect();
-    out.push_str(&table::render(
+    out.push_str(&crate::table::render(
         &[lang.pick("種類", "type"), lang.pick("件数", "events")],
         &rows,
     ));

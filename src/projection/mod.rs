@@ -1,0 +1,554 @@
+//! The projection: a deterministic fold of the journal into the figures of
+//! CONTRACT.md §3, per menu and fiscal year, as of a date (T-1) and as
+//! known at a moment (T-2), with every verdict kept for `explain`.
+//!
+//! The fold has two steps. [`resolve`] replays the events recorded by the
+//! known-at time, applying corrections and retractions (T-3), into the
+//! current facts. [`figures`] then applies the rules (`crate::rules`) to
+//! those facts. Both are pure: same events, same figures.
+
+pub mod resolve;
+
+pub use resolve::{resolve, Fact, Resolved};
+
+use crate::domain::{Category, Date, EventBody, MenuDefined, MenuKind, Place};
+use crate::rules::outcome::{self, FirstUse};
+use crate::rules::time::{fiscal_year, Scope, Window};
+use crate::rules::{output, RuleId, Subject, Verdict};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What figures to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query {
+    /// T-1: the date the figures are as of.
+    pub as_of: Date,
+    /// F-1 (fiscal year of `as_of`) or F-2 (from the contract start).
+    pub scope: Scope,
+}
+
+/// A reference to an event: its seq and id, as an auditor looks it up.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EventRef {
+    /// The seq of the event.
+    pub seq: u64,
+    /// The id of the event.
+    pub id: String,
+    /// The seq and id of the correction whose content is used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_by: Option<(u64, String)>,
+}
+
+/// Why a subject counts, or does not, in a menu's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubjectEntry {
+    /// The establishment or person.
+    pub subject: Subject,
+    /// Counted (under an O- rule) or excluded (under the first rule that
+    /// excluded them).
+    pub verdict: Verdict,
+    /// The attendances in the window, in date order.
+    pub attendances: Vec<EventRef>,
+    /// Attendances counted with repeats (延べ).
+    pub counted_attendances: u64,
+    /// The first counted attendance of the menu (any time up to the as-of
+    /// date), which XC-7 and C-RES look at.
+    pub first_counted: Option<Date>,
+    /// Whether the subject is in the region (residence or location of the
+    /// first counted attendance).
+    pub in_region: bool,
+}
+
+/// What one outcome event gives a menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutcomeEntry {
+    /// The outcome event.
+    pub event: EventRef,
+    /// `hire`, `conversion`, `startup_founder` or `startup_employees`.
+    pub kind: &'static str,
+    /// The person hired, converted or founding.
+    pub person: String,
+    /// The date that places it in time (start, conversion or founding date).
+    pub date: Option<Date>,
+    /// Counted under a C- rule, or excluded.
+    pub verdict: Verdict,
+    /// How many outcomes it is (start-up employees; 1 otherwise; 0 when it
+    /// repeats a person already counted in the menu).
+    pub units: u64,
+    /// T-1 or E-3: why it falls in the period.
+    pub time_rule: Option<RuleId>,
+}
+
+/// The outcome breakdown of CONTRACT.md §3.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    /// Hires.
+    pub hires: u64,
+    /// Regular conversions.
+    pub conversions: u64,
+    /// Founders who employ staff.
+    pub founders: u64,
+    /// Employees of counted start-ups.
+    pub startup_employees: u64,
+}
+
+/// The figures of one menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MenuFigures {
+    /// Menu id.
+    pub menu: String,
+    /// Category.
+    pub category: Category,
+    /// Kind.
+    pub kind: MenuKind,
+    /// Name.
+    pub name: String,
+    /// Distinct subjects counted (実人数; 社 for A establishments).
+    pub output: u64,
+    /// Outcomes counted (distinct people per menu, plus start-up employees).
+    pub outcome: u64,
+    /// The output target of the period (E-8: as revised by the as-of date).
+    pub output_target: Option<u64>,
+    /// The outcome target of the period.
+    pub outcome_target: Option<u64>,
+    /// Outcomes by kind.
+    pub outcome_breakdown: Breakdown,
+    /// Subjects (and outcomes) left out, by the first rule that excluded them.
+    pub excluded: BTreeMap<RuleId, u64>,
+    /// Counted attendances with repeats (延べ人数).
+    pub attendances: u64,
+    /// Counted subjects in the region.
+    pub in_region: u64,
+    /// Every subject that attended in the window.
+    pub subjects: Vec<SubjectEntry>,
+    /// Every outcome attributed or considered.
+    pub outcomes: Vec<OutcomeEntry>,
+}
+
+/// Figures of the whole project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    /// Per menu, in menu id order.
+    pub menus: Vec<MenuFigures>,
+    /// The sum of menu outputs.
+    pub total_output: u64,
+    /// Outcomes counted once each (C-DEDUP).
+    pub total_outcome: u64,
+    /// Interpretation rules the figures relied on.
+    pub interpretations: BTreeSet<RuleId>,
+    /// The fiscal year, for F-1 figures.
+    pub fiscal_year: Option<u16>,
+    /// The window.
+    pub from: Date,
+}
+
+/// One counted or considered attendance, with what the rules said.
+struct Seen<'a> {
+    fact: &'a Fact,
+    att: &'a crate::domain::Attendance,
+    verdict: Verdict,
+    subject: Subject,
+}
+
+/// Applies the rules to resolved facts.
+pub fn figures(r: &Resolved, q: Query) -> Figures {
+    let Some(project) = &r.project else {
+        return Figures {
+            menus: Vec::new(),
+            total_output: 0,
+            total_outcome: 0,
+            interpretations: BTreeSet::new(),
+            fiscal_year: None,
+            from: q.as_of,
+        };
+    };
+    let w = Window::new(q.as_of, project.contract_start, q.scope);
+    let mut interpretations = BTreeSet::new();
+    // Every attendance up to the as-of date, judged, in date order.
+    let mut seen: BTreeMap<&str, Vec<Seen>> = BTreeMap::new();
+    // "Before using the programme" (XC-2, XC-3): a subject's first counted
+    // attendance of any menu.
+    let mut programme_first: HashMap<Subject, Date> = HashMap::new();
+    for f in r.facts.iter() {
+        let EventBody::Attendance(a) = &f.body else {
+            continue;
+        };
+        if a.date > q.as_of {
+            continue;
+        }
+        let Some(menu) = r.menus.get(a.menu.as_str()) else {
+            continue;
+        };
+        let Some(subject) = output::subject(menu.category, a) else {
+            continue;
+        };
+        let verdict = output::verdict(menu.category, menu.kind, a, fiscal_year(a.date));
+        if verdict.counts() {
+            let e = programme_first.entry(subject.clone()).or_insert(a.date);
+            *e = (*e).min(a.date);
+        }
+        seen.entry(menu.menu.as_str()).or_default().push(Seen {
+            fact: f,
+            att: a,
+            verdict,
+            subject,
+        });
+    }
+    for list in seen.values_mut() {
+        list.sort_by_key(|s| (s.att.date, s.fact.seq));
+    }
+    let mut menus = Vec::new();
+    let mut counted_units: BTreeSet<(String, &'static str)> = BTreeSet::new();
+    let mut total_employees: BTreeMap<String, u64> = BTreeMap::new();
+    for menu in r.menus.values() {
+        let list = seen
+            .get(menu.menu.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let fy = (q.scope == Scope::FiscalYear).then(|| fiscal_year(q.as_of));
+        let mut m = menu_output(menu, list, &w, fy);
+        let firsts = first_uses(list, &programme_first);
+        menu_outcomes(r, menu, &firsts, list, &w, &mut m, &mut interpretations);
+        for o in m
+            .outcomes
+            .iter()
+            .filter(|o| o.verdict.counts() && o.units > 0)
+        {
+            if o.kind == "startup_employees" {
+                total_employees.insert(o.event.id.clone(), o.units);
+            } else {
+                counted_units.insert((o.event.id.clone(), o.kind));
+            }
+        }
+        if list
+            .iter()
+            .any(|s| matches!(s.verdict, Verdict::Excluded(RuleId::XO7)) && s.att.student.is_some())
+        {
+            interpretations.insert(RuleId::XO7);
+        }
+        menus.push(m);
+    }
+    let total_output = menus.iter().map(|m| m.output).sum();
+    let total_outcome = counted_units.len() as u64 + total_employees.values().sum::<u64>();
+    let fiscal_year = (q.scope == Scope::FiscalYear).then(|| fiscal_year(q.as_of));
+    Figures {
+        menus,
+        total_output,
+        total_outcome,
+        interpretations,
+        fiscal_year,
+        from: w.from,
+    }
+}
+
+fn event_ref(f: &Fact) -> EventRef {
+    EventRef {
+        seq: f.seq,
+        id: f.id.to_string(),
+        corrected_by: f.corrected_by.map(|(s, id)| (s, id.to_string())),
+    }
+}
+
+fn targets(
+    menu: &resolve::MenuState,
+    q_as_of: Date,
+    fy: Option<u16>,
+) -> (Option<u64>, Option<u64>) {
+    // E-8: targets as revised by revisions dated on or before the as-of date.
+    let target_of = |year: u16| -> Option<(u64, u64)> {
+        let base = menu
+            .def
+            .targets
+            .iter()
+            .find(|t| t.fiscal_year.0 == year)
+            .map(|t| (u64::from(t.output.0), u64::from(t.outcome.0)));
+        let revised = menu
+            .revisions
+            .iter()
+            .filter(|r| r.fiscal_year.0 == year && r.date <= q_as_of)
+            .max_by_key(|r| r.date)
+            .map(|r| (u64::from(r.output.0), u64::from(r.outcome.0)));
+        revised.or(base)
+    };
+    match fy {
+        Some(y) => target_of(y).map_or((None, None), |(o, c)| (Some(o), Some(c))),
+        None => {
+            let mut years: BTreeSet<u16> =
+                menu.def.targets.iter().map(|t| t.fiscal_year.0).collect();
+            years.extend(menu.revisions.iter().map(|r| r.fiscal_year.0));
+            if years.is_empty() {
+                return (None, None);
+            }
+            let sum = years
+                .into_iter()
+                .filter_map(target_of)
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            (Some(sum.0), Some(sum.1))
+        }
+    }
+}
+
+fn menu_output(
+    menu: &resolve::MenuState,
+    list: &[Seen],
+    w: &Window,
+    fy: Option<u16>,
+) -> MenuFigures {
+    let def: &MenuDefined = &menu.def;
+    let mut by_subject: BTreeMap<&Subject, SubjectEntry> = BTreeMap::new();
+    for s in list {
+        let entry = by_subject
+            .entry(&s.subject)
+            .or_insert_with(|| SubjectEntry {
+                subject: s.subject.clone(),
+                verdict: s.verdict,
+                attendances: Vec::new(),
+                counted_attendances: 0,
+                first_counted: None,
+                in_region: false,
+            });
+        if s.verdict.counts() && entry.first_counted.is_none() {
+            entry.first_counted = Some(s.att.date);
+            entry.in_region = match s.subject {
+                Subject::Establishment(_) => s.att.establishment_location == Some(Place::InRegion),
+                Subject::Person(_) => s.att.residence == Some(Place::InRegion),
+            };
+        }
+        if !w.holds(s.att.date) {
+            continue;
+        }
+        entry.attendances.push(event_ref(s.fact));
+        if s.verdict.counts() {
+            entry.counted_attendances += 1;
+            if !entry.verdict.counts() {
+                entry.verdict = s.verdict;
+            }
+        }
+    }
+    // Only subjects that attended in the window appear.
+    let subjects: Vec<SubjectEntry> = by_subject
+        .into_values()
+        .filter(|e| !e.attendances.is_empty())
+        .collect();
+    let mut excluded = BTreeMap::new();
+    for e in subjects.iter().filter(|e| !e.verdict.counts()) {
+        *excluded.entry(e.verdict.rule()).or_insert(0) += 1;
+    }
+    let counted = subjects.iter().filter(|e| e.verdict.counts());
+    let (output_target, outcome_target) = targets(menu, w.as_of, fy);
+    MenuFigures {
+        menu: def.menu.0.clone(),
+        category: def.category,
+        kind: def.kind,
+        name: def.name.0.clone(),
+        output: counted.clone().count() as u64,
+        outcome: 0,
+        output_target,
+        outcome_target,
+        outcome_breakdown: Breakdown::default(),
+        excluded,
+        attendances: counted.clone().map(|e| e.counted_attendances).sum(),
+        in_region: counted.filter(|e| e.in_region).count() as u64,
+        subjects,
+        outcomes: Vec::new(),
+    }
+}
+
+/// Each subject's first counted attendance of the menu, with the date of
+/// its first counted attendance of the programme.
+fn first_uses<'a>(
+    list: &'a [Seen],
+    programme_first: &HashMap<Subject, Date>,
+) -> HashMap<&'a Subject, FirstUse<'a>> {
+    let mut out = HashMap::new();
+    for s in list.iter().filter(|s| s.verdict.counts()) {
+        out.entry(&s.subject).or_insert_with(|| FirstUse {
+            date: s.att.date,
+            rule: s.verdict.rule(),
+            attendance: s.att,
+            programme_first: programme_first
+                .get(&s.subject)
+                .copied()
+                .unwrap_or(s.att.date),
+        });
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn menu_outcomes(
+    r: &Resolved,
+    menu: &resolve::MenuState,
+    firsts: &HashMap<&Subject, FirstUse>,
+    list: &[Seen],
+    w: &Window,
+    m: &mut MenuFigures,
+    interpretations: &mut BTreeSet<RuleId>,
+) {
+    let attended: BTreeSet<&Subject> = list.iter().map(|s| &s.subject).collect();
+    let is_a = menu.def.category == Category::A;
+    let mut entries: Vec<OutcomeEntry> = Vec::new();
+    for f in r.facts.iter() {
+        let (subject, names, date, offer, regular) = match &f.body {
+            EventBody::Hire(h) if is_a => match &h.employer {
+                Some(e) => (
+                    Subject::Establishment(e.0.clone()),
+                    &h.menus,
+                    h.start_date,
+                    h.offer_date,
+                    h.regular_recruitment == Some(true),
+                ),
+                None => continue,
+            },
+            EventBody::Hire(h) => (
+                Subject::Person(h.person.0.clone()),
+                &h.menus,
+                h.start_date,
+                h.offer_date,
+                h.regular_recruitment == Some(true),
+            ),
+            EventBody::Conversion(c) if is_a => (
+                Subject::Establishment(c.employer.0.clone()),
+                &c.menus,
+                Some(c.date),
+                None,
+                false,
+            ),
+            EventBody::Conversion(c) => (
+                Subject::Person(c.person.0.clone()),
+                &c.menus,
+                Some(c.date),
+                None,
+                false,
+            ),
+            EventBody::Startup(s) if is_a && menu.def.kind == MenuKind::Seminar => (
+                Subject::Person(s.person.0.clone()),
+                &s.menus,
+                Some(s.date),
+                None,
+                false,
+            ),
+            _ => continue,
+        };
+        // C-ATTR: the menus an outcome names narrow its attribution.
+        if let Some(named) = names {
+            if !named.iter().any(|n| n.0 == menu.def.menu.0) {
+                continue;
+            }
+        }
+        let time_rule = match date {
+            Some(d) => match w.outcome(d, offer, regular) {
+                Some(rule) => Some(rule),
+                None => continue,
+            },
+            // XC-4: an unknown start date is shown once its offer is known
+            // by the as-of date, so that it is not forgotten.
+            None if offer.is_none_or(|o| w.holds(o)) => None,
+            None => continue,
+        };
+        let Some(first) = firsts.get(&subject) else {
+            // XC-8: attended but never counted in the menu. A subject who
+            // never attended the menu is not considered at all (C-ATTR).
+            if attended.contains(&subject) || names.is_some() {
+                let kind = match &f.body {
+                    EventBody::Conversion(_) => "conversion",
+                    EventBody::Startup(_) => "startup_founder",
+                    _ => "hire",
+                };
+                entries.push(OutcomeEntry {
+                    event: event_ref(f),
+                    kind,
+                    person: person_of(&f.body),
+                    date,
+                    verdict: Verdict::Excluded(RuleId::XC8),
+                    units: 0,
+                    time_rule,
+                });
+            }
+            continue;
+        };
+        let entry = |kind, verdict: Verdict, units| OutcomeEntry {
+            event: event_ref(f),
+            kind,
+            person: person_of(&f.body),
+            date,
+            verdict,
+            units,
+            time_rule,
+        };
+        match &f.body {
+            EventBody::Hire(h) => {
+                let v = if is_a {
+                    outcome::hire_a(h, first)
+                } else {
+                    outcome::hire_bc(menu.def.category, h, first)
+                };
+                entries.push(entry("hire", v, 1));
+            }
+            EventBody::Conversion(c) => {
+                let v = if is_a {
+                    outcome::conversion_a(c, first)
+                } else {
+                    outcome::conversion_bc(c, first)
+                };
+                entries.push(entry("conversion", v, 1));
+            }
+            EventBody::Startup(s) => {
+                let v = outcome::startup_a(s, first);
+                entries.push(entry("startup_founder", v.founder, 1));
+                if v.employee_count > 0 {
+                    entries.push(entry(
+                        "startup_employees",
+                        v.employees,
+                        u64::from(v.employee_count),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if time_rule == Some(RuleId::E3) {
+            interpretations.insert(RuleId::E3);
+        }
+    }
+    entries.sort_by(|a, b| (a.date, a.event.seq).cmp(&(b.date, b.event.seq)));
+    // Per-menu figures count distinct people (C-DEDUP): a person already
+    // counted in this menu adds nothing more.
+    let mut people: BTreeSet<String> = BTreeSet::new();
+    for e in entries.iter_mut() {
+        match e.verdict {
+            Verdict::Counted(_) if e.kind == "startup_employees" => {
+                m.outcome += e.units;
+                m.outcome_breakdown.startup_employees += e.units;
+            }
+            Verdict::Counted(_) => {
+                if people.insert(e.person.clone()) {
+                    m.outcome += 1;
+                    match e.kind {
+                        "hire" => m.outcome_breakdown.hires += 1,
+                        "conversion" => m.outcome_breakdown.conversions += 1,
+                        _ => m.outcome_breakdown.founders += 1,
+                    }
+                } else {
+                    e.units = 0;
+                }
+            }
+            Verdict::Excluded(rule) => {
+                *m.excluded.entry(rule).or_insert(0) += 1;
+                if rule == RuleId::XC7 {
+                    interpretations.insert(RuleId::XC7);
+                }
+                if rule == RuleId::CRES {
+                    interpretations.insert(RuleId::CRES);
+                }
+            }
+        }
+    }
+    if entries.iter().any(|e| e.verdict.counts()) {
+        interpretations.insert(RuleId::CATTR);
+    }
+    m.outcomes = entries;
+}
+
+fn person_of(b: &EventBody) -> String {
+    b.person().map(|p| p.0.clone()).unwrap_or_default()
+}
