@@ -33,6 +33,7 @@ use uuid::Uuid;
 pub const LEDGER_FORMAT: u32 = 1;
 const MARKER_FILE: &str = "JISSEKI";
 const LOCK_FILE: &str = "LOCK";
+const MARKER_TMP: &str = "JISSEKI.tmp";
 const JOURNAL_DIR: &str = "journal";
 const MARKER_PREFIX: &str = "jisseki ledger\nformat ";
 /// How long a reader waits for another process to release the ledger.
@@ -273,11 +274,19 @@ impl Ledger {
                     path: dir.to_path_buf(),
                 });
             }
-            let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
-            if entries.next().is_some() {
-                return Err(LedgerError::ForeignDirectory {
-                    path: dir.to_path_buf(),
-                });
+            // What an interrupted init leaves (a journal, a lock, a marker
+            // being written, but no marker) may be taken over; anything
+            // else is someone's data.
+            for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+                let name = entry.map_err(io_err(dir))?.file_name();
+                if ![JOURNAL_DIR, LOCK_FILE, MARKER_TMP]
+                    .iter()
+                    .any(|n| name == *n)
+                {
+                    return Err(LedgerError::ForeignDirectory {
+                        path: dir.to_path_buf(),
+                    });
+                }
             }
         } else {
             fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -285,19 +294,26 @@ impl Ledger {
                 fsync_dir(parent)?;
             }
         }
+        let _lock = take_lock(dir, Access::Write)?;
         let journal_dir = dir.join(JOURNAL_DIR);
+        if journal_dir.exists() {
+            fs::remove_dir_all(&journal_dir).map_err(io_err(&journal_dir))?;
+        }
         let store = SledStorage::open(&journal_dir).map_err(JournalError::from)?;
         drop(Journal::open(
             Box::new(store) as Box<dyn Storage>,
             Arc::new(journal::SystemClock),
         )?);
-        // The marker is written last: a directory without it is not a ledger
-        // yet, so an interrupted init can be removed and retried.
-        let marker = dir.join(MARKER_FILE);
-        let mut f = File::create(&marker).map_err(io_err(&marker))?;
+        // The marker is written last, and atomically (written aside, synced,
+        // renamed): a directory without it is not a ledger yet, so an
+        // interrupted init is simply run again.
+        let tmp = dir.join(MARKER_TMP);
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(format!("{MARKER_PREFIX}{LEDGER_FORMAT}\n").as_bytes())
-            .map_err(io_err(&marker))?;
-        f.sync_all().map_err(io_err(&marker))?;
+            .map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        let marker = dir.join(MARKER_FILE);
+        fs::rename(&tmp, &marker).map_err(io_err(&marker))?;
         fsync_dir(dir)
     }
 

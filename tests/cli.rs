@@ -635,3 +635,23 @@ fn an_id_of_the_form_the_ledger_assigns_is_refused_on_input() {
         .code(1)
         .stderr(predicate::str::contains("項目 id"));
 }
+
+#[test]
+fn an_interrupted_init_is_simply_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    std::fs::create_dir_all(dir.join("journal")).unwrap();
+    std::fs::write(dir.join("journal").join("db"), b"half-written").unwrap();
+    std::fs::write(dir.join("LOCK"), b"").unwrap();
+    jisseki()
+        .args(["init", "--ledger"])
+        .arg(&dir)
+        .assert()
+        .success();
+    jisseki()
+        .args(["verify", "--ledger"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("検証OK: 0 件"));
+}

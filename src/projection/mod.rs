@@ -510,7 +510,7 @@ fn menu_outcomes(
             interpretations.insert(RuleId::E3);
         }
     }
-    entries.sort_by(|a, b| (a.date, a.event.seq).cmp(&(b.date, b.event.seq)));
+    entries.sort_by_key(|e| (e.date, e.event.seq));
     // Per-menu figures count distinct people (C-DEDUP): a person already
     // counted in this menu adds nothing more.
     let mut people: BTreeSet<String> = BTreeSet::new();
