@@ -147,6 +147,12 @@ pub enum Command {
         #[arg(long)]
         cumulative: bool,
     },
+    /// 入力内容の警告を一覧する（拒否はしない）/ list data-entry warnings (nothing is refused)
+    Check {
+        /// 基準日（省略時は最後のイベントの日付）/ as-of date (default: the latest event date)
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// 架空の協議会の台帳を一時ディレクトリに作って要約を表示する / build a demo council ledger and summarise it
     Demo {
         /// 乱数の種 / generator seed
@@ -423,6 +429,35 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
+        Command::Check { as_of } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            let r = ledger.resolved(None)?;
+            let as_of = match as_of {
+                Some(d) => when(d, None, false, lang)?.0,
+                None => r
+                    .facts
+                    .iter()
+                    .filter_map(|f| f.body.date())
+                    .max()
+                    .unwrap_or(crate::domain::Date(crate::domain::DATE_MIN)),
+            };
+            let f = crate::projection::figures(
+                &r,
+                crate::projection::Query {
+                    as_of,
+                    scope: crate::rules::time::Scope::Cumulative,
+                },
+            );
+            let w = crate::projection::warnings::warnings(&r, &f);
+            match cli.format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&w).unwrap_or_default())
+                }
+                _ => print!("{}", crate::report::render_warnings(&w, lang)),
+            }
+            Ok(0)
+        }
         Command::Report {
             as_of,
             known_at,
@@ -1138,6 +1173,24 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
             return Err(Failure::Usage(format!(
                 "demo ledger failed verification at seq {seq}: {detail}"
             )));
+        }
+    }
+    // The council's report as of its last February: the mid-term figures
+    // of its latest year (E-1 uses the end of February in year 1).
+    let last = all.iter().filter_map(|e| e.body.date()).max();
+    if let Some(last) = last {
+        let year = if chrono::Datelike::month(&last.0) >= 3 {
+            chrono::Datelike::year(&last.0)
+        } else {
+            chrono::Datelike::year(&last.0) - 1
+        };
+        let feb_end = chrono::NaiveDate::from_ymd_opt(year, 3, 1)
+            .and_then(|d| d.pred_opt())
+            .and_then(crate::domain::Date::new);
+        if let Some(as_of) = feb_end {
+            let report = ledger.report(as_of, None, crate::rules::time::Scope::FiscalYear)?;
+            out.push('\n');
+            out.push_str(&crate::report::render_table(&report, lang));
         }
     }
     if keep.is_some() {

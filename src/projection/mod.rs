@@ -8,6 +8,7 @@
 //! those facts. Both are pure: same events, same figures.
 
 pub mod resolve;
+pub mod warnings;
 
 pub use resolve::{resolve, Fact, Resolved};
 
@@ -119,6 +120,8 @@ pub struct MenuFigures {
     pub attendances: u64,
     /// Counted subjects in the region.
     pub in_region: u64,
+    /// Of the output, establishments (社); the rest are persons (人).
+    pub output_establishments: u64,
     /// Every subject that attended in the window.
     pub subjects: Vec<SubjectEntry>,
     /// Every outcome attributed or considered.
@@ -348,7 +351,10 @@ fn menu_output(
         outcome_breakdown: Breakdown::default(),
         excluded,
         attendances: counted.clone().map(|e| e.counted_attendances).sum(),
-        in_region: counted.filter(|e| e.in_region).count() as u64,
+        in_region: counted.clone().filter(|e| e.in_region).count() as u64,
+        output_establishments: counted
+            .filter(|e| matches!(e.subject, Subject::Establishment(_)))
+            .count() as u64,
         subjects,
         outcomes: Vec::new(),
     }
@@ -562,15 +568,21 @@ mod tests {
     const PROJECT: &str = r#"{"type":"project_defined","project":"t","name":"t","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":3}"#;
 
     fn menu(id: &str, cat: &str) -> String {
-        format!(r#"{{"type":"menu_defined","menu":"{id}","category":"{cat}","kind":"seminar","name":"{id}","targets":[{{"fiscal_year":2024,"output":10,"outcome":4}}]}}"#)
+        format!(
+            r#"{{"type":"menu_defined","menu":"{id}","category":"{cat}","kind":"seminar","name":"{id}","targets":[{{"fiscal_year":2024,"output":10,"outcome":4}}]}}"#
+        )
     }
 
     fn att(menu: &str, person: &str, date: &str) -> String {
-        format!(r#"{{"type":"attendance","menu":"{menu}","date":"{date}","role":"job_seeker","person":"{person}","residence":"in_region","intent_confirmed":true}}"#)
+        format!(
+            r#"{{"type":"attendance","menu":"{menu}","date":"{date}","role":"job_seeker","person":"{person}","residence":"in_region","intent_confirmed":true}}"#
+        )
     }
 
     fn hire(person: &str, start: &str, extra: &str) -> String {
-        format!(r#"{{"type":"hire","person":"{person}","start_date":"{start}","workplace":"in_region","weekly_hours":40{extra}}}"#)
+        format!(
+            r#"{{"type":"hire","person":"{person}","start_date":"{start}","workplace":"in_region","weekly_hours":40{extra}}}"#
+        )
     }
 
     /// Seals `lines` in order, one microsecond apart, the n-th with id n.
@@ -582,7 +594,13 @@ mod tests {
             .map(|(i, l)| {
                 let body: EventBody = serde_json::from_str(l).unwrap();
                 let seq = i as u64 + 1;
-                let r = RecordedEvent::seal(seq, 1_000 + i as i64, Uuid::from_u128(u128::from(seq)), body, &prev);
+                let r = RecordedEvent::seal(
+                    seq,
+                    1_000 + i as i64,
+                    Uuid::from_u128(u128::from(seq)),
+                    body,
+                    &prev,
+                );
                 prev = r.hash;
                 r
             })
@@ -591,7 +609,13 @@ mod tests {
 
     fn figs(lines: &[String], known_at: Option<i64>) -> Figures {
         let as_of = Date::parse_iso("2025-03-31").unwrap();
-        figures(&resolve(events(lines), known_at), Query { as_of, scope: Scope::FiscalYear })
+        figures(
+            &resolve(events(lines), known_at),
+            Query {
+                as_of,
+                scope: Scope::FiscalYear,
+            },
+        )
     }
 
     fn menu_of<'a>(f: &'a Figures, id: &str) -> &'a MenuFigures {
@@ -600,20 +624,39 @@ mod tests {
 
     #[test]
     fn c_attr_an_outcome_counts_for_every_qualifying_menu_unless_it_names_some() {
-        let base = vec![PROJECT.to_string(), menu("B-1", "B"), menu("C-1", "C"), att("B-1", "P", "2024-11-01"), att("C-1", "P", "2024-11-02")];
+        let base = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            menu("C-1", "C"),
+            att("B-1", "P", "2024-11-01"),
+            att("C-1", "P", "2024-11-02"),
+        ];
         let mut all = base.clone();
         all.push(hire("P", "2025-01-06", ""));
         let f = figs(&all, None);
-        assert_eq!((menu_of(&f, "B-1").outcome, menu_of(&f, "C-1").outcome), (1, 1));
+        assert_eq!(
+            (menu_of(&f, "B-1").outcome, menu_of(&f, "C-1").outcome),
+            (1, 1)
+        );
         let mut named = base;
         named.push(hire("P", "2025-01-06", r#","menus":["C-1"]"#));
         let f = figs(&named, None);
-        assert_eq!((menu_of(&f, "B-1").outcome, menu_of(&f, "C-1").outcome), (0, 1));
+        assert_eq!(
+            (menu_of(&f, "B-1").outcome, menu_of(&f, "C-1").outcome),
+            (0, 1)
+        );
     }
 
     #[test]
     fn c_dedup_project_totals_count_each_outcome_once() {
-        let lines = vec![PROJECT.to_string(), menu("B-1", "B"), menu("C-1", "C"), att("B-1", "P", "2024-11-01"), att("C-1", "P", "2024-11-02"), hire("P", "2025-01-06", "")];
+        let lines = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            menu("C-1", "C"),
+            att("B-1", "P", "2024-11-01"),
+            att("C-1", "P", "2024-11-02"),
+            hire("P", "2025-01-06", ""),
+        ];
         let f = figs(&lines, None);
         assert_eq!(f.menus.iter().map(|m| m.outcome).sum::<u64>(), 2);
         assert_eq!(f.total_outcome, 1);
@@ -622,14 +665,24 @@ mod tests {
 
     #[test]
     fn xo_1_a_person_counts_once_per_menu() {
-        let lines = vec![PROJECT.to_string(), menu("B-1", "B"), att("B-1", "P", "2024-11-01"), att("B-1", "P", "2024-12-01")];
+        let lines = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            att("B-1", "P", "2024-11-01"),
+            att("B-1", "P", "2024-12-01"),
+        ];
         let m = figs(&lines, None).menus.remove(0);
         assert_eq!((m.output, m.attendances), (1, 2));
     }
 
     #[test]
     fn t_2_known_at_replays_only_what_was_recorded_by_then() {
-        let lines = vec![PROJECT.to_string(), menu("B-1", "B"), att("B-1", "P", "2024-11-01"), att("B-1", "Q", "2024-11-01")];
+        let lines = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            att("B-1", "P", "2024-11-01"),
+            att("B-1", "Q", "2024-11-01"),
+        ];
         // Event n is recorded at 1000 + n - 1 µs.
         assert_eq!(figs(&lines, Some(1_002)).menus[0].output, 1);
         assert_eq!(figs(&lines, Some(1_003)).menus[0].output, 2);
@@ -638,11 +691,22 @@ mod tests {
 
     #[test]
     fn t_3_corrections_replace_and_retractions_remove() {
-        let mut lines = vec![PROJECT.to_string(), menu("B-1", "B"), att("B-1", "P", "2024-11-01"), att("B-1", "Q", "2024-11-01")];
+        let mut lines = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            att("B-1", "P", "2024-11-01"),
+            att("B-1", "Q", "2024-11-01"),
+        ];
         // Event 3 (P) was in fact unconfirmed; event 4 (Q) was a mistake.
         let fixed = att("B-1", "P", "2024-11-01").replace(r#","intent_confirmed":true"#, "");
-        lines.push(format!(r#"{{"type":"correction","target":"{}","reason":"意思未確認","replacement":{fixed}}}"#, Uuid::from_u128(3)));
-        lines.push(format!(r#"{{"type":"retraction","target":"{}","reason":"誤登録"}}"#, Uuid::from_u128(4)));
+        lines.push(format!(
+            r#"{{"type":"correction","target":"{}","reason":"意思未確認","replacement":{fixed}}}"#,
+            Uuid::from_u128(3)
+        ));
+        lines.push(format!(
+            r#"{{"type":"retraction","target":"{}","reason":"誤登録"}}"#,
+            Uuid::from_u128(4)
+        ));
         let m = figs(&lines, None).menus.remove(0);
         assert_eq!(m.output, 0);
         assert_eq!(m.excluded.get(&RuleId::XO3), Some(&1));
@@ -655,7 +719,17 @@ mod tests {
         let mut lines = vec![PROJECT.to_string(), menu("B-1", "B")];
         lines.push(r#"{"type":"targets_revised","menu":"B-1","fiscal_year":2024,"output":8,"outcome":3,"date":"2025-01-15"}"#.into());
         let r = resolve(events(&lines), None);
-        let at = |d: &str| figures(&r, Query { as_of: Date::parse_iso(d).unwrap(), scope: Scope::FiscalYear }).menus[0].output_target;
+        let at = |d: &str| {
+            figures(
+                &r,
+                Query {
+                    as_of: Date::parse_iso(d).unwrap(),
+                    scope: Scope::FiscalYear,
+                },
+            )
+            .menus[0]
+                .output_target
+        };
         assert_eq!(at("2025-01-14"), Some(10));
         assert_eq!(at("2025-01-15"), Some(8));
     }

@@ -48,6 +48,8 @@ pub struct MenuReport {
     pub attendances: u64,
     /// Share of counted subjects in the region (residence or location).
     pub in_region_share: Option<f64>,
+    /// Of the output, establishments (社); the rest are persons (人).
+    pub output_establishments: u64,
 }
 
 /// Totals.
@@ -93,11 +95,14 @@ pub struct Report {
     pub interpretations: Vec<RuleId>,
     /// The last event read.
     pub head: HeadRef,
+    /// Data-entry warnings (`jisseki check` lists them).
+    pub warnings: usize,
 }
 
 impl Report {
     /// Shapes figures into the report.
     pub fn new(r: &Resolved, f: &Figures, as_of: Date, known_at_us: Option<i64>) -> Report {
+        let warnings = crate::projection::warnings::warnings(r, f).len();
         Report {
             project: r.project.as_ref().map(|p| p.project.0.clone()),
             as_of,
@@ -115,6 +120,7 @@ impl Report {
                 seq: r.last_seq,
                 hash: hash_text(&r.last_hash),
             },
+            warnings,
         }
     }
 }
@@ -133,6 +139,7 @@ fn menu_report(m: &MenuFigures) -> MenuReport {
         excluded: m.excluded.clone(),
         attendances: m.attendances,
         in_region_share: rate(m.in_region, m.output),
+        output_establishments: m.output_establishments,
     }
 }
 
@@ -141,6 +148,21 @@ fn unit(c: Category, lang: Lang) -> &'static str {
         (Category::A, Lang::Ja) => "社",
         (_, Lang::Ja) => "人",
         _ => "",
+    }
+}
+
+/// Output with its units: A counts establishments (社) and start-up
+/// hopefuls (人); B and C count persons (人).
+fn output_text(m: &MenuReport, lang: Lang) -> String {
+    let persons = m.output - m.output_establishments;
+    match (m.category, lang) {
+        (Category::A, Lang::Ja) if persons > 0 && m.output_establishments > 0 => {
+            format!("{}社+{persons}人", m.output_establishments)
+        }
+        (Category::A, Lang::Ja) if persons > 0 => format!("{persons}人"),
+        (Category::A, Lang::Ja) => format!("{}社", m.output),
+        (_, Lang::Ja) => format!("{}人", m.output),
+        _ => m.output.to_string(),
     }
 }
 
@@ -238,12 +260,11 @@ pub fn render_table(r: &Report, lang: Lang) -> String {
         .menus
         .iter()
         .map(|m| {
-            let u = unit(m.category, lang);
             vec![
                 m.menu.clone(),
                 format!("{:?}", m.category),
                 m.name.clone(),
-                format!("{}{u}", m.output),
+                output_text(m, lang),
                 opt(m.output_target),
                 pct(m.output_target.and_then(|t| rate(m.output, t))),
                 m.attendances.to_string(),
@@ -270,6 +291,18 @@ pub fn render_table(r: &Report, lang: Lang) -> String {
             r.totals.output, r.totals.outcome
         ),
     });
+    if r.warnings > 0 {
+        out.push_str(&match lang {
+            Lang::Ja => format!(
+                "入力内容の警告: {} 件（jisseki check で一覧）\n",
+                r.warnings
+            ),
+            Lang::En => format!(
+                "data-entry warnings: {} (jisseki check lists them)\n",
+                r.warnings
+            ),
+        });
+    }
     if !r.interpretations.is_empty() {
         let ids: Vec<&str> = r.interpretations.iter().map(|i| i.as_str()).collect();
         out.push_str(&format!(
@@ -491,4 +524,30 @@ fn kind_label(kind: &str, lang: Lang) -> &str {
         ("startup_employees", Lang::Ja) => "創業の従業員",
         (k, _) => k,
     }
+}
+
+/// `jisseki check`: the warnings, as text.
+pub fn render_warnings(w: &[crate::projection::warnings::Warning], lang: Lang) -> String {
+    if w.is_empty() {
+        return lang.pick("警告はありません\n", "no warnings\n").to_string();
+    }
+    let header = match lang {
+        Lang::Ja => ["seq", "警告", "対象", "詳細"],
+        Lang::En => ["seq", "warning", "about", "detail"],
+    };
+    let rows: Vec<Vec<String>> = w
+        .iter()
+        .map(|x| {
+            vec![
+                x.event
+                    .as_ref()
+                    .map(|e| e.seq.to_string())
+                    .unwrap_or_default(),
+                x.kind.describe(lang).to_string(),
+                x.about.clone(),
+                x.detail.clone(),
+            ]
+        })
+        .collect();
+    crate::table::render(&header, &rows)
 }
