@@ -312,3 +312,46 @@ fn explain_walks_from_a_figure_to_its_events() {
         .clone();
     assert!(String::from_utf8(out).unwrap().contains("excluded XC-3"));
 }
+
+/// The table a council reads, pinned: a change to its layout shows up here.
+#[test]
+fn report_table_snapshot() {
+    let lines = vec![
+        s(PROJECT),
+        menu("A-1", "A"),
+        menu("B-1", "B"),
+        s(
+            r#"{"type":"attendance","menu":"A-1","date":"2024-11-05","role":"establishment","establishment":"E","person":"X","establishment_location":"in_region"}"#,
+        ),
+        s(
+            r#"{"type":"attendance","menu":"A-1","date":"2024-11-05","role":"startup_hopeful","person":"H","residence":"in_region","intent_confirmed":true}"#,
+        ),
+        s(P_B1),
+        s(
+            r#"{"type":"attendance","menu":"B-1","date":"2024-11-01","role":"job_seeker","person":"Q","residence":"out_region","intent_confirmed":true}"#,
+        ),
+        s(
+            r#"{"type":"hire","person":"P","employer":"E","offer_date":"2024-12-01","start_date":"2025-01-06","workplace":"in_region","weekly_hours":40}"#,
+        ),
+        s(
+            r#"{"type":"startup","person":"H","date":"2025-01-20","location":"in_region","employees":2}"#,
+        ),
+    ];
+    let l = Ledger::with(&lines);
+    let ja = l
+        .run(&["report", "--as-of", "2025-02-28"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!("report_table_ja", String::from_utf8(ja).unwrap());
+    let en = l
+        .run(&["--lang", "en", "report", "--as-of", "2025-02-28"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!("report_table_en", String::from_utf8(en).unwrap());
+}
