@@ -15,9 +15,10 @@
 //! | `JISSEKI_BENCH_SIZES` | `100000,1000000` | batch sizes of the import figures |
 //! | `JISSEKI_BENCH_RECORD_BASE` | `10000` | events already in the ledger for `record` |
 //! | `JISSEKI_BENCH_RECORD_SAMPLES` | `3000` | durable single appends timed (library) |
-//! | `JISSEKI_BENCH_RECORD_PART_SAMPLES` | `300` | of them also broken down, and fdatasync probes |
+//! | `JISSEKI_BENCH_RECORD_PART_SAMPLES` | `300` | more appends, on timed storage, broken into parts |
 //! | `JISSEKI_BENCH_REPEAT` | `3` | runs of each import size (rows show the median) |
 //! | `JISSEKI_BENCH_DETAIL_MAX` | `100000` | largest batch also split into its finer parts |
+//! | `JISSEKI_BENCH_RECORD_BIG` | `1000000` | a second, shorter record table on a ledger this big (0: skip) |
 //! | `JISSEKI_BENCH_CLI_RUNS` | `200` | `jisseki record` processes timed |
 //! | `JISSEKI_BIN` | `$CARGO_TARGET_DIR/release/jisseki` | the CLI binary |
 //! | `JISSEKI_BENCH_DIR` | the system temp dir | where ledgers are created |
@@ -69,7 +70,7 @@ impl Rng {
     }
 }
 
-/// The two defining lines: the project, then one `menu_defined` per menu.
+/// The defining lines: the project, then one `menu_defined` per menu.
 fn header_lines() -> String {
     let mut s = String::from(
         r#"{"type":"project_defined","project":"kushiro-2024","name":"互いの想いに寄り添う出会いの場。雇用創造 in 釧路","region_kind":"depopulated","municipalities":["釧路市"],"contract_start":"2024-10-01","years":3}"#,
@@ -700,7 +701,7 @@ fn import_once(n: usize, bytes: &[u8], detail: bool) -> (Vec<Row>, u64) {
     rows.push((
         "  sled `apply_batch` (one atomic batch)",
         t_apply,
-        "chunks + one id key per event",
+        "event chunks, head, index entries",
     ));
     rows.push((
         "  sync (sled flush + fsync of every file)",
@@ -836,6 +837,18 @@ fn record_figures() {
     let samples = env_usize("JISSEKI_BENCH_RECORD_SAMPLES", 3000);
     let parts = env_usize("JISSEKI_BENCH_RECORD_PART_SAMPLES", 300).min(samples);
     let runs = env_usize("JISSEKI_BENCH_CLI_RUNS", 200);
+    record_table(base, samples, parts, runs, true);
+    // The same on a big ledger: does a record slow down as the ledger grows?
+    let big = env_usize("JISSEKI_BENCH_RECORD_BIG", 1_000_000);
+    if big > 0 {
+        record_table(big, samples.min(300), 0, runs.min(50), false);
+    }
+}
+
+/// Durable single appends on a ledger of `base` events: `samples` through
+/// the library (`parts` of them broken down), `runs` through the CLI.
+/// `diagnostics` adds the comparison rows.
+fn record_table(base: usize, samples: usize, parts: usize, runs: usize, diagnostics: bool) {
     if samples == 0 && runs == 0 {
         return;
     }
@@ -851,10 +864,13 @@ fn record_figures() {
     println!("| what | samples | p50 ms | p90 ms | p99 ms | max ms | mean ms | note |");
     println!("|---|---:|---:|---:|---:|---:|---:|---|");
 
+    // One ledger of `base` events, for the library and then the CLI.
+    let (dir, mut ledger) = fresh_ledger();
+    let path = dir.path().join("ledger");
+    append(&mut ledger, parse(&generate(base, 2)));
+
     // Library, on a ledger opened as the CLI opens it.
     if samples > 0 {
-        let (dir, mut ledger) = fresh_ledger();
-        append(&mut ledger, parse(&generate(base, 2)));
         // Each record is followed by one probe of the device, so that
         // both see the same conditions (other writers on the disk).
         let mut probe = Probe::new();
@@ -878,42 +894,46 @@ fn record_figures() {
             &mut floor,
             "one device flush",
         );
-        drop(ledger);
-        drop(dir);
 
-        // The same on timed storage: where a record's time goes.
-        let (dir, mut ledger, times) = fresh_timed_ledger();
-        append(&mut ledger, parse(&generate(base, 2)));
-        times.take();
-        let (mut total, mut sync, mut apply, mut rest) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for l in singles.iter().take(parts) {
-            let e = parse(l);
-            let t = Instant::now();
-            append(&mut ledger, e);
-            let all = t.elapsed();
-            let (a, s) = times.take();
-            total.push(all);
-            apply.push(a.wall);
-            sync.push(s.wall);
-            rest.push(all.saturating_sub(a.wall + s.wall));
+        if parts > 0 {
+            // The same on timed storage: where a record's time goes.
+            let (dir, mut ledger, times) = fresh_timed_ledger();
+            append(&mut ledger, parse(&generate(base, 2)));
+            times.take();
+            let (mut total, mut sync, mut apply, mut rest) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for l in singles.iter().take(parts) {
+                let e = parse(l);
+                let t = Instant::now();
+                append(&mut ledger, e);
+                let all = t.elapsed();
+                let (a, s) = times.take();
+                total.push(all);
+                apply.push(a.wall);
+                sync.push(s.wall);
+                rest.push(all.saturating_sub(a.wall + s.wall));
+            }
+            stats_line("  same, on timed storage", &mut total, "");
+            stats_line("    sync (sled flush + fsync of every file)", &mut sync, "");
+            stats_line("    sled `apply_batch`", &mut apply, "");
+            stats_line("    the rest (checks, seal, encode)", &mut rest, "");
+            eprintln!("[figures] the ledger directory holds {files} files and directories");
+            drop(ledger);
+            drop(dir);
         }
-        stats_line("  same, on timed storage", &mut total, "");
-        stats_line("    sync (sled flush + fsync of every file)", &mut sync, "");
-        stats_line("    sled `apply_batch`", &mut apply, "");
-        stats_line("    the rest (checks, seal, encode)", &mut rest, "");
-        eprintln!("[figures] the ledger directory holds {files} files and directories");
-        drop(ledger);
-        drop(dir);
 
-        let mut lat = Vec::with_capacity(samples);
-        for l in singles.iter().take(samples) {
-            let t = Instant::now();
-            black_box(parse(l));
-            lat.push(t.elapsed());
+        if diagnostics {
+            let mut lat = Vec::with_capacity(samples);
+            for l in singles.iter().take(samples) {
+                let t = Instant::now();
+                black_box(parse(l));
+                lat.push(t.elapsed());
+            }
+            stats_line("parse + validate of 1 event", &mut lat, "");
         }
-        stats_line("parse + validate of 1 event", &mut lat, "");
     }
+    // Release the ledger for the CLI.
+    drop(ledger);
 
     // The CLI: one `jisseki record` process per event.
     if runs == 0 {
@@ -925,10 +945,6 @@ fn record_figures() {
         );
         return;
     };
-    let (dir, mut ledger) = fresh_ledger();
-    let path = dir.path().join("ledger");
-    append(&mut ledger, parse(&generate(base, 2)));
-    drop(ledger);
     let run = |args: &[String]| {
         let t = Instant::now();
         let out = Command::new(&bin)
@@ -962,6 +978,9 @@ fn record_figures() {
         &mut lat,
         "release binary",
     );
+    if !diagnostics {
+        return;
+    }
     // Diagnostic: the same with mimalloc's transparent huge pages off
     // (fewer freshly zeroed 2 MB pages at start-up).
     let mut lat: Vec<Duration> = (0..runs.clamp(1, 50))
