@@ -14,6 +14,7 @@
 //! **Architecture invariant:** the journal knows nothing of counting rules,
 //! and nothing of what the caller indexes under `x`.
 
+pub mod canonical;
 pub mod chain;
 pub mod codec;
 pub mod storage;
