@@ -208,6 +208,8 @@ pub struct SledStorage {
     /// second fsync. Only the log (`db`) and new files are synced each time,
     /// so a sync costs the same on a ledger of ten events or ten million.
     synced: std::collections::HashSet<PathBuf>,
+    /// The names in each directory at its last fsync.
+    dir_names: std::collections::HashMap<PathBuf, std::collections::BTreeSet<std::ffi::OsString>>,
 }
 
 fn engine(e: sled::Error) -> StorageError {
@@ -234,6 +236,7 @@ impl SledStorage {
             db,
             dir: dir.to_path_buf(),
             synced: std::collections::HashSet::new(),
+            dir_names: std::collections::HashMap::new(),
         };
         if created {
             s.sync()?;
@@ -259,10 +262,12 @@ fn fsync_dir(dir: &Path) -> Result<(), StorageError> {
 const SLED_LOG_FILE: &str = "db";
 
 impl SledStorage {
-    /// fsyncs sled's log, every file not synced before, and the directories
-    /// (so that new and removed names are durable too).
+    /// fsyncs sled's log, every file not synced before, and each directory
+    /// whose names changed since the last sync (so that new and removed
+    /// names are durable too). A sync of an unchanged directory costs no
+    /// device flush.
     fn fsync_files(&mut self, dir: &Path) -> Result<(), StorageError> {
-        let mut seen = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let ty = entry.file_type()?;
@@ -273,12 +278,16 @@ impl SledStorage {
                 let is_log = dir == self.dir && entry.file_name() == SLED_LOG_FILE;
                 if is_log || !self.synced.contains(&path) {
                     std::fs::File::open(&path)?.sync_all()?;
+                    self.synced.insert(path);
                 }
-                seen.push(path);
             }
+            names.insert(entry.file_name());
         }
-        self.synced.extend(seen);
-        fsync_dir(dir)
+        if self.dir_names.get(dir) != Some(&names) {
+            fsync_dir(dir)?;
+            self.dir_names.insert(dir.to_path_buf(), names);
+        }
+        Ok(())
     }
 }
 
