@@ -672,6 +672,9 @@ fn import(
         }
     };
     let (events, format_errors) = io::read_events_partial(&bytes, &name, fmt, mode);
+    // The events own their data now; the file's bytes are not needed.
+    let input_len = bytes.len() as u64;
+    drop(bytes);
     if !format_errors.0.is_empty() {
         if !check {
             return Err(Failure::Ledger(format_errors.into()));
@@ -697,7 +700,7 @@ fn import(
         all.sort_by_key(|e| e.at.line);
         return Err(Failure::Listed(InputErrors(all).into()));
     }
-    pb.set_position(bytes.len() as u64);
+    pb.set_position(input_len);
     pb.set_message(
         lang.pick("検証・書き込み中", "checking and writing")
             .to_string(),

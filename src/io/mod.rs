@@ -113,13 +113,14 @@ pub fn read_events_partial(
     if results.is_empty() {
         return (Vec::new(), whole(InputErrorKind::Empty));
     }
-    let mut events = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(e) => events.push(e),
-            Err(mut errs) => errors.append(&mut errs),
+    for r in &results {
+        if let Err(errs) = r {
+            errors.extend(errs.iter().cloned());
         }
     }
+    // Collected in place (the standard library reuses the buffer of
+    // `results`), so a large import does not hold its events twice.
+    let events: Vec<InputEvent> = results.into_iter().filter_map(Result::ok).collect();
     (events, InputErrors(errors))
 }
