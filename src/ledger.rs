@@ -542,15 +542,20 @@ impl Ledger {
         &self,
         known_at_us: Option<i64>,
     ) -> Result<crate::projection::Resolved, LedgerError> {
-        let mut events = Vec::new();
-        for e in self.events() {
-            let e = e?;
-            if known_at_us.is_some_and(|t| e.recorded_at_us > t) {
-                break;
+        // Streamed into the fold: the events are never all in memory at once.
+        let mut failure = None;
+        let events = self.events().map_while(|e| match e {
+            Ok(e) => Some(e),
+            Err(err) => {
+                failure = Some(err);
+                None
             }
-            events.push(e);
+        });
+        let resolved = crate::projection::resolve(events, known_at_us);
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(resolved),
         }
-        Ok(crate::projection::resolve(events, known_at_us))
     }
 
     /// `jisseki report`: the figures as of `as_of`, as known at

@@ -34,10 +34,10 @@ pub struct EventRef {
     /// The seq of the event.
     pub seq: u64,
     /// The id of the event.
-    pub id: String,
+    pub id: uuid::Uuid,
     /// The seq and id of the correction whose content is used, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub corrected_by: Option<(u64, String)>,
+    pub corrected_by: Option<(u64, uuid::Uuid)>,
 }
 
 /// Why a subject counts, or does not, in a menu's output.
@@ -201,8 +201,8 @@ pub fn figures(r: &Resolved, q: Query) -> Figures {
         list.sort_by_key(|s| (s.att.date, s.fact.seq));
     }
     let mut menus = Vec::new();
-    let mut counted_units: BTreeSet<(String, &'static str)> = BTreeSet::new();
-    let mut total_employees: BTreeMap<String, u64> = BTreeMap::new();
+    let mut counted_units: BTreeSet<(uuid::Uuid, &'static str)> = BTreeSet::new();
+    let mut total_employees: BTreeMap<uuid::Uuid, u64> = BTreeMap::new();
     for menu in r.menus.values() {
         let list = seen
             .get(menu.menu.as_str())
@@ -218,9 +218,9 @@ pub fn figures(r: &Resolved, q: Query) -> Figures {
             .filter(|o| o.verdict.counts() && o.units > 0)
         {
             if o.kind == "startup_employees" {
-                total_employees.insert(o.event.id.clone(), o.units);
+                total_employees.insert(o.event.id, o.units);
             } else {
-                counted_units.insert((o.event.id.clone(), o.kind));
+                counted_units.insert((o.event.id, o.kind));
             }
         }
         if list
@@ -247,8 +247,8 @@ pub fn figures(r: &Resolved, q: Query) -> Figures {
 fn event_ref(f: &Fact) -> EventRef {
     EventRef {
         seq: f.seq,
-        id: f.id.to_string(),
-        corrected_by: f.corrected_by.map(|(s, id)| (s, id.to_string())),
+        id: f.id,
+        corrected_by: f.corrected_by,
     }
 }
 
