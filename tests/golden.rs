@@ -355,3 +355,38 @@ fn report_table_snapshot() {
         .clone();
     insta::assert_snapshot!("report_table_en", String::from_utf8(en).unwrap());
 }
+
+#[test]
+fn explain_an_establishment_shows_the_hires_credited_to_it() {
+    let lines = vec![
+        s(PROJECT),
+        menu("A-1", "A"),
+        s(
+            r#"{"type":"attendance","menu":"A-1","date":"2024-11-05","role":"establishment","establishment":"E-7","person":"X","establishment_location":"in_region"}"#,
+        ),
+        s(
+            r#"{"type":"hire","person":"Z","employer":"E-7","offer_date":"2024-12-01","start_date":"2025-01-06","workplace":"in_region","weekly_hours":40}"#,
+        ),
+    ];
+    let l = Ledger::with(&lines);
+    let out = l
+        .run(&[
+            "explain",
+            "--establishment",
+            "E-7",
+            "--as-of",
+            "2025-03-31",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let m = &v["menus"][0];
+    assert_eq!(m["subjects"][0]["verdict"]["counted"], "O-A1");
+    assert_eq!(m["outcomes"][0]["verdict"]["counted"], "C-A1");
+    assert_eq!(m["outcomes"][0]["person"], "Z");
+}

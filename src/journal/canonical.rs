@@ -64,6 +64,44 @@ pub fn object_fields<T: Serialize + ?Sized>(v: &T) -> Result<Fields> {
     v.serialize(TopLevel)
 }
 
+/// Methods of a serializer that refuse everything but what it is for.
+macro_rules! refuse {
+    ($ok:ty, $why:literal; $($method:ident($($arg:ty),*)),* $(,)?) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<$ok> {
+            Err(Error($why.into()))
+        }
+    )*};
+}
+
+/// The serializer methods of scalars, refused.
+macro_rules! refuse_scalars {
+    ($ok:ty, $why:literal) => {
+        refuse!($ok, $why;
+            serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+            serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64),
+            serialize_f32(f32), serialize_f64(f64), serialize_bytes(&[u8]), serialize_none(), serialize_unit(),
+            serialize_unit_struct(&'static str));
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, _: &'static str, _: &T) -> Result<$ok> {
+            Err(Error($why.into()))
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
+            Err(Error($why.into()))
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
+            Err(Error($why.into()))
+        }
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
+            Err(Error($why.into()))
+        }
+        fn serialize_tuple_variant(self, _: &'static str, _: u32, _: &'static str, _: usize) -> Result<Self::SerializeTupleVariant> {
+            Err(Error($why.into()))
+        }
+        fn serialize_struct_variant(self, _: &'static str, _: u32, _: &'static str, _: usize) -> Result<Self::SerializeStructVariant> {
+            Err(Error($why.into()))
+        }
+    };
+}
+
 struct Canon<'a> {
     out: &'a mut Vec<u8>,
 }
@@ -308,7 +346,12 @@ impl ser::Serializer for KeyName {
     type SerializeStruct = ser::Impossible<String, Error>;
     type SerializeStructVariant = ser::Impossible<String, Error>;
 
+    refuse_scalars!(String, "a key must be a string");
+
     fn serialize_str(self, v: &str) -> Result<String> {
+        Ok(v.to_string())
+    }
+    fn serialize_char(self, v: char) -> Result<String> {
         Ok(v.to_string())
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<String> {
@@ -321,102 +364,14 @@ impl ser::Serializer for KeyName {
     ) -> Result<String> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_i8(self, _: i8) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_i16(self, _: i16) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_i32(self, _: i32) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_i64(self, _: i64) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_u8(self, _: u8) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_u16(self, _: u16) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_u32(self, _: u32) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_u64(self, _: u64) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_f32(self, _: f32) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_f64(self, _: f64) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_char(self, v: char) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_none(self) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<String> {
         v.serialize(self)
     }
-    fn serialize_unit(self) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Error("key must be a string".into()))
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(Error("key must be a string".into()))
+        Err(Error("a key must be a string".into()))
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(Error("key must be a string".into()))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(Error("key must be a string".into()))
+        Err(Error("a key must be a string".into()))
     }
 }
 
@@ -433,6 +388,9 @@ impl ser::Serializer for TopLevel {
     type SerializeMap = TopObj;
     type SerializeStruct = TopObj;
     type SerializeStructVariant = ser::Impossible<Fields, Error>;
+
+    refuse_scalars!(Fields, "not an object");
+    refuse!(Fields, "not an object"; serialize_char(char), serialize_str(&str));
 
     fn serialize_map(self, len: Option<usize>) -> Result<TopObj> {
         Ok(TopObj(Obj {
@@ -451,101 +409,10 @@ impl ser::Serializer for TopLevel {
     ) -> Result<Fields> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_i8(self, _: i8) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_i16(self, _: i16) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_i32(self, _: i32) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_i64(self, _: i64) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_u8(self, _: u8) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_u16(self, _: u16) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_u32(self, _: u32) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_u64(self, _: u64) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_f32(self, _: f32) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_f64(self, _: f64) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_char(self, _: char) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_str(self, _: &str) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_none(self) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Fields> {
         v.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
     fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Fields> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Error("not an object".into()))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
         Err(Error("not an object".into()))
     }
 }

@@ -69,6 +69,9 @@ pub struct OutcomeEntry {
     pub kind: &'static str,
     /// The person hired, converted or founding.
     pub person: String,
+    /// The subject the outcome is credited to in this menu: the employer
+    /// establishment in A menus (for hires and conversions), else the person.
+    pub subject: Subject,
     /// The date that places it in time (start, conversion or founding date).
     pub date: Option<Date>,
     /// Counted under a C- rule, or excluded.
@@ -465,6 +468,7 @@ fn menu_outcomes(
                     event: event_ref(f),
                     kind,
                     person: person_of(&f.body),
+                    subject: subject.clone(),
                     date,
                     verdict: Verdict::Excluded(RuleId::XC8),
                     units: 0,
@@ -477,6 +481,7 @@ fn menu_outcomes(
             event: event_ref(f),
             kind,
             person: person_of(&f.body),
+            subject: subject.clone(),
             date,
             verdict,
             units,

@@ -401,7 +401,7 @@ pub fn explanation(
             let mut m = m.clone();
             if let Some(s) = subject {
                 m.subjects.retain(|e| e.subject.id() == s);
-                m.outcomes.retain(|o| o.person == s);
+                m.outcomes.retain(|o| o.person == s || o.subject.id() == s);
             }
             m
         })

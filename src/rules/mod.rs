@@ -113,8 +113,10 @@ impl Subject {
     }
 }
 
-/// What a rule decided about one attendance or outcome.
+/// What a rule decided about one attendance or outcome. In JSON:
+/// `{"counted": "O-BC1"}` or `{"excluded": "XC-3"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Counted under this rule.
     Counted(RuleId),
