@@ -29,6 +29,30 @@ pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 pub const SCHEMA_ID_BASE: &str = "https://jisseki.example/schemas/";
 /// The file name of the schema of any event.
 pub const EVENT_SCHEMA_FILE: &str = "event.schema.json";
+/// The file of the `report --format json` schema (CONTRACT.md §3).
+pub const REPORT_SCHEMA_FILE: &str = "report.schema.json";
+
+/// The schema of `jisseki report --format json`.
+pub fn report_schema() -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let schema = settings
+        .into_generator()
+        .into_root_schema_for::<crate::report::Report>();
+    let mut doc = match serde_json::to_value(schema) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    doc.insert(
+        "$id".into(),
+        json!(format!("{SCHEMA_ID_BASE}{REPORT_SCHEMA_FILE}")),
+    );
+    doc.insert("title".into(), json!("jisseki report"));
+    doc.insert(
+        "description".into(),
+        json!("`jisseki report --format json` (CONTRACT.md §3): output and outcome per menu for the fiscal year of `as_of` (or cumulative), with exclusions by rule ID, as known at `known_at`."),
+    );
+    sorted(Value::Object(doc))
+}
 /// The fields the ledger assigns, present in exports only.
 pub const LEDGER_FIELDS: &[&str] = &["seq", "recorded_at", "hash", "schema_version"];
 
@@ -53,6 +77,7 @@ pub fn schema_file_name(ty: &str) -> String {
 pub fn event_schemas() -> BTreeMap<String, Value> {
     let parts = Parts::generate();
     let mut out = BTreeMap::new();
+    out.insert(REPORT_SCHEMA_FILE.to_string(), report_schema());
     let mut event_defs = Map::new();
     let mut one_of = Vec::new();
     for ty in EVENT_TYPES {

@@ -59,7 +59,10 @@ impl Schemas {
         let names = EVENT_TYPES
             .iter()
             .map(|t| schema::schema_file_name(t))
-            .chain([EVENT_SCHEMA_FILE.to_string()]);
+            .chain([
+                EVENT_SCHEMA_FILE.to_string(),
+                schema::REPORT_SCHEMA_FILE.to_string(),
+            ]);
         for name in names {
             let doc = read_json(&schemas_dir().join(&name));
             validators.insert(name.clone(), compile(&doc, &name));
@@ -238,7 +241,13 @@ fn every_schema_is_a_self_contained_draft_2020_12_document() {
 #[test]
 fn every_schema_example_validates_and_parses() {
     let schemas = Schemas::load();
-    for (name, doc) in &schemas.docs {
+    // The report schema is checked against real reports instead
+    // (`reports_validate_against_the_report_schema`).
+    for (name, doc) in schemas
+        .docs
+        .iter()
+        .filter(|(n, _)| n.as_str() != schema::REPORT_SCHEMA_FILE)
+    {
         let examples = doc["examples"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} has no examples"));
@@ -646,5 +655,64 @@ fn weekly_hours_agree_with_the_parser() {
             parse_as_import(&v).is_err(),
             "the parser accepts weekly_hours {h}"
         );
+    }
+}
+
+#[test]
+fn reports_validate_against_the_report_schema() {
+    use jisseki::io::{read_events, InputFormat, Mode};
+    let clock = std::sync::Arc::new(jisseki::journal::ManualClock::at(1_740_000_000_000_000));
+    let mut l =
+        jisseki::Ledger::with_storage(Box::new(jisseki::journal::MemStorage::default()), clock)
+            .unwrap();
+    let text = jisseki::synth::generate_jsonl(&jisseki::synth::SynthConfig::default());
+    let events = read_events(
+        text.as_bytes(),
+        "demo.jsonl",
+        InputFormat::JsonLines,
+        Mode::Append,
+    )
+    .unwrap();
+    l.append(events, "demo.jsonl", jisseki::AppendOptions::default())
+        .unwrap();
+    let schemas = Schemas::load();
+    for (as_of, scope) in [
+        ("2025-02-28", jisseki::rules::time::Scope::FiscalYear),
+        ("2026-01-31", jisseki::rules::time::Scope::Cumulative),
+    ] {
+        let r = l
+            .report(
+                jisseki::domain::Date::parse_iso(as_of).unwrap(),
+                None,
+                scope,
+            )
+            .unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        let errors = schemas.errors(schema::REPORT_SCHEMA_FILE, &v);
+        assert!(errors.is_empty(), "{as_of}: {errors:?}");
+        // CONTRACT.md §3 names.
+        for key in [
+            "project",
+            "as_of",
+            "known_at",
+            "menus",
+            "totals",
+            "interpretations",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        for key in [
+            "menu",
+            "category",
+            "kind",
+            "output",
+            "outcome",
+            "output_target",
+            "outcome_target",
+            "outcome_breakdown",
+            "excluded",
+        ] {
+            assert!(v["menus"][0].get(key).is_some(), "{key}");
+        }
     }
 }

@@ -84,7 +84,7 @@ pub struct OutcomeEntry {
 }
 
 /// The outcome breakdown of CONTRACT.md §3.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Breakdown {
     /// Hires.
     pub hires: u64,

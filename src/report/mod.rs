@@ -22,7 +22,7 @@ pub fn rate(num: u64, den: u64) -> Option<f64> {
 }
 
 /// One menu of the report (CONTRACT.md §3, extended).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MenuReport {
     /// Menu id.
     pub menu: String,
@@ -53,7 +53,7 @@ pub struct MenuReport {
 }
 
 /// Totals.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 pub struct Totals {
     /// The sum of menu outputs.
     pub output: u64,
@@ -62,7 +62,7 @@ pub struct Totals {
 }
 
 /// The last event a report read, so an auditor can reproduce it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct HeadRef {
     /// Its seq.
     pub seq: u64,
@@ -71,7 +71,7 @@ pub struct HeadRef {
 }
 
 /// `jisseki report` (CONTRACT.md §3).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// Project id.
     pub project: Option<String>,
