@@ -66,8 +66,9 @@ pub fn schema_file_name(ty: &str) -> String {
     format!("{ty}.schema.json")
 }
 
-/// Every schema document by file name: one per event type and
-/// [`EVENT_SCHEMA_FILE`]. Keys of every object are in sorted order.
+/// Every schema document by file name: one per event type,
+/// [`EVENT_SCHEMA_FILE`] and [`REPORT_SCHEMA_FILE`]. Keys of every object are
+/// in sorted order.
 ///
 /// # Panics
 ///
@@ -661,10 +662,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_document_per_type_and_one_for_any_event() {
+    fn one_document_per_type_one_for_any_event_and_one_for_the_report() {
         let s = event_schemas();
-        assert_eq!(s.len(), EVENT_TYPES.len() + 1);
+        assert_eq!(s.len(), EVENT_TYPES.len() + 2);
         assert!(s.contains_key(EVENT_SCHEMA_FILE));
+        assert!(s.contains_key(REPORT_SCHEMA_FILE));
         for ty in EVENT_TYPES {
             assert!(s.contains_key(&schema_file_name(ty)), "{ty}");
             assert!(examples(ty).len() >= 2, "{ty} needs two examples");
