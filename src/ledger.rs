@@ -904,23 +904,32 @@ fn take_lock(dir: &Path, access: Access) -> Result<File, LedgerError> {
     Ok(f)
 }
 
+/// How long a writer, already holding the lock file, waits for sled's own
+/// file lock: only a process that just closed the ledger (sled releases its
+/// lock from a background thread a moment after the handle drops) or a
+/// reader can hold it.
+pub const WRITE_WAIT_MS_MAX: u64 = 3_000;
+
 /// sled allows one process at a time. Readers wait (up to
-/// [`READ_WAIT_MS_MAX`]) for another reader to finish; a writer that finds
-/// the database busy is refused at once by the lock file above.
+/// [`READ_WAIT_MS_MAX`]) for another reader to finish; a writer, which the
+/// lock file already made the only writer, waits (up to
+/// [`WRITE_WAIT_MS_MAX`]) for a closing process or a reader.
 fn open_sled(dir: &Path, access: Access) -> Result<SledStorage, LedgerError> {
     let started = std::time::Instant::now();
+    let wait_ms = match access {
+        Access::Read => READ_WAIT_MS_MAX,
+        Access::Write => WRITE_WAIT_MS_MAX,
+    };
     loop {
         match SledStorage::open(dir) {
             Ok(s) => return Ok(s),
             Err(journal::StorageError::Io(e))
                 if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
             {
-                if access == Access::Write
-                    || started.elapsed().as_millis() > u128::from(READ_WAIT_MS_MAX)
-                {
+                if started.elapsed().as_millis() > u128::from(wait_ms) {
                     return Err(LedgerError::InUse { pid: None });
                 }
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
             Err(e) => return Err(JournalError::from(e).into()),
         }

@@ -1,0 +1,104 @@
+//! The counting engine's cost: a cold replay of the journal and the report
+//! (`Ledger::report`), on a generated ledger of attendances and hires.
+//!
+//! `cargo bench --bench report`; throughput is in events replayed.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use jisseki::domain::Date;
+use jisseki::io::{read_events, InputFormat, Mode};
+use jisseki::rules::time::Scope;
+use jisseki::{Access, AppendOptions, Ledger};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+const EVENTS: usize = 100_000;
+
+/// A project, three menus, attendances of 20,000 people over a year, and a
+/// hire for one attendance in ten.
+fn ledger_text(n: usize) -> String {
+    let mut s = String::new();
+    s.push_str(r#"{"type":"project_defined","project":"bench","name":"bench","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":3}"#);
+    s.push('\n');
+    for (m, c) in [("A-01", "A"), ("B-01", "B"), ("C-01", "C")] {
+        let _ = writeln!(
+            s,
+            r#"{{"type":"menu_defined","menu":"{m}","category":"{c}","kind":"seminar","name":"{m}","targets":[{{"fiscal_year":2024,"output":100,"outcome":30}}]}}"#
+        );
+    }
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 10, 1).unwrap_or_default();
+    for i in 0..n {
+        let date = start + chrono::Days::new((i % 300) as u64);
+        let person = i % 20_000;
+        if i % 10 == 9 {
+            let hired = date + chrono::Days::new(20);
+            let _ = writeln!(
+                s,
+                r#"{{"type":"hire","person":"P-{person:05}","employer":"E-{:03}","offer_date":"{date}","start_date":"{hired}","workplace":"in_region","weekly_hours":40}}"#,
+                person % 300
+            );
+        } else if i % 7 == 0 {
+            let _ = writeln!(
+                s,
+                r#"{{"type":"attendance","menu":"A-01","date":"{date}","role":"establishment","establishment":"E-{:03}","person":"P-{person:05}","establishment_location":"in_region"}}"#,
+                person % 300
+            );
+        } else {
+            let menu = if i % 2 == 0 { "B-01" } else { "C-01" };
+            let _ = writeln!(
+                s,
+                r#"{{"type":"attendance","menu":"{menu}","date":"{date}","role":"job_seeker","person":"P-{person:05}","residence":"in_region","intent_confirmed":true}}"#
+            );
+        }
+    }
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let path = dir.path().join("ledger");
+    let text = ledger_text(EVENTS);
+    let built = Ledger::init(&path).and_then(|()| {
+        let mut l = Ledger::open(
+            &path,
+            Access::Write,
+            Arc::new(jisseki::journal::SystemClock),
+        )?;
+        let events = read_events(
+            text.as_bytes(),
+            "bench.jsonl",
+            InputFormat::JsonLines,
+            Mode::Append,
+        )?;
+        l.append(events, "bench.jsonl", AppendOptions::default())?;
+        Ok(l)
+    });
+    let ledger = match built {
+        Ok(l) => l,
+        Err(e) => panic!("building the bench ledger: {e}"),
+    };
+    let as_of = Date::parse_iso("2025-02-28").unwrap_or_else(|| panic!("date"));
+    let mut g = c.benchmark_group("report");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    g.bench_function("replay_and_report_100k", |b| {
+        b.iter(|| {
+            ledger
+                .report(as_of, None, Scope::FiscalYear)
+                .map(|r| r.totals.output)
+        })
+    });
+    g.bench_function("replay_and_report_cumulative_100k", |b| {
+        b.iter(|| {
+            ledger
+                .report(as_of, None, Scope::Cumulative)
+                .map(|r| r.totals.output)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
