@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod domain;
 pub mod error;
+pub mod evaluate;
 pub mod i18n;
 pub mod io;
 pub mod journal;

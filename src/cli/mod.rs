@@ -126,6 +126,15 @@ pub enum Command {
         #[arg(long)]
         cumulative: bool,
     },
+    /// 中間評価（事業継続可否の判断）/ the mid-term judgement (CONTRACT §4)
+    Evaluate {
+        /// 事業年度（1 または 2。3年度目は中間評価なし）/ project year, 1 or 2
+        #[arg(long)]
+        year: u8,
+        /// 記録時点 / known-at time
+        #[arg(long)]
+        known_at: Option<String>,
+    },
     /// 数字の根拠をイベントとルールで示す / every event behind a figure, with the rule that counted or excluded it
     Explain {
         /// メニューID / menu id
@@ -429,6 +438,33 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
+        Command::Evaluate { year, known_at } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            if !matches!(year, 1 | 2) {
+                return Err(Failure::Usage(match lang {
+                    Lang::Ja => format!("--year {year}: 中間評価は1年度目と2年度目だけです（3年度目は jisseki report --as-of で年度末の実績を）"),
+                    Lang::En => format!("--year {year}: mid-term judgements are for years 1 and 2 only (for year 3, use jisseki report --as-of the fiscal year end)"),
+                }));
+            }
+            let known_at = known_at
+                .as_deref()
+                .map(|t| {
+                    journal::chain::parse_timestamp(t)
+                        .ok_or_else(|| Failure::Usage(format!("--known-at {t}: RFC 3339")))
+                })
+                .transpose()?;
+            let r = ledger.resolved(known_at)?;
+            let e = crate::evaluate::evaluate(&r, *year, lang)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            match cli.format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default())
+                }
+                _ => print!("{}", crate::evaluate::render(&e, lang)),
+            }
+            Ok(0)
+        }
         Command::Check { as_of } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;

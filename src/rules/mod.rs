@@ -82,7 +82,15 @@ rule_ids! {
     CDEDUP = "C-DEDUP", "事業全体の合計では各アウトカムを1回だけ数える", "project totals count each outcome once";
     F1 = "F-1", "年度ごとの実績（目標は年度ごと）", "figures per fiscal year";
     F2 = "F-2", "契約開始からの累計", "cumulative figures from the contract start";
+    E1 = "E-1", "中間評価の基準日：1年度目は2月末、2年度目は1月末", "mid-term cutoff: end of February in year 1, end of January in year 2";
+    E2 = "E-2", "基準日までに講習会等を実施したメニューを評価（3月のみ実施は翌年度に評価）", "menus held by the cutoff are judged (March-only year-1 menus in year 2)";
     E3 = "E-3", "基準日までに内定し同じ年度内に就職するもの（定期採用を除く）", "confirmed by the date and starting later in the same fiscal year (not regular recruitment)";
+    E4 = "E-4", "アウトプット達成率：70%以上は次へ、50%以上70%未満は改善計画、50%未満は事業全体の判断へ", "output gate: ≥70 % on, 50–70 % a menu plan, <50 % decided for the project";
+    E4A = "E-4a", "50%未満のメニューの割合は評価対象メニュー数で数える（予算がある場合は予算比も表示）", "the share below half counts judged menus (budget-weighted share shown where recorded)";
+    E5 = "E-5", "A：役に立った割合85%以上、B・C：アウトカム達成率 1年度目30%・2年度目50%以上", "second gate: A useful share ≥85 %; B/C outcome ≥30 % (year 1), ≥50 % (year 2)";
+    E6 = "E-6", "改善計画の承認前にそのメニューの講習会等を実施", "sessions recorded for a menu awaiting an approved improvement plan";
+    E7 = "E-7", "計上対象外の利用者は実績に含めない", "non-countable users never enter the figures";
+    E8 = "E-8", "目標は基準日までの目標変更を反映", "targets as revised by the cutoff";
     T1 = "T-1", "発生日による時点（as-of）", "valid time: as of the date things happened";
     T2 = "T-2", "記録時刻による時点（known-at）", "transaction time: as the ledger knew it";
     T3 = "T-3", "訂正・取消は新しいイベントで行う", "corrections and retractions are new events";
