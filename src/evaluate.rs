@@ -527,119 +527,6 @@ fn summarise(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> Date {
-        Date::parse_iso(s).unwrap()
-    }
-
-    #[test]
-    fn e_1_cutoffs_end_of_february_then_end_of_january() {
-        assert_eq!(cutoff(d("2024-10-01"), 1), Some(d("2025-02-28")));
-        assert_eq!(cutoff(d("2024-10-01"), 2), Some(d("2026-01-31")));
-        assert_eq!(
-            cutoff(d("2027-04-01"), 1),
-            Some(d("2028-02-29")),
-            "leap year"
-        );
-        assert_eq!(cutoff(d("2024-10-01"), 3), None);
-    }
-
-    #[test]
-    fn e_4_output_gate_at_its_exact_boundaries() {
-        use Category::B;
-        assert_eq!(
-            menu_decision(B, 1, 7, 10, 3, 10, 0, 0).0,
-            Decision::Continue,
-            "7/10 passes 70 %"
-        );
-        assert_eq!(
-            menu_decision(B, 1, 69, 100, 30, 100, 0, 0).0,
-            Decision::Improve
-        );
-        assert_eq!(
-            menu_decision(B, 1, 5, 10, 3, 10, 0, 0).0,
-            Decision::Improve,
-            "5/10 needs a menu plan"
-        );
-        assert_eq!(
-            menu_decision(B, 1, 49, 100, 30, 100, 0, 0).0,
-            Decision::BelowHalf,
-            "49/100 is below half"
-        );
-    }
-
-    #[test]
-    fn e_4_a_thirty_percent_share_by_count() {
-        let mut ten = vec![Decision::Continue; 10];
-        ten[0] = Decision::BelowHalf;
-        ten[1] = Decision::BelowHalf;
-        assert_eq!(
-            project_decision(1, &ten).0,
-            ProjectDecision::ImproveProject,
-            "2 in 10"
-        );
-        assert_eq!(project_decision(2, &ten).0, ProjectDecision::Rebalance);
-        ten[2] = Decision::BelowHalf;
-        assert_eq!(
-            project_decision(1, &ten).0,
-            ProjectDecision::Abolish,
-            "3 in 10 is 30 %"
-        );
-        let mut plans = vec![Decision::Continue; 4];
-        plans[1] = Decision::Improve;
-        plans.push(Decision::NotJudged);
-        assert_eq!(project_decision(1, &plans).0, ProjectDecision::ImproveMenus);
-        assert_eq!(
-            project_decision(1, &[Decision::Continue, Decision::NotJudged]).0,
-            ProjectDecision::Continue
-        );
-    }
-
-    #[test]
-    fn e_5_second_gate_satisfaction_and_outcome_rates() {
-        use Category::*;
-        assert_eq!(
-            menu_decision(A, 1, 10, 10, 0, 3, 17, 20).0,
-            Decision::Continue,
-            "85 % as 17/20"
-        );
-        assert_eq!(
-            menu_decision(A, 1, 10, 10, 0, 3, 16, 20).0,
-            Decision::Improve
-        );
-        assert_eq!(
-            menu_decision(A, 1, 10, 10, 0, 3, 0, 0).0,
-            Decision::Improve,
-            "no answers has not shown 85 %"
-        );
-        assert_eq!(
-            menu_decision(C, 1, 10, 10, 3, 10, 0, 0).0,
-            Decision::Continue,
-            "30 % in year 1"
-        );
-        assert_eq!(
-            menu_decision(C, 2, 10, 10, 4, 10, 0, 0).0,
-            Decision::Improve,
-            "under 50 % in year 2"
-        );
-        assert_eq!(
-            menu_decision(C, 2, 10, 10, 5, 10, 0, 0).0,
-            Decision::Continue,
-            "50 % in year 2"
-        );
-    }
-
-    #[test]
-    fn gaps_are_the_least_that_reaches_the_band() {
-        assert_eq!(more_needed(4, 10, 70), 3);
-        assert_eq!(more_needed(7, 10, 70), 0);
-        assert_eq!(more_needed(1, 6, 30), 1);
-    }
-}
-
 /// The judgement as text for people.
 pub fn render(e: &Evaluation, lang: crate::i18n::Lang) -> String {
     use crate::i18n::Lang::*;
@@ -798,5 +685,118 @@ fn project_label(d: ProjectDecision, lang: crate::i18n::Lang) -> &'static str {
         (ProjectDecision::ImproveProject, _) => "improve_project",
         (ProjectDecision::Rebalance, _) => "rebalance",
         (ProjectDecision::Abolish, _) => "abolish",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn e_1_cutoffs_end_of_february_then_end_of_january() {
+        assert_eq!(cutoff(d("2024-10-01"), 1), Some(d("2025-02-28")));
+        assert_eq!(cutoff(d("2024-10-01"), 2), Some(d("2026-01-31")));
+        assert_eq!(
+            cutoff(d("2027-04-01"), 1),
+            Some(d("2028-02-29")),
+            "leap year"
+        );
+        assert_eq!(cutoff(d("2024-10-01"), 3), None);
+    }
+
+    #[test]
+    fn e_4_output_gate_at_its_exact_boundaries() {
+        use Category::B;
+        assert_eq!(
+            menu_decision(B, 1, 7, 10, 3, 10, 0, 0).0,
+            Decision::Continue,
+            "7/10 passes 70 %"
+        );
+        assert_eq!(
+            menu_decision(B, 1, 69, 100, 30, 100, 0, 0).0,
+            Decision::Improve
+        );
+        assert_eq!(
+            menu_decision(B, 1, 5, 10, 3, 10, 0, 0).0,
+            Decision::Improve,
+            "5/10 needs a menu plan"
+        );
+        assert_eq!(
+            menu_decision(B, 1, 49, 100, 30, 100, 0, 0).0,
+            Decision::BelowHalf,
+            "49/100 is below half"
+        );
+    }
+
+    #[test]
+    fn e_4_a_thirty_percent_share_by_count() {
+        let mut ten = vec![Decision::Continue; 10];
+        ten[0] = Decision::BelowHalf;
+        ten[1] = Decision::BelowHalf;
+        assert_eq!(
+            project_decision(1, &ten).0,
+            ProjectDecision::ImproveProject,
+            "2 in 10"
+        );
+        assert_eq!(project_decision(2, &ten).0, ProjectDecision::Rebalance);
+        ten[2] = Decision::BelowHalf;
+        assert_eq!(
+            project_decision(1, &ten).0,
+            ProjectDecision::Abolish,
+            "3 in 10 is 30 %"
+        );
+        let mut plans = vec![Decision::Continue; 4];
+        plans[1] = Decision::Improve;
+        plans.push(Decision::NotJudged);
+        assert_eq!(project_decision(1, &plans).0, ProjectDecision::ImproveMenus);
+        assert_eq!(
+            project_decision(1, &[Decision::Continue, Decision::NotJudged]).0,
+            ProjectDecision::Continue
+        );
+    }
+
+    #[test]
+    fn e_5_second_gate_satisfaction_and_outcome_rates() {
+        use Category::*;
+        assert_eq!(
+            menu_decision(A, 1, 10, 10, 0, 3, 17, 20).0,
+            Decision::Continue,
+            "85 % as 17/20"
+        );
+        assert_eq!(
+            menu_decision(A, 1, 10, 10, 0, 3, 16, 20).0,
+            Decision::Improve
+        );
+        assert_eq!(
+            menu_decision(A, 1, 10, 10, 0, 3, 0, 0).0,
+            Decision::Improve,
+            "no answers has not shown 85 %"
+        );
+        assert_eq!(
+            menu_decision(C, 1, 10, 10, 3, 10, 0, 0).0,
+            Decision::Continue,
+            "30 % in year 1"
+        );
+        assert_eq!(
+            menu_decision(C, 2, 10, 10, 4, 10, 0, 0).0,
+            Decision::Improve,
+            "under 50 % in year 2"
+        );
+        assert_eq!(
+            menu_decision(C, 2, 10, 10, 5, 10, 0, 0).0,
+            Decision::Continue,
+            "50 % in year 2"
+        );
+    }
+
+    #[test]
+    fn gaps_are_the_least_that_reaches_the_band() {
+        assert_eq!(more_needed(4, 10, 70), 3);
+        assert_eq!(more_needed(7, 10, 70), 0);
+        assert_eq!(more_needed(1, 6, 30), 1);
     }
 }
