@@ -180,3 +180,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The judgement known at T never changes once T has passed.
+    #[test]
+    fn the_judgement_known_at_t_never_changes_after_t(first in prop::collection::vec(fact(), 0..25), later in prop::collection::vec(fact(), 1..20)) {
+        let (mut l, clock) = ledger();
+        let mut lines: Vec<String> = PREAMBLE.iter().map(|s| s.to_string()).collect();
+        lines.extend(first);
+        append(&mut l, &lines);
+        let t = l.head().last_recorded_us;
+        let judge = |l: &Ledger| -> Vec<Value> {
+            let r = l.resolved(Some(t)).unwrap();
+            [1u8, 2].iter().map(|y| serde_json::to_value(jisseki::evaluate::evaluate(&r, *y, jisseki::i18n::Lang::Ja).unwrap()).unwrap()).collect()
+        };
+        let before = judge(&l);
+        clock.set(t + 1_000_000);
+        append(&mut l, &later);
+        prop_assert_eq!(before, judge(&l));
+    }
+}

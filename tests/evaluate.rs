@@ -1,0 +1,218 @@
+//! Golden scenarios of the mid-term judgement (RULES.md §6) through the
+//! real binary: every project decision, a March-only year-1 menu,
+//! confirmed-future hires on both sides of the cutoff, and a leap year.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::fmt::Write as _;
+use tempfile::TempDir;
+
+/// A ledger of B menus: `menus[i]` is (menu id, FY, counted users, target,
+/// session dates).
+struct Scenario {
+    contract_start: &'static str,
+    lines: Vec<String>,
+}
+
+impl Scenario {
+    fn new(contract_start: &'static str) -> Scenario {
+        let lines = vec![format!(
+            r#"{{"type":"project_defined","project":"e","name":"評価","region_kind":"shortage","municipalities":["甲市"],"contract_start":"{contract_start}","years":3}}"#
+        )];
+        Scenario {
+            contract_start,
+            lines,
+        }
+    }
+
+    /// A B menu with `users` counted attendances on `date` (and a session
+    /// that day), against an output target of 10 in `fy`.
+    fn menu(mut self, id: &str, fy: u16, users: u32, date: &str) -> Scenario {
+        self.lines.push(format!(
+            r#"{{"type":"menu_defined","menu":"{id}","category":"B","kind":"seminar","name":"{id}","targets":[{{"fiscal_year":{fy},"output":10,"outcome":0}}]}}"#
+        ));
+        self.lines.push(format!(
+            r#"{{"type":"session_held","menu":"{id}","date":"{date}"}}"#
+        ));
+        for u in 0..users {
+            self.lines.push(format!(
+                r#"{{"type":"attendance","menu":"{id}","date":"{date}","role":"job_seeker","person":"{id}-P{u}","residence":"in_region","intent_confirmed":true}}"#
+            ));
+        }
+        self
+    }
+
+    fn line(mut self, l: &str) -> Scenario {
+        self.lines.push(l.to_string());
+        self
+    }
+
+    fn evaluate(&self, year: u8) -> Value {
+        let tmp = TempDir::new().unwrap();
+        let dir = tmp.path().join("l");
+        let file = tmp.path().join("e.jsonl");
+        let mut text = String::new();
+        for l in &self.lines {
+            let _ = writeln!(text, "{l}");
+        }
+        std::fs::write(&file, text).unwrap();
+        let run = |args: &[&str]| {
+            let mut c = Command::cargo_bin("jisseki").unwrap();
+            c.env_remove("JISSEKI_LEDGER")
+                .args(args)
+                .arg("--ledger")
+                .arg(&dir);
+            c
+        };
+        run(&["init"]).assert().success();
+        run(&["import"]).arg(&file).assert().success();
+        let out = run(&["evaluate", "--format", "json", "--year", &year.to_string()])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let _ = self.contract_start;
+        serde_json::from_slice(&out).unwrap()
+    }
+}
+
+fn decision(v: &Value) -> &str {
+    v["project_decision"].as_str().unwrap()
+}
+
+fn menu<'a>(v: &'a Value, id: &str, fy: u64) -> &'a Value {
+    v["menus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["menu"] == id && m["fiscal_year"] == fy)
+        .unwrap()
+}
+
+fn menus(n: usize, below: usize, plan: usize) -> Scenario {
+    let mut s = Scenario::new("2024-10-01");
+    for i in 0..n {
+        let users = if i < below {
+            4
+        } else if i < below + plan {
+            5
+        } else {
+            7
+        };
+        s = s.menu(&format!("B-{i:02}"), 2024, users, "2024-11-20");
+    }
+    s
+}
+
+#[test]
+fn continue_when_every_judged_menu_passes() {
+    let v = menus(3, 0, 0).evaluate(1);
+    assert_eq!(decision(&v), "continue");
+    assert_eq!(v["cutoff"], "2025-02-28");
+    assert_eq!(menu(&v, "B-00", 2024)["output_rate"], 0.7);
+}
+
+#[test]
+fn improve_menus_when_some_need_plans_and_none_is_below_half() {
+    let v = menus(3, 0, 1).evaluate(1);
+    assert_eq!(decision(&v), "improve_menus");
+    assert_eq!(menu(&v, "B-00", 2024)["decision"], "improve");
+}
+
+#[test]
+fn improve_project_in_year_1_with_two_of_ten_below_half() {
+    let v = menus(10, 2, 0).evaluate(1);
+    assert_eq!(decision(&v), "improve_project");
+    assert_eq!(v["below_half_share"], 0.2);
+}
+
+#[test]
+fn abolish_with_three_of_ten_below_half() {
+    let v = menus(10, 3, 0).evaluate(1);
+    assert_eq!(decision(&v), "abolish");
+    assert_eq!(v["below_half_share"], 0.3);
+}
+
+#[test]
+fn rebalance_in_year_2_with_two_of_ten_below_half() {
+    let mut s = Scenario::new("2024-10-01");
+    for i in 0..10 {
+        s = s.menu(
+            &format!("B-{i:02}"),
+            2025,
+            if i < 2 { 4 } else { 7 },
+            "2025-06-10",
+        );
+    }
+    let v = s.evaluate(2);
+    assert_eq!(v["cutoff"], "2026-01-31");
+    assert_eq!(decision(&v), "rebalance");
+}
+
+#[test]
+fn a_march_only_year_1_menu_is_judged_in_year_2_on_its_year_1_figures() {
+    let s = menus(2, 0, 0).menu("B-MAR", 2024, 3, "2025-03-10");
+    let y1 = s.evaluate(1);
+    assert_eq!(menu(&y1, "B-MAR", 2024)["decision"], "not_judged");
+    assert_eq!(menu(&y1, "B-MAR", 2024)["judged"], false);
+    let y2 = s.evaluate(2);
+    let m = menu(&y2, "B-MAR", 2024);
+    assert_eq!(m["judged"], true);
+    assert_eq!(m["output"], 3);
+    assert_eq!(m["decision"], "below_half");
+}
+
+#[test]
+fn confirmed_future_hires_count_on_one_side_of_the_cutoff_only() {
+    let hire = |person: &str, offer: &str| {
+        format!(
+            r#"{{"type":"hire","person":"{person}","offer_date":"{offer}","start_date":"2025-03-10","workplace":"in_region","weekly_hours":40}}"#
+        )
+    };
+    let s = Scenario::new("2024-10-01")
+        .line(r#"{"type":"menu_defined","menu":"B-1","category":"B","kind":"seminar","name":"B","targets":[{"fiscal_year":2024,"output":2,"outcome":2}]}"#)
+        .line(r#"{"type":"session_held","menu":"B-1","date":"2024-12-01"}"#)
+        .line(r#"{"type":"attendance","menu":"B-1","date":"2024-12-01","role":"job_seeker","person":"P1","residence":"in_region","intent_confirmed":true}"#)
+        .line(r#"{"type":"attendance","menu":"B-1","date":"2024-12-01","role":"job_seeker","person":"P2","residence":"in_region","intent_confirmed":true}"#)
+        .line(&hire("P1", "2025-02-14"))
+        .line(&hire("P2", "2025-03-02"));
+    let v = s.evaluate(1);
+    let m = menu(&v, "B-1", 2024);
+    assert_eq!(
+        m["outcome"], 1,
+        "only the hire confirmed by the cutoff counts"
+    );
+    assert_eq!(m["outcome_rate"], 0.5);
+}
+
+#[test]
+fn the_year_1_cutoff_of_a_leap_year_is_29_february() {
+    let s = Scenario::new("2027-04-01").menu("B-1", 2027, 7, "2028-02-29");
+    let v = s.evaluate(1);
+    assert_eq!(v["cutoff"], "2028-02-29");
+    assert_eq!(menu(&v, "B-1", 2027)["output"], 7);
+    assert_eq!(decision(&v), "continue");
+}
+
+#[test]
+fn year_3_is_refused_with_a_reason() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("l");
+    Command::cargo_bin("jisseki")
+        .unwrap()
+        .args(["init", "--ledger"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let out = Command::cargo_bin("jisseki")
+        .unwrap()
+        .args(["evaluate", "--year", "3", "--ledger"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(out).unwrap().contains("3年度目"));
+}
