@@ -189,6 +189,12 @@ proptest! {
     fn the_judgement_known_at_t_never_changes_after_t(first in prop::collection::vec(fact(), 0..25), later in prop::collection::vec(fact(), 1..20)) {
         let (mut l, clock) = ledger();
         let mut lines: Vec<String> = PREAMBLE.iter().map(|s| s.to_string()).collect();
+        // Sessions in both judged years, so that menus are judged (E-2).
+        for m in ["A-1", "B-1", "C-1"] {
+            for d in ["2024-11-01", "2025-06-01"] {
+                lines.push(format!(r#"{{"type":"session_held","menu":"{m}","date":"{d}"}}"#));
+            }
+        }
         lines.extend(first);
         append(&mut l, &lines);
         let t = l.head().last_recorded_us;
