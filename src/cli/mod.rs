@@ -1240,6 +1240,12 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
             out.push_str(&crate::report::render_table(&report, lang));
         }
     }
+    // And the council's year-1 judgement (E-1: as of the end of February).
+    let resolved = ledger.resolved(None)?;
+    if let Ok(e) = crate::evaluate::evaluate(&resolved, 1, lang) {
+        out.push('\n');
+        out.push_str(&crate::evaluate::render(&e, lang));
+    }
     if keep.is_some() {
         out.push_str(&match lang {
             Lang::Ja => format!("\n次に試す: jisseki log --ledger {0} --type correction\n          jisseki export --ledger {0} > export.jsonl\n", dir.display()),
