@@ -216,3 +216,77 @@ fn year_3_is_refused_with_a_reason() {
         .clone();
     assert!(String::from_utf8(out).unwrap().contains("3年度目"));
 }
+
+#[test]
+fn the_workbook_reads_back_with_the_judgements_numbers() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let s = menus(4, 1, 1).menu("B-MAR", 2024, 3, "2025-03-10");
+    let v = s.evaluate(1);
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("l");
+    let file = tmp.path().join("e.jsonl");
+    std::fs::write(&file, s.lines.join("\n")).unwrap();
+    let book = tmp.path().join("judgement.xlsx");
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("jisseki").unwrap();
+        c.env_remove("JISSEKI_LEDGER")
+            .args(args)
+            .arg("--ledger")
+            .arg(&dir);
+        c
+    };
+    run(&["init"]).assert().success();
+    run(&["import"]).arg(&file).assert().success();
+    run(&[
+        "evaluate",
+        "--year",
+        "1",
+        "--format",
+        "xlsx",
+        "--output",
+        book.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+
+    let mut wb: Xlsx<_> = open_workbook(&book).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["実績", "判定", "除外", "計上一覧"]);
+    let j = wb.worksheet_range("判定").unwrap();
+    let text = |r: usize, c: usize| j.get((r, c)).map(|d| d.to_string()).unwrap_or_default();
+    let num = |r: usize, c: usize| match j.get((r, c)) {
+        Some(Data::Float(f)) => *f,
+        other => panic!("({r},{c}) is not a number: {other:?}"),
+    };
+    // The cutoff is a real Excel date.
+    assert!(
+        matches!(j.get((1, 1)), Some(Data::DateTime(_))),
+        "{:?}",
+        j.get((1, 1))
+    );
+    assert_eq!(text(2, 1), "事業全体の改善計画");
+    let rows = v["menus"].as_array().unwrap();
+    for (i, m) in rows.iter().enumerate() {
+        let r = 6 + i;
+        assert_eq!(text(r, 0), m["menu"].as_str().unwrap());
+        assert_eq!(num(r, 3), m["output"].as_f64().unwrap());
+        assert_eq!(num(r, 4), m["output_target"].as_f64().unwrap());
+        if let Some(rate) = m["output_rate"].as_f64() {
+            assert!((num(r, 5) - rate).abs() < 0.001, "rate of {}", m["menu"]);
+        }
+        let label = match m["decision"].as_str().unwrap() {
+            "continue" => "継続",
+            "improve" => "改善計画",
+            "below_half" => "50%未満",
+            _ => "評価対象外",
+        };
+        assert_eq!(text(r, 10), label);
+    }
+    // Every counted subject is listed for the auditor, with its events.
+    let subjects = wb.worksheet_range("計上一覧").unwrap();
+    let counted: f64 = rows
+        .iter()
+        .filter(|m| m["fiscal_year"] == 2024)
+        .map(|m| m["output"].as_f64().unwrap())
+        .sum();
+    assert_eq!((subjects.height() - 1) as f64, counted);
+}

@@ -23,6 +23,8 @@ pub enum Format {
     Json,
     /// CSV for spreadsheets.
     Csv,
+    /// An Excel workbook (`evaluate`, with `--output`).
+    Xlsx,
 }
 
 /// jisseki (実績): 地域雇用活性化推進事業の参加者・アウトカム台帳
@@ -134,6 +136,9 @@ pub enum Command {
         /// 記録時点 / known-at time
         #[arg(long)]
         known_at: Option<String>,
+        /// --format xlsx の出力先 / the workbook to write with --format xlsx
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// 数字の根拠をイベントとルールで示す / every event behind a figure, with the rule that counted or excluded it
     Explain {
@@ -438,7 +443,11 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
-        Command::Evaluate { year, known_at } => {
+        Command::Evaluate {
+            year,
+            known_at,
+            output,
+        } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;
             if !matches!(year, 1 | 2) {
@@ -460,6 +469,26 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             match cli.format {
                 Format::Json => {
                     println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default())
+                }
+                Format::Xlsx => {
+                    let Some(path) = output else {
+                        return Err(Failure::Usage(
+                            lang.pick(
+                                "--format xlsx には --output FILE.xlsx が必要です",
+                                "--format xlsx needs --output FILE.xlsx",
+                            )
+                            .into(),
+                        ));
+                    };
+                    crate::report::xlsx::write_workbook(&r, &e, path)
+                        .map_err(|err| Failure::Usage(format!("{}: {err}", path.display())))?;
+                    eprintln!(
+                        "{}",
+                        match lang {
+                            Lang::Ja => format!("ブックを書き出しました: {}", path.display()),
+                            Lang::En => format!("wrote the workbook {}", path.display()),
+                        }
+                    );
                 }
                 _ => print!("{}", crate::evaluate::render(&e, lang)),
             }
@@ -596,7 +625,7 @@ fn print_report(r: &crate::report::Report, format: Format, lang: Lang) {
             serde_json::to_string_pretty(r).unwrap_or_default()
         ),
         Format::Csv => out.write_all(&crate::report::render_csv(r)),
-        Format::Table => write!(out, "{}", crate::report::render_table(r, lang)),
+        Format::Table | Format::Xlsx => write!(out, "{}", crate::report::render_table(r, lang)),
     };
 }
 
@@ -775,7 +804,7 @@ fn print_append(r: &AppendReport, check: bool, format: Format, lang: Lang) {
             });
             println!("{v}");
         }
-        Format::Table | Format::Csv => {
+        Format::Table | Format::Csv | Format::Xlsx => {
             let seqs = match (r.appended.first(), r.appended.last()) {
                 (Some(a), Some(b)) => format!(" (seq {}–{})", a.1, b.1),
                 _ => String::new(),
@@ -1074,7 +1103,7 @@ fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
             }
             w.flush()
         }
-        Format::Table => {
+        Format::Table | Format::Xlsx => {
             let header = match lang {
                 Lang::Ja => [
                     "seq",

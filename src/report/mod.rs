@@ -2,6 +2,8 @@
 //! (table, JSON, CSV) and `explain`. Nothing here computes a figure; it
 //! shapes what the projection computed.
 
+pub mod xlsx;
+
 use crate::domain::{Category, Date};
 use crate::i18n::Lang;
 use crate::journal::chain::{hash_text, timestamp_text};

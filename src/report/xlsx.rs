@@ -1,0 +1,334 @@
+//! The Excel workbook evaluators read: figures per fiscal year and category
+//! (plan / actual / rate, as councils publish them), the judgement with its
+//! bands coloured, exclusions by rule ID, and every counted subject with the
+//! events that count it. Headers are Japanese; dates are real Excel dates.
+
+use crate::domain::{Category, Date};
+use crate::evaluate::{Decision, Evaluation};
+use crate::i18n::Lang;
+use crate::projection::{figures, Query, Resolved};
+use crate::rules::time::{fiscal_year, fiscal_year_end, Scope};
+use crate::rules::{Subject, Verdict};
+use chrono::Datelike;
+use rust_xlsxwriter::{Color, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+use std::path::Path;
+
+/// Sheet names.
+pub const SHEET_FIGURES: &str = "実績";
+/// The judgement sheet.
+pub const SHEET_JUDGEMENT: &str = "判定";
+/// Exclusions by rule ID.
+pub const SHEET_EXCLUSIONS: &str = "除外";
+/// Every counted subject.
+pub const SHEET_SUBJECTS: &str = "計上一覧";
+
+fn excel_date(d: Date) -> Result<ExcelDateTime, XlsxError> {
+    let y = u16::try_from(d.0.year()).unwrap_or(1900);
+    let m = u8::try_from(d.0.month()).unwrap_or(1);
+    let day = u8::try_from(d.0.day()).unwrap_or(1);
+    ExcelDateTime::from_ymd(y, m, day)
+}
+
+fn unit(c: Category) -> &'static str {
+    match c {
+        Category::A => "社",
+        _ => "人",
+    }
+}
+
+fn headers(ws: &mut Worksheet, row: u32, names: &[&str], bold: &Format) -> Result<(), XlsxError> {
+    for (i, h) in names.iter().enumerate() {
+        ws.write_string_with_format(row, u16::try_from(i).unwrap_or(0), *h, bold)?;
+    }
+    Ok(())
+}
+
+fn ratio(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    num: u64,
+    den: Option<u64>,
+    pct: &Format,
+) -> Result<(), XlsxError> {
+    match den {
+        Some(d) if d > 0 => {
+            // Excel computes the rate from the two cells, so that the sheet
+            // stays true if someone edits a figure.
+            let plan = col - 2;
+            let actual = col - 1;
+            // The computed value goes in too, for readers that do not recalculate.
+            let value = num as f64 / d as f64;
+            let formula = rust_xlsxwriter::Formula::new(format!(
+                "={}/{}",
+                cell(row, actual),
+                cell(row, plan)
+            ))
+            .set_result(value.to_string());
+            ws.write_formula_with_format(row, col, formula, pct)?;
+        }
+        _ => {
+            ws.write_string(row, col, "-")?;
+        }
+    }
+    Ok(())
+}
+
+fn cell(row: u32, col: u16) -> String {
+    let mut name = String::new();
+    let mut c = u32::from(col) + 1;
+    while c > 0 {
+        let rem = (c - 1) % 26;
+        name.insert(0, char::from(b'A' + u8::try_from(rem).unwrap_or(0)));
+        c = (c - 1) / 26;
+    }
+    format!("{name}{}", row + 1)
+}
+
+/// Writes the evaluation workbook to `path`.
+pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), XlsxError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let pct = Format::new().set_num_format("0.0%");
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+    let Some(project) = &r.project else {
+        return wb.save(path);
+    };
+
+    // 1. Figures per fiscal year and category, from the contract start to the cutoff.
+    let ws = wb.add_worksheet();
+    ws.set_name(SHEET_FIGURES)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{}（{}）", project.name, project.project).as_str(),
+        &bold,
+    )?;
+    ws.write_string(1, 0, "基準日")?;
+    ws.write_datetime_with_format(1, 1, excel_date(e.cutoff)?, &date_fmt)?;
+    headers(
+        ws,
+        3,
+        &[
+            "年度",
+            "区分",
+            "メニュー",
+            "名称",
+            "単位",
+            "アウトプット計画",
+            "実績",
+            "達成率",
+            "就職・創業者数 計画",
+            "実績",
+            "達成率",
+        ],
+        &bold,
+    )?;
+    let mut row = 4;
+    let mut fy = fiscal_year(project.contract_start);
+    while fy <= fiscal_year(e.cutoff) {
+        let as_of = fiscal_year_end(fy).map_or(e.cutoff, |end| end.min(e.cutoff));
+        let f = figures(
+            r,
+            Query {
+                as_of,
+                scope: Scope::FiscalYear,
+            },
+        );
+        let mut menus: Vec<_> = f.menus.iter().collect();
+        menus.sort_by(|a, b| (a.category, a.menu.as_str()).cmp(&(b.category, b.menu.as_str())));
+        for m in menus {
+            ws.write_number(row, 0, f64::from(fy))?;
+            ws.write_string(row, 1, format!("{:?}", m.category).as_str())?;
+            ws.write_string(row, 2, m.menu.as_str())?;
+            ws.write_string(row, 3, m.name.as_str())?;
+            ws.write_string(row, 4, unit(m.category))?;
+            match m.output_target {
+                Some(t) => ws.write_number(row, 5, t as f64)?,
+                None => ws.write_string(row, 5, "-")?,
+            };
+            ws.write_number(row, 6, m.output as f64)?;
+            ratio(ws, row, 7, m.output, m.output_target, &pct)?;
+            match m.outcome_target {
+                Some(t) => ws.write_number(row, 8, t as f64)?,
+                None => ws.write_string(row, 8, "-")?,
+            };
+            ws.write_number(row, 9, m.outcome as f64)?;
+            ratio(ws, row, 10, m.outcome, m.outcome_target, &pct)?;
+            row += 1;
+        }
+        fy += 1;
+    }
+    ws.set_column_width(3, 36)?;
+    ws.set_freeze_panes(4, 0)?;
+
+    // 2. The judgement, bands coloured.
+    let ws = wb.add_worksheet();
+    ws.set_name(SHEET_JUDGEMENT)?;
+    ws.write_string_with_format(0, 0, format!("中間評価 {}年度目", e.year).as_str(), &bold)?;
+    ws.write_string(1, 0, "基準日")?;
+    ws.write_datetime_with_format(1, 1, excel_date(e.cutoff)?, &date_fmt)?;
+    ws.write_string(2, 0, "事業全体の判定")?;
+    ws.write_string_with_format(2, 1, project_label(e), &bold)?;
+    ws.write_string(3, 0, "50%未満のメニュー")?;
+    ws.write_number(3, 1, e.below_half as f64)?;
+    ws.write_number(3, 2, e.judged as f64)?;
+    headers(
+        ws,
+        5,
+        &[
+            "メニュー",
+            "区分",
+            "年度",
+            "アウトプット",
+            "目標",
+            "達成率",
+            "アウトカム",
+            "目標",
+            "達成率",
+            "役に立った",
+            "判定",
+            "根拠",
+            "次の基準まで",
+            "保留（就職日不明）",
+        ],
+        &bold,
+    )?;
+    let band = |d: Decision| {
+        let color = match d {
+            Decision::Continue => Color::RGB(0x00C6_EFCE),
+            Decision::Improve => Color::RGB(0x00FF_EB9C),
+            Decision::BelowHalf => Color::RGB(0x00FF_C7CE),
+            Decision::NotJudged => Color::RGB(0x00D9_D9D9),
+        };
+        Format::new().set_background_color(color)
+    };
+    for (i, m) in e.menus.iter().enumerate() {
+        let row = 6 + u32::try_from(i).unwrap_or(0);
+        ws.write_string(row, 0, m.menu.as_str())?;
+        ws.write_string(row, 1, format!("{:?}", m.category).as_str())?;
+        ws.write_number(row, 2, f64::from(m.fiscal_year))?;
+        ws.write_number(row, 3, m.output as f64)?;
+        match m.output_target {
+            Some(t) => ws.write_number(row, 4, t as f64)?,
+            None => ws.write_string(row, 4, "-")?,
+        };
+        ratio(ws, row, 5, m.output, m.output_target, &pct)?;
+        ws.write_number(row, 6, m.outcome as f64)?;
+        match m.outcome_target {
+            Some(t) => ws.write_number(row, 7, t as f64)?,
+            None => ws.write_string(row, 7, "-")?,
+        };
+        ratio(ws, row, 8, m.outcome, m.outcome_target, &pct)?;
+        match m.satisfaction {
+            Some(s) => ws.write_number_with_format(row, 9, s, &pct)?,
+            None => ws.write_string(row, 9, "-")?,
+        };
+        ws.write_string_with_format(row, 10, decision_label(m.decision), &band(m.decision))?;
+        ws.write_string(row, 11, m.rule.as_str())?;
+        ws.write_string(row, 12, m.gap.as_deref().unwrap_or(""))?;
+        ws.write_number(row, 13, m.pending_outcomes as f64)?;
+    }
+    let mut row = 7 + u32::try_from(e.menus.len()).unwrap_or(0);
+    ws.write_string_with_format(row, 0, "要約", &bold)?;
+    for line in &e.summary {
+        row += 1;
+        ws.write_string(row, 0, line.as_str())?;
+    }
+    ws.set_column_width(12, 36)?;
+
+    // 3. Exclusions by rule ID, as of the cutoff.
+    let now = figures(
+        r,
+        Query {
+            as_of: e.cutoff,
+            scope: Scope::FiscalYear,
+        },
+    );
+    let ws = wb.add_worksheet();
+    ws.set_name(SHEET_EXCLUSIONS)?;
+    headers(ws, 0, &["メニュー", "ルール", "件数", "内容"], &bold)?;
+    let mut row = 1;
+    for m in &now.menus {
+        for (rule, n) in &m.excluded {
+            ws.write_string(row, 0, m.menu.as_str())?;
+            ws.write_string(row, 1, rule.as_str())?;
+            ws.write_number(row, 2, *n as f64)?;
+            ws.write_string(row, 3, rule.describe(Lang::Ja))?;
+            row += 1;
+        }
+    }
+    ws.set_column_width(3, 60)?;
+
+    // 4. Every counted subject, with the events that count it, for the auditor.
+    let ws = wb.add_worksheet();
+    ws.set_name(SHEET_SUBJECTS)?;
+    headers(
+        ws,
+        0,
+        &[
+            "メニュー",
+            "区分",
+            "対象",
+            "単位",
+            "計上ルール",
+            "初回計上日",
+            "延べ",
+            "参加イベント（seq）",
+            "参加イベント（id）",
+        ],
+        &bold,
+    )?;
+    let mut row = 1;
+    for m in &now.menus {
+        for s in m.subjects.iter().filter(|s| s.verdict.counts()) {
+            ws.write_string(row, 0, m.menu.as_str())?;
+            ws.write_string(row, 1, format!("{:?}", m.category).as_str())?;
+            ws.write_string(row, 2, s.subject.id())?;
+            ws.write_string(
+                row,
+                3,
+                if matches!(s.subject, Subject::Establishment(_)) {
+                    "社"
+                } else {
+                    "人"
+                },
+            )?;
+            let Verdict::Counted(rule) = s.verdict else {
+                continue;
+            };
+            ws.write_string(row, 4, rule.as_str())?;
+            if let Some(d) = s.first_counted {
+                ws.write_datetime_with_format(row, 5, excel_date(d)?, &date_fmt)?;
+            }
+            ws.write_number(row, 6, s.counted_attendances as f64)?;
+            let seqs: Vec<String> = s.attendances.iter().map(|a| a.seq.to_string()).collect();
+            let ids: Vec<String> = s.attendances.iter().map(|a| a.id.to_string()).collect();
+            ws.write_string(row, 7, seqs.join(",").as_str())?;
+            ws.write_string(row, 8, ids.join(",").as_str())?;
+            row += 1;
+        }
+    }
+    ws.set_column_width(8, 40)?;
+    wb.save(path)
+}
+
+fn decision_label(d: Decision) -> &'static str {
+    match d {
+        Decision::Continue => "継続",
+        Decision::Improve => "改善計画",
+        Decision::BelowHalf => "50%未満",
+        Decision::NotJudged => "評価対象外",
+    }
+}
+
+fn project_label(e: &Evaluation) -> &'static str {
+    use crate::evaluate::ProjectDecision::*;
+    match e.project_decision {
+        Continue => "継続",
+        ImproveMenus => "一部メニューの改善計画",
+        ImproveProject => "事業全体の改善計画",
+        Rebalance => "50%未満メニューの廃止・再構成",
+        Abolish => "事業廃止",
+    }
+}
