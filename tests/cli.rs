@@ -617,13 +617,29 @@ fn recorded_at_comes_from_the_clock_and_never_goes_back() {
 
 #[test]
 fn demo_builds_a_council_and_verifies_it() {
-    jisseki()
-        .arg("demo")
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = jisseki()
+        .args(["demo", "--keep"])
+        .arg(&dir)
         .assert()
         .success()
         .stdout(predicate::str::contains("検証OK"))
         .stdout(predicate::str::contains("訂正"))
-        .stdout(predicate::str::contains("取消"));
+        .stdout(predicate::str::contains("取消"))
+        .stdout(predicate::str::contains(
+            "中間評価 1年度目（基準日 2025-02-28）",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("アウトプット") && out.contains("アウトカム"),
+        "the report is printed"
+    );
+    assert!(tmp.path().join("demo-judgement.xlsx").exists(), "{out}");
+    assert!(tmp.path().join("demo-chart.svg").exists());
 }
 
 #[test]

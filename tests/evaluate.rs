@@ -250,7 +250,10 @@ fn the_workbook_reads_back_with_the_judgements_numbers() {
     .success();
 
     let mut wb: Xlsx<_> = open_workbook(&book).unwrap();
-    assert_eq!(wb.sheet_names(), vec!["実績", "判定", "除外", "計上一覧"]);
+    assert_eq!(
+        wb.sheet_names(),
+        vec!["実績", "判定", "除外", "計上一覧", "推移"]
+    );
     let j = wb.worksheet_range("判定").unwrap();
     let text = |r: usize, c: usize| j.get((r, c)).map(|d| d.to_string()).unwrap_or_default();
     let num = |r: usize, c: usize| match j.get((r, c)) {
@@ -289,4 +292,70 @@ fn the_workbook_reads_back_with_the_judgements_numbers() {
         .map(|m| m["output"].as_f64().unwrap())
         .sum();
     assert_eq!((subjects.height() - 1) as f64, counted);
+}
+
+#[test]
+fn the_chart_parses_and_plots_the_reports_totals() {
+    let s = menus(3, 1, 1);
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("l");
+    let file = tmp.path().join("e.jsonl");
+    std::fs::write(&file, s.lines.join("\n")).unwrap();
+    let svg = tmp.path().join("chart.svg");
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("jisseki").unwrap();
+        c.env_remove("JISSEKI_LEDGER")
+            .args(args)
+            .arg("--ledger")
+            .arg(&dir);
+        c
+    };
+    run(&["init"]).assert().success();
+    run(&["import"]).arg(&file).assert().success();
+    run(&[
+        "chart",
+        "--as-of",
+        "2025-02-28",
+        "--output",
+        svg.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    let report: Value = serde_json::from_slice(
+        &run(&["report", "--as-of", "2025-02-28", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
+    let panels: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("menu"))
+        .collect();
+    assert_eq!(panels.len(), report["menus"].as_array().unwrap().len());
+    for p in panels {
+        let id = p.attribute("data-menu").unwrap();
+        let m = report["menus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["menu"] == id)
+            .unwrap();
+        assert_eq!(
+            p.attribute("data-output").unwrap(),
+            m["output"].to_string(),
+            "{id}"
+        );
+        assert_eq!(
+            p.attribute("data-outcome").unwrap(),
+            m["outcome"].to_string(),
+            "{id}"
+        );
+        assert!(p
+            .descendants()
+            .any(|n| n.attribute("class") == Some("output") && n.has_attribute("points")));
+    }
 }

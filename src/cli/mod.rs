@@ -140,6 +140,21 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// メニュー別の累計アウトプット・アウトカムの推移を SVG に描く / chart cumulative output and outcome per menu as SVG
+    Chart {
+        /// 基準日（その年度の推移を描く）/ as-of date (charts its fiscal year)
+        #[arg(long)]
+        as_of: String,
+        /// メニューID（省略時は全メニューを1ページに）/ one menu (all menus on one page when absent)
+        #[arg(long)]
+        menu: Option<String>,
+        /// 記録時点 / known-at time
+        #[arg(long)]
+        known_at: Option<String>,
+        /// 出力先 FILE.svg / the SVG file to write
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// 数字の根拠をイベントとルールで示す / every event behind a figure, with the rule that counted or excluded it
     Explain {
         /// メニューID / menu id
@@ -492,6 +507,49 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 }
                 _ => print!("{}", crate::evaluate::render(&e, lang)),
             }
+            Ok(0)
+        }
+        Command::Chart {
+            as_of,
+            menu,
+            known_at,
+            output,
+        } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            let (as_of, known_at, _) = when(as_of, known_at.as_deref(), false, lang)?;
+            let r = ledger.resolved(known_at)?;
+            let mut series = crate::report::chart::series(&r, as_of);
+            if let Some(m) = menu {
+                series.retain(|s| &s.menu == m);
+                if series.is_empty() {
+                    return Err(Failure::Usage(format!(
+                        "--menu {m}: {}",
+                        lang.pick("そのメニューは定義されていません", "no such menu")
+                    )));
+                }
+            }
+            let cutoff = r.project.as_ref().and_then(|p| {
+                [1u8, 2]
+                    .iter()
+                    .filter_map(|y| crate::evaluate::cutoff(p.contract_start, *y))
+                    .find(|c| {
+                        crate::rules::time::fiscal_year(*c)
+                            == crate::rules::time::fiscal_year(as_of)
+                    })
+            });
+            let svg = crate::report::chart::svg(&series, cutoff, lang);
+            std::fs::write(output, svg).map_err(|source| LedgerError::Io {
+                path: output.clone(),
+                source,
+            })?;
+            eprintln!(
+                "{}",
+                match lang {
+                    Lang::Ja => format!("グラフを書き出しました: {}", output.display()),
+                    Lang::En => format!("wrote the chart {}", output.display()),
+                }
+            );
             Ok(0)
         }
         Command::Check { as_of } => {
@@ -1133,16 +1191,19 @@ fn print_log(events: &[journal::RecordedEvent], format: Format, lang: Lang) {
 }
 
 fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
-    let tmp;
+    // The demo's directory stays, so that its workbook and chart can be
+    // opened after it ends.
     let dir = match keep {
         Some(d) => d.to_path_buf(),
-        None => {
-            tmp = tempfile::tempdir().map_err(|source| LedgerError::Io {
+        None => tempfile::Builder::new()
+            .prefix("jisseki-demo-")
+            .tempdir()
+            .map_err(|source| LedgerError::Io {
                 path: std::env::temp_dir(),
                 source,
-            })?;
-            tmp.path().join("ledger")
-        }
+            })?
+            .keep()
+            .join("ledger"),
     };
     Ledger::init(&dir)?;
     let cfg = crate::synth::SynthConfig {
@@ -1187,24 +1248,8 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
         });
     }
     out.push_str(&match lang {
-        Lang::Ja => format!(
-            "場所: {}{}\n",
-            dir.display(),
-            if keep.is_some() {
-                ""
-            } else {
-                "（終了時に削除）"
-            }
-        ),
-        Lang::En => format!(
-            "at: {}{}\n",
-            dir.display(),
-            if keep.is_some() {
-                ""
-            } else {
-                " (removed on exit)"
-            }
-        ),
+        Lang::Ja => format!("場所: {}\n", dir.display()),
+        Lang::En => format!("at: {}\n", dir.display()),
     });
     out.push_str(&match lang {
         Lang::Ja => format!(
@@ -1274,8 +1319,38 @@ fn demo(seed: u64, keep: Option<&Path>, lang: Lang) -> Result<u8, Failure> {
     if let Ok(e) = crate::evaluate::evaluate(&resolved, 1, lang) {
         out.push('\n');
         out.push_str(&crate::evaluate::render(&e, lang));
+        // The workbook and the chart beside the ledger.
+        let beside = dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir);
+        let book = beside.join("demo-judgement.xlsx");
+        let chart = beside.join("demo-chart.svg");
+        crate::report::xlsx::write_workbook(&resolved, &e, &book)
+            .map_err(|err| Failure::Usage(format!("{}: {err}", book.display())))?;
+        let series = crate::report::chart::series(&resolved, e.cutoff);
+        std::fs::write(
+            &chart,
+            crate::report::chart::svg(&series, Some(e.cutoff), lang),
+        )
+        .map_err(|source| LedgerError::Io {
+            path: chart.clone(),
+            source,
+        })?;
+        out.push_str(&match lang {
+            Lang::Ja => format!(
+                "\nブック: {}\nグラフ: {}\n",
+                book.display(),
+                chart.display()
+            ),
+            Lang::En => format!(
+                "\nworkbook: {}\nchart: {}\n",
+                book.display(),
+                chart.display()
+            ),
+        });
     }
-    if keep.is_some() {
+    {
         out.push_str(&match lang {
             Lang::Ja => format!("\n次に試す: jisseki log --ledger {0} --type correction\n          jisseki export --ledger {0} > export.jsonl\n", dir.display()),
             Lang::En => format!("\nnext: jisseki log --ledger {0} --type correction\n      jisseki export --ledger {0} > export.jsonl\n", dir.display()),

@@ -2,6 +2,7 @@
 //! (table, JSON, CSV) and `explain`. Nothing here computes a figure; it
 //! shapes what the projection computed.
 
+pub mod chart;
 pub mod xlsx;
 
 use crate::domain::{Category, Date};

@@ -21,6 +21,8 @@ pub const SHEET_JUDGEMENT: &str = "判定";
 pub const SHEET_EXCLUSIONS: &str = "除外";
 /// Every counted subject.
 pub const SHEET_SUBJECTS: &str = "計上一覧";
+/// Cumulative figures over the year, with native charts.
+pub const SHEET_TREND: &str = "推移";
 
 fn excel_date(d: Date) -> Result<ExcelDateTime, XlsxError> {
     let y = u16::try_from(d.0.year()).unwrap_or(1900);
@@ -310,6 +312,66 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
         }
     }
     ws.set_column_width(8, 40)?;
+
+    // 5. The year's cumulative figures per menu, and a native line chart of
+    //    each against its targets (the cutoff is the last point).
+    let series = crate::report::chart::series(r, e.cutoff);
+    let ws = wb.add_worksheet();
+    ws.set_name(SHEET_TREND)?;
+    let mut charts = Vec::new();
+    let mut row: u32 = 0;
+    for s in &series {
+        ws.write_string_with_format(row, 0, format!("{} {}", s.menu, s.name).as_str(), &bold)?;
+        headers(
+            ws,
+            row + 1,
+            &[
+                "日付",
+                "アウトプット累計",
+                "アウトカム累計",
+                "アウトプット目標",
+                "アウトカム目標",
+            ],
+            &bold,
+        )?;
+        let first = row + 2;
+        for (i, (d, output, outcome)) in s.points.iter().enumerate() {
+            let r = first + u32::try_from(i).unwrap_or(0);
+            ws.write_datetime_with_format(r, 0, excel_date(*d)?, &date_fmt)?;
+            ws.write_number(r, 1, *output as f64)?;
+            ws.write_number(r, 2, *outcome as f64)?;
+            if let Some(t) = s.output_target {
+                ws.write_number(r, 3, t as f64)?;
+            }
+            if let Some(t) = s.outcome_target {
+                ws.write_number(r, 4, t as f64)?;
+            }
+        }
+        let last = first + u32::try_from(s.points.len().saturating_sub(1)).unwrap_or(0);
+        let mut chart = rust_xlsxwriter::Chart::new(rust_xlsxwriter::ChartType::Line);
+        chart
+            .title()
+            .set_name(format!("{} {}", s.menu, s.name).as_str());
+        for (col, name) in [
+            (1u16, "アウトプット累計"),
+            (2, "アウトカム累計"),
+            (3, "アウトプット目標"),
+            (4, "アウトカム目標"),
+        ] {
+            chart
+                .add_series()
+                .set_name(name)
+                .set_categories((SHEET_TREND, first, 0, last, 0))
+                .set_values((SHEET_TREND, first, col, last, col));
+        }
+        charts.push((row, chart));
+        // A chart is about 15 rows tall; keep them apart.
+        row = (last + 3).max(row + 18);
+    }
+    for (row, chart) in &charts {
+        ws.insert_chart(*row, 6, chart)?;
+    }
+    ws.set_column_width(0, 12)?;
     wb.save(path)
 }
 
