@@ -39,7 +39,7 @@ pub fn more_needed(num: u64, den: u64, pct: u64) -> u64 {
 }
 
 /// A menu's decision (CONTRACT.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Passes both gates.
@@ -53,7 +53,7 @@ pub enum Decision {
 }
 
 /// The project's decision (CONTRACT.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProjectDecision {
     /// Every judged menu continues.
@@ -130,7 +130,7 @@ pub fn project_decision(year: u8, decisions: &[Decision]) -> (ProjectDecision, u
 }
 
 /// One (menu, fiscal year) entry of the judgement.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MenuJudgement {
     /// Menu id.
     pub menu: String,
@@ -173,7 +173,7 @@ pub struct MenuJudgement {
 }
 
 /// The judgement (CONTRACT.md §4, extended).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Evaluation {
     /// Project year, 1 or 2.
     pub year: u8,
@@ -373,7 +373,13 @@ pub fn evaluate(
             );
             for m in &year1.menus {
                 if held_in(&m.menu, fy1) && !held_by(&m.menu, fy1, cut1) {
-                    menus.push(judge(r, m, year, fy1, year1.from, end1, true, lang));
+                    // E-8: FY(1) targets as revised by this year's cutoff.
+                    let mut m = m.clone();
+                    if let Some(state) = r.menus.get(&m.menu) {
+                        (m.output_target, m.outcome_target) =
+                            crate::projection::targets(state, cut, Some(fy1));
+                    }
+                    menus.push(judge(r, &m, year, fy1, year1.from, end1, true, lang));
                 }
             }
         }
@@ -798,5 +804,114 @@ mod tests {
         assert_eq!(more_needed(4, 10, 70), 3);
         assert_eq!(more_needed(7, 10, 70), 0);
         assert_eq!(more_needed(1, 6, 30), 1);
+    }
+
+    fn resolved(lines: &[String]) -> Resolved {
+        let mut prev = crate::journal::GENESIS;
+        let events: Vec<crate::journal::RecordedEvent> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let body: EventBody = serde_json::from_str(l).unwrap();
+                let seq = i as u64 + 1;
+                let r = crate::journal::RecordedEvent::seal(
+                    seq,
+                    1_000 + i as i64,
+                    uuid::Uuid::from_u128(u128::from(seq)),
+                    body,
+                    &prev,
+                );
+                prev = r.hash;
+                r
+            })
+            .collect();
+        crate::projection::resolve(events, None)
+    }
+
+    const PROJECT: &str = r#"{"type":"project_defined","project":"e","name":"e","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":3}"#;
+
+    fn b_menu(id: &str, fy: u16) -> String {
+        format!(
+            r#"{{"type":"menu_defined","menu":"{id}","category":"B","kind":"seminar","name":"{id}","targets":[{{"fiscal_year":{fy},"output":10,"outcome":0}}]}}"#
+        )
+    }
+
+    fn session(id: &str, date: &str) -> String {
+        format!(r#"{{"type":"session_held","menu":"{id}","date":"{date}"}}"#)
+    }
+
+    fn users(id: &str, n: u32, date: &str, extra: &str) -> Vec<String> {
+        (0..n)
+            .map(|u| format!(r#"{{"type":"attendance","menu":"{id}","date":"{date}","role":"job_seeker","person":"{id}-{u}","residence":"in_region","intent_confirmed":true{extra}}}"#))
+            .collect()
+    }
+
+    #[test]
+    fn e_2_only_menus_held_by_the_cutoff_are_judged() {
+        let mut lines = vec![
+            PROJECT.to_string(),
+            b_menu("B-1", 2024),
+            b_menu("B-2", 2024),
+            session("B-1", "2024-11-01"),
+            session("B-2", "2025-03-05"),
+        ];
+        lines.extend(users("B-1", 8, "2024-11-01", ""));
+        let e = evaluate(&resolved(&lines), 1, crate::i18n::Lang::Ja).unwrap();
+        let d = |m: &str| e.menus.iter().find(|j| j.menu == m).unwrap().decision;
+        assert_eq!(d("B-1"), Decision::Continue);
+        assert_eq!(d("B-2"), Decision::NotJudged);
+        assert_eq!(e.judged, 1);
+    }
+
+    #[test]
+    fn e_6_sessions_before_the_plan_is_approved_are_flagged() {
+        let mut lines = vec![
+            PROJECT.to_string(),
+            b_menu("B-1", 2024),
+            session("B-1", "2024-11-01"),
+        ];
+        lines.extend(users("B-1", 6, "2024-11-01", ""));
+        // Year 1: 6/10 needs a plan. Sessions follow before and after approval.
+        lines.push(session("B-1", "2025-04-15"));
+        lines.push(r#"{"type":"plan_approved","menus":["B-1"],"date":"2025-05-01"}"#.into());
+        lines.push(session("B-1", "2025-06-01"));
+        let e = evaluate(&resolved(&lines), 2, crate::i18n::Lang::Ja).unwrap();
+        let j = e.menus.iter().find(|j| j.menu == "B-1").unwrap();
+        assert_eq!(j.sessions_awaiting_plan, vec![d("2025-04-15")]);
+    }
+
+    #[test]
+    fn e_7_users_who_cannot_be_counted_never_enter_the_figures() {
+        let mut lines = vec![
+            PROJECT.to_string(),
+            b_menu("B-1", 2024),
+            session("B-1", "2024-11-01"),
+        ];
+        lines.extend(users("B-1", 7, "2024-11-01", ""));
+        // Attendees while places were free: unconfirmed intent, staff.
+        lines.extend(users("X", 5, "2024-11-01", "").into_iter().map(|l| {
+            l.replace(r#""menu":"X""#, r#""menu":"B-1""#)
+                .replace(r#","intent_confirmed":true"#, "")
+        }));
+        lines.push(r#"{"type":"attendance","menu":"B-1","date":"2024-11-01","role":"promoter","person":"S-1"}"#.into());
+        let e = evaluate(&resolved(&lines), 1, crate::i18n::Lang::Ja).unwrap();
+        let j = e.menus.iter().find(|j| j.menu == "B-1").unwrap();
+        assert_eq!(j.output, 7);
+        assert_eq!(j.decision, Decision::Continue);
+    }
+
+    #[test]
+    fn e_8_a_revision_after_the_cutoff_does_not_change_the_judgement() {
+        let mut lines = vec![
+            PROJECT.to_string(),
+            b_menu("B-1", 2024),
+            session("B-1", "2024-11-01"),
+        ];
+        lines.extend(users("B-1", 6, "2024-11-01", ""));
+        lines.push(r#"{"type":"targets_revised","menu":"B-1","fiscal_year":2024,"output":8,"outcome":0,"date":"2025-03-10"}"#.into());
+        let e = evaluate(&resolved(&lines), 1, crate::i18n::Lang::Ja).unwrap();
+        let j = e.menus.iter().find(|j| j.menu == "B-1").unwrap();
+        assert_eq!(j.output_target, Some(10));
+        assert_eq!(j.decision, Decision::Improve);
     }
 }

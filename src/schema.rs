@@ -32,6 +32,31 @@ pub const EVENT_SCHEMA_FILE: &str = "event.schema.json";
 /// The file of the `report --format json` schema (CONTRACT.md §3).
 pub const REPORT_SCHEMA_FILE: &str = "report.schema.json";
 
+/// The file of the `evaluate --format json` schema (CONTRACT.md §4).
+pub const EVALUATION_SCHEMA_FILE: &str = "evaluation.schema.json";
+
+/// The schema of `jisseki evaluate --format json`.
+pub fn evaluation_schema() -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let schema = settings
+        .into_generator()
+        .into_root_schema_for::<crate::evaluate::Evaluation>();
+    let mut doc = match serde_json::to_value(schema) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    doc.insert(
+        "$id".into(),
+        json!(format!("{SCHEMA_ID_BASE}{EVALUATION_SCHEMA_FILE}")),
+    );
+    doc.insert("title".into(), json!("jisseki evaluation"));
+    doc.insert(
+        "description".into(),
+        json!("`jisseki evaluate --format json` (CONTRACT.md §4): the mid-term judgement per (menu, fiscal year) and for the project, with gaps, pending outcomes and a summary."),
+    );
+    sorted(Value::Object(doc))
+}
+
 /// The schema of `jisseki report --format json`.
 pub fn report_schema() -> Value {
     let settings = schemars::generate::SchemaSettings::draft2020_12();
@@ -79,6 +104,7 @@ pub fn event_schemas() -> BTreeMap<String, Value> {
     let parts = Parts::generate();
     let mut out = BTreeMap::new();
     out.insert(REPORT_SCHEMA_FILE.to_string(), report_schema());
+    out.insert(EVALUATION_SCHEMA_FILE.to_string(), evaluation_schema());
     let mut event_defs = Map::new();
     let mut one_of = Vec::new();
     for ty in EVENT_TYPES {
@@ -664,7 +690,7 @@ mod tests {
     #[test]
     fn one_document_per_type_one_for_any_event_and_one_for_the_report() {
         let s = event_schemas();
-        assert_eq!(s.len(), EVENT_TYPES.len() + 2);
+        assert_eq!(s.len(), EVENT_TYPES.len() + 3);
         assert!(s.contains_key(EVENT_SCHEMA_FILE));
         assert!(s.contains_key(REPORT_SCHEMA_FILE));
         for ty in EVENT_TYPES {

@@ -62,6 +62,7 @@ impl Schemas {
             .chain([
                 EVENT_SCHEMA_FILE.to_string(),
                 schema::REPORT_SCHEMA_FILE.to_string(),
+                schema::EVALUATION_SCHEMA_FILE.to_string(),
             ]);
         for name in names {
             let doc = read_json(&schemas_dir().join(&name));
@@ -243,11 +244,9 @@ fn every_schema_example_validates_and_parses() {
     let schemas = Schemas::load();
     // The report schema is checked against real reports instead
     // (`reports_validate_against_the_report_schema`).
-    for (name, doc) in schemas
-        .docs
-        .iter()
-        .filter(|(n, _)| n.as_str() != schema::REPORT_SCHEMA_FILE)
-    {
+    for (name, doc) in schemas.docs.iter().filter(|(n, _)| {
+        n.as_str() != schema::REPORT_SCHEMA_FILE && n.as_str() != schema::EVALUATION_SCHEMA_FILE
+    }) {
         let examples = doc["examples"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} has no examples"));
@@ -713,6 +712,40 @@ fn reports_validate_against_the_report_schema() {
             "excluded",
         ] {
             assert!(v["menus"][0].get(key).is_some(), "{key}");
+        }
+    }
+    // And the judgement of CONTRACT.md §4.
+    let r = l.resolved(None).unwrap();
+    for year in [1, 2] {
+        let e = serde_json::to_value(
+            jisseki::evaluate::evaluate(&r, year, jisseki::i18n::Lang::Ja).unwrap(),
+        )
+        .unwrap();
+        let errors = schemas.errors(schema::EVALUATION_SCHEMA_FILE, &e);
+        assert!(errors.is_empty(), "year {year}: {errors:?}");
+        for key in [
+            "year",
+            "cutoff",
+            "menus",
+            "below_half_share",
+            "project_decision",
+        ] {
+            assert!(e.get(key).is_some(), "{key}");
+        }
+        for key in [
+            "menu",
+            "fiscal_year",
+            "judged",
+            "output",
+            "output_target",
+            "output_rate",
+            "outcome",
+            "outcome_target",
+            "outcome_rate",
+            "satisfaction",
+            "decision",
+        ] {
+            assert!(e["menus"][0].get(key).is_some(), "{key}");
         }
     }
 }

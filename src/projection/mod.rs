@@ -255,7 +255,7 @@ fn event_ref(f: &Fact) -> EventRef {
     }
 }
 
-fn targets(
+pub(crate) fn targets(
     menu: &resolve::MenuState,
     q_as_of: Date,
     fy: Option<u16>,
