@@ -100,6 +100,8 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
     // 1. Figures per fiscal year and category, from the contract start to the cutoff.
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_FIGURES)?;
+    print_setup(ws)?;
+    ws.set_column_width(1, 12)?;
     ws.write_string_with_format(
         0,
         0,
@@ -167,6 +169,9 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
     // 2. The judgement, bands coloured.
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_JUDGEMENT)?;
+    print_setup(ws)?;
+    ws.set_column_width(0, 18)?;
+    ws.set_column_width(1, 12)?;
     ws.write_string_with_format(0, 0, format!("中間評価 {}年度目", e.year).as_str(), &bold)?;
     ws.write_string(1, 0, "基準日")?;
     ws.write_datetime_with_format(1, 1, excel_date(e.cutoff)?, &date_fmt)?;
@@ -249,6 +254,7 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
     );
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_EXCLUSIONS)?;
+    print_setup(ws)?;
     headers(ws, 0, &["メニュー", "ルール", "件数", "内容"], &bold)?;
     let mut row = 1;
     for m in &now.menus {
@@ -265,6 +271,8 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
     // 4. Every counted subject, with the events that count it, for the auditor.
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_SUBJECTS)?;
+    print_setup(ws)?;
+    ws.set_column_width(5, 12)?;
     headers(
         ws,
         0,
@@ -373,6 +381,13 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
     }
     ws.set_column_width(0, 12)?;
     wb.save(path)
+}
+
+/// Landscape, one page wide: councils print these sheets.
+fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    Ok(())
 }
 
 fn decision_label(d: Decision) -> &'static str {
