@@ -142,9 +142,9 @@ pub enum Command {
     },
     /// メニュー別の累計アウトプット・アウトカムの推移を SVG に描く / chart cumulative output and outcome per menu as SVG
     Chart {
-        /// 基準日（その年度の推移を描く）/ as-of date (charts its fiscal year)
+        /// 基準日（その年度の推移を描く。省略時は最後のイベントの日付）/ as-of date (charts its fiscal year; default: the latest event date)
         #[arg(long)]
-        as_of: String,
+        as_of: Option<String>,
         /// メニューID（省略時は全メニューを1ページに）/ one menu (all menus on one page when absent)
         #[arg(long)]
         menu: Option<String>,
@@ -517,8 +517,23 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;
-            let (as_of, known_at, _) = when(as_of, known_at.as_deref(), false, lang)?;
+            let known_at = known_at
+                .as_deref()
+                .map(|t| {
+                    journal::chain::parse_timestamp(t)
+                        .ok_or_else(|| Failure::Usage(format!("--known-at {t}: RFC 3339")))
+                })
+                .transpose()?;
             let r = ledger.resolved(known_at)?;
+            let as_of = match as_of {
+                Some(d) => when(d, None, false, lang)?.0,
+                None => r
+                    .facts
+                    .iter()
+                    .filter_map(|f| f.body.date())
+                    .max()
+                    .unwrap_or(crate::domain::Date(crate::domain::DATE_MIN)),
+            };
             let mut series = crate::report::chart::series(&r, as_of);
             if let Some(m) = menu {
                 series.retain(|s| &s.menu == m);
