@@ -517,9 +517,6 @@ fn menu_outcomes(
             }
             _ => {}
         }
-        if time_rule == Some(RuleId::E3) {
-            interpretations.insert(RuleId::E3);
-        }
     }
     entries.sort_by_key(|e| (e.date, e.event.seq));
     // Per-menu figures count distinct people (C-DEDUP): a person already
