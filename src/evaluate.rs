@@ -666,7 +666,8 @@ pub fn render(e: &Evaluation, lang: crate::i18n::Lang) -> String {
     out
 }
 
-fn decision_label(d: Decision, lang: crate::i18n::Lang) -> &'static str {
+/// A decision, for people.
+pub fn decision_label(d: Decision, lang: crate::i18n::Lang) -> &'static str {
     match (d, lang) {
         (Decision::Continue, crate::i18n::Lang::Ja) => "継続",
         (Decision::Improve, crate::i18n::Lang::Ja) => "改善計画",
@@ -679,7 +680,8 @@ fn decision_label(d: Decision, lang: crate::i18n::Lang) -> &'static str {
     }
 }
 
-fn project_label(d: ProjectDecision, lang: crate::i18n::Lang) -> &'static str {
+/// A project decision, for people.
+pub fn project_label(d: ProjectDecision, lang: crate::i18n::Lang) -> &'static str {
     match (d, lang) {
         (ProjectDecision::Continue, crate::i18n::Lang::Ja) => "継続",
         (ProjectDecision::ImproveMenus, crate::i18n::Lang::Ja) => "一部メニューの改善計画",

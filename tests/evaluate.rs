@@ -47,33 +47,49 @@ impl Scenario {
         self
     }
 
-    fn evaluate(&self, year: u8) -> Value {
+    /// Imports the scenario into a fresh ledger.
+    fn ledger(&self) -> Built {
         let tmp = TempDir::new().unwrap();
-        let dir = tmp.path().join("l");
         let file = tmp.path().join("e.jsonl");
         let mut text = String::new();
         for l in &self.lines {
             let _ = writeln!(text, "{l}");
         }
         std::fs::write(&file, text).unwrap();
-        let run = |args: &[&str]| {
-            let mut c = Command::cargo_bin("jisseki").unwrap();
-            c.env_remove("JISSEKI_LEDGER")
-                .args(args)
-                .arg("--ledger")
-                .arg(&dir);
-            c
-        };
-        run(&["init"]).assert().success();
-        run(&["import"]).arg(&file).assert().success();
-        let out = run(&["evaluate", "--format", "json", "--year", &year.to_string()])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let built = Built { tmp };
+        built.run(&["init"]).assert().success();
+        built.run(&["import"]).arg(&file).assert().success();
         let _ = self.contract_start;
-        serde_json::from_slice(&out).unwrap()
+        built
+    }
+
+    fn evaluate(&self, year: u8) -> Value {
+        self.ledger()
+            .json(&["evaluate", "--format", "json", "--year", &year.to_string()])
+    }
+}
+
+/// A scenario imported into a ledger in a temporary directory.
+struct Built {
+    tmp: TempDir,
+}
+
+impl Built {
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("jisseki").unwrap();
+        c.env_remove("JISSEKI_LEDGER")
+            .args(args)
+            .arg("--ledger")
+            .arg(self.path("l"));
+        c
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_slice(&self.run(args).assert().success().get_output().stdout).unwrap()
     }
 }
 
@@ -221,33 +237,21 @@ fn year_3_is_refused_with_a_reason() {
 fn the_workbook_reads_back_with_the_judgements_numbers() {
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let s = menus(4, 1, 1).menu("B-MAR", 2024, 3, "2025-03-10");
-    let v = s.evaluate(1);
-    let tmp = TempDir::new().unwrap();
-    let dir = tmp.path().join("l");
-    let file = tmp.path().join("e.jsonl");
-    std::fs::write(&file, s.lines.join("\n")).unwrap();
-    let book = tmp.path().join("judgement.xlsx");
-    let run = |args: &[&str]| {
-        let mut c = Command::cargo_bin("jisseki").unwrap();
-        c.env_remove("JISSEKI_LEDGER")
-            .args(args)
-            .arg("--ledger")
-            .arg(&dir);
-        c
-    };
-    run(&["init"]).assert().success();
-    run(&["import"]).arg(&file).assert().success();
-    run(&[
-        "evaluate",
-        "--year",
-        "1",
-        "--format",
-        "xlsx",
-        "--output",
-        book.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    let built = s.ledger();
+    let v = built.json(&["evaluate", "--format", "json", "--year", "1"]);
+    let book = built.path("judgement.xlsx");
+    built
+        .run(&[
+            "evaluate",
+            "--year",
+            "1",
+            "--format",
+            "xlsx",
+            "--output",
+            book.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
 
     let mut wb: Xlsx<_> = open_workbook(&book).unwrap();
     assert_eq!(
@@ -296,39 +300,19 @@ fn the_workbook_reads_back_with_the_judgements_numbers() {
 
 #[test]
 fn the_chart_parses_and_plots_the_reports_totals() {
-    let s = menus(3, 1, 1);
-    let tmp = TempDir::new().unwrap();
-    let dir = tmp.path().join("l");
-    let file = tmp.path().join("e.jsonl");
-    std::fs::write(&file, s.lines.join("\n")).unwrap();
-    let svg = tmp.path().join("chart.svg");
-    let run = |args: &[&str]| {
-        let mut c = Command::cargo_bin("jisseki").unwrap();
-        c.env_remove("JISSEKI_LEDGER")
-            .args(args)
-            .arg("--ledger")
-            .arg(&dir);
-        c
-    };
-    run(&["init"]).assert().success();
-    run(&["import"]).arg(&file).assert().success();
-    run(&[
-        "chart",
-        "--as-of",
-        "2025-02-28",
-        "--output",
-        svg.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
-    let report: Value = serde_json::from_slice(
-        &run(&["report", "--as-of", "2025-02-28", "--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let built = menus(3, 1, 1).ledger();
+    let svg = built.path("chart.svg");
+    built
+        .run(&[
+            "chart",
+            "--as-of",
+            "2025-02-28",
+            "--output",
+            svg.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let report = built.json(&["report", "--as-of", "2025-02-28", "--format", "json"]);
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
     let panels: Vec<_> = doc

@@ -176,7 +176,12 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
     ws.write_string(1, 0, "基準日")?;
     ws.write_datetime_with_format(1, 1, excel_date(e.cutoff)?, &date_fmt)?;
     ws.write_string(2, 0, "事業全体の判定")?;
-    ws.write_string_with_format(2, 1, project_label(e), &bold)?;
+    ws.write_string_with_format(
+        2,
+        1,
+        crate::evaluate::project_label(e.project_decision, Lang::Ja),
+        &bold,
+    )?;
     ws.write_string(3, 0, "50%未満のメニュー")?;
     ws.write_number(3, 1, e.below_half as f64)?;
     ws.write_number(3, 2, e.judged as f64)?;
@@ -231,7 +236,12 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
             Some(s) => ws.write_number_with_format(row, 9, s, &pct)?,
             None => ws.write_string(row, 9, "-")?,
         };
-        ws.write_string_with_format(row, 10, decision_label(m.decision), &band(m.decision))?;
+        ws.write_string_with_format(
+            row,
+            10,
+            crate::evaluate::decision_label(m.decision, Lang::Ja),
+            &band(m.decision),
+        )?;
         ws.write_string(row, 11, m.rule.as_str())?;
         ws.write_string(row, 12, m.gap.as_deref().unwrap_or(""))?;
         ws.write_number(row, 13, m.pending_outcomes as f64)?;
@@ -388,24 +398,4 @@ fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
     Ok(())
-}
-
-fn decision_label(d: Decision) -> &'static str {
-    match d {
-        Decision::Continue => "継続",
-        Decision::Improve => "改善計画",
-        Decision::BelowHalf => "50%未満",
-        Decision::NotJudged => "評価対象外",
-    }
-}
-
-fn project_label(e: &Evaluation) -> &'static str {
-    use crate::evaluate::ProjectDecision::*;
-    match e.project_decision {
-        Continue => "継続",
-        ImproveMenus => "一部メニューの改善計画",
-        ImproveProject => "事業全体の改善計画",
-        Rebalance => "50%未満メニューの廃止・再構成",
-        Abolish => "事業廃止",
-    }
 }
