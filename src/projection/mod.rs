@@ -323,6 +323,11 @@ fn menu_output(
         if !w.holds(s.att.date) {
             continue;
         }
+        // F-1: the verdict is that of the attendances in the window (the
+        // first of them, or any that counts), never one from before it.
+        if entry.attendances.is_empty() {
+            entry.verdict = s.verdict;
+        }
         entry.attendances.push(event_ref(s.fact));
         if s.verdict.counts() {
             entry.counted_attendances += 1;
@@ -714,6 +719,38 @@ mod tests {
         assert_eq!(m.excluded.get(&RuleId::XO3), Some(&1));
         let s = &m.subjects[0];
         assert_eq!(s.attendances[0].corrected_by.as_ref().map(|c| c.0), Some(5));
+    }
+
+    /// Regression: a subject counted in an earlier fiscal year whose
+    /// attendances in this year do not count was counted in this year's
+    /// output, because the verdict of its first attendance ever was kept.
+    #[test]
+    fn f_1_an_earlier_years_verdict_does_not_count_this_year() {
+        let unconfirmed = att("B-1", "P", "2025-05-01").replace(r#","intent_confirmed":true"#, "");
+        let lines = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            att("B-1", "P", "2024-11-01"),
+            unconfirmed,
+        ];
+        let as_of = Date::parse_iso("2025-06-30").unwrap();
+        let f = figures(
+            &resolve(events(&lines), None),
+            Query {
+                as_of,
+                scope: Scope::FiscalYear,
+            },
+        );
+        assert_eq!(f.menus[0].output, 0);
+        assert_eq!(f.menus[0].excluded.get(&RuleId::XO3), Some(&1));
+        let c = figures(
+            &resolve(events(&lines), None),
+            Query {
+                as_of,
+                scope: Scope::Cumulative,
+            },
+        );
+        assert_eq!(c.menus[0].output, 1);
     }
 
     #[test]
