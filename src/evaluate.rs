@@ -103,6 +103,21 @@ pub fn menu_decision(
     }
 }
 
+/// The graver of two decisions of one menu.
+fn worse(a: Decision, b: Decision) -> Decision {
+    let rank = |d: Decision| match d {
+        Decision::NotJudged => 0,
+        Decision::Continue => 1,
+        Decision::Improve => 2,
+        Decision::BelowHalf => 3,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
 /// E-4: the project decision from the judged menus' decisions.
 pub fn project_decision(year: u8, decisions: &[Decision]) -> (ProjectDecision, u64, u64) {
     let judged = decisions
@@ -282,7 +297,14 @@ fn judge(
         decision,
         rule,
         gap,
-        pending_outcomes: m.excluded.get(&RuleId::XC4).copied().unwrap_or(0),
+        // XC-4 with no start date yet: outcomes that may still count.
+        pending_outcomes: m
+            .outcomes
+            .iter()
+            .filter(|o| {
+                o.date.is_none() && o.verdict == crate::rules::Verdict::Excluded(RuleId::XC4)
+            })
+            .count() as u64,
         sessions_awaiting_plan: Vec::new(),
         budget_yen: r
             .menus
@@ -386,7 +408,17 @@ pub fn evaluate(
         flag_awaiting_plans(r, &mut menus, lang);
     }
     menus.sort_by(|a, b| (a.menu.as_str(), a.fiscal_year).cmp(&(b.menu.as_str(), b.fiscal_year)));
-    let decisions: Vec<Decision> = menus.iter().map(|m| m.decision).collect();
+    // E-4a: the share is of judged menus, not of (menu, year) pairs: a menu
+    // judged on two fiscal years counts once, below half if either is.
+    let mut per_menu: std::collections::BTreeMap<&str, Decision> =
+        std::collections::BTreeMap::new();
+    for m in &menus {
+        let worst = per_menu
+            .entry(m.menu.as_str())
+            .or_insert(Decision::NotJudged);
+        *worst = worse(*worst, m.decision);
+    }
+    let decisions: Vec<Decision> = per_menu.into_values().collect();
     let (project_decision, below, judged) = project_decision(year, &decisions);
     let judged_menus: Vec<&MenuJudgement> = menus.iter().filter(|m| m.judged).collect();
     let below_half_budget_share =
@@ -915,5 +947,37 @@ mod tests {
         let j = e.menus.iter().find(|j| j.menu == "B-1").unwrap();
         assert_eq!(j.output_target, Some(10));
         assert_eq!(j.decision, Decision::Improve);
+    }
+
+    /// Regression (review): a menu judged in year 2 on two fiscal years
+    /// counts once in the 30 % share, below half if either year is.
+    #[test]
+    fn e_4_a_a_menu_judged_on_two_years_counts_once() {
+        let two_years = r#"{"type":"menu_defined","menu":"M1","category":"B","kind":"seminar","name":"M1","targets":[{"fiscal_year":2024,"output":10,"outcome":0},{"fiscal_year":2025,"output":10,"outcome":0}]}"#;
+        let mut lines = vec![
+            PROJECT.to_string(),
+            two_years.to_string(),
+            session("M1", "2025-03-10"),
+            session("M1", "2025-06-01"),
+        ];
+        lines.extend(users("M1", 2, "2025-03-10", ""));
+        lines.extend(
+            users("M1", 8, "2025-06-01", "")
+                .into_iter()
+                .map(|l| l.replace("M1-", "M1b-")),
+        );
+        for m in ["M2", "M3"] {
+            lines.push(b_menu(m, 2025));
+            lines.push(session(m, "2025-06-01"));
+            lines.extend(users(m, 8, "2025-06-01", ""));
+        }
+        let e = evaluate(&resolved(&lines), 2, crate::i18n::Lang::Ja).unwrap();
+        assert_eq!(
+            e.menus.iter().filter(|m| m.judged).count(),
+            4,
+            "M1 is judged on FY2024 and FY2025"
+        );
+        assert_eq!((e.below_half, e.judged), (1, 3));
+        assert_eq!(e.project_decision, ProjectDecision::Abolish);
     }
 }

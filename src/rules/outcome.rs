@@ -43,6 +43,13 @@ fn hire_exclusions(h: &Hire, first: &FirstUse) -> Option<RuleId> {
     if h.employed_before_use == Some(true) {
         return Some(RuleId::XC2);
     }
+    // XC-3: an offer held, or an interview taken, before using the
+    // programme.
+    if h.offer_date.is_some_and(|o| o < first.programme_first)
+        || h.interviewed_on.is_some_and(|i| i < first.programme_first)
+    {
+        return Some(RuleId::XC3);
+    }
     // XC-4: without a start date, "after the attendance" cannot be checked.
     let start = match h.start_date {
         Some(d) => d,
@@ -51,13 +58,6 @@ fn hire_exclusions(h: &Hire, first: &FirstUse) -> Option<RuleId> {
     // XC-6: under 20 contracted hours a week.
     if h.weekly_hours.hundredths() < WEEKLY_HOURS_MIN_HUNDREDTHS {
         return Some(RuleId::XC6);
-    }
-    // XC-3: an offer held, or an interview taken, before using the
-    // programme.
-    if h.offer_date.is_some_and(|o| o < first.programme_first)
-        || h.interviewed_on.is_some_and(|i| i < first.programme_first)
-    {
-        return Some(RuleId::XC3);
     }
     // XC-7 (interpretation): the offer (or the start, when no offer date is
     // known) must come after the first counted attendance of the menu.
@@ -310,6 +310,24 @@ mod tests {
         let h = hire(
             json!({"interviewed_on":"2024-10-20","offer_date":"2024-11-10","start_date":"2024-12-01"}),
         );
+        assert_eq!(
+            hire_bc(Category::B, &h, &first(RuleId::OBC1, &a)),
+            Verdict::Excluded(RuleId::XC3)
+        );
+    }
+
+    /// Regression: exclusions are reported in RULES.md order (XC-3 before
+    /// XC-4 and XC-6), so a prior offer is not counted as "pending".
+    #[test]
+    fn xc_3_before_xc_4_and_xc_6_in_rules_order() {
+        let a = att(json!({}));
+        let h =
+            hire(json!({"offer_date":"2024-10-25","start_date":"2024-11-15","weekly_hours":10}));
+        assert_eq!(
+            hire_bc(Category::B, &h, &first(RuleId::OBC1, &a)),
+            Verdict::Excluded(RuleId::XC3)
+        );
+        let h = hire(json!({"interviewed_on":"2024-10-20","start_date":null}));
         assert_eq!(
             hire_bc(Category::B, &h, &first(RuleId::OBC1, &a)),
             Verdict::Excluded(RuleId::XC3)

@@ -50,24 +50,32 @@ pub fn verdict(category: Category, kind: MenuKind, a: &Attendance, fiscal_year: 
     if a.role == Role::Establishment {
         return establishment(kind, a);
     }
-    if let Some(s) = &a.student {
-        // XO-6: only students in their graduating year are users.
-        if s.graduating_year.0 != fiscal_year {
-            return Excluded(RuleId::XO6);
-        }
-        if let Some(rule) =
-            students::output_exclusion(s.school, category, a.wants_in_region == Some(true))
-        {
-            return Excluded(rule);
-        }
+    // From here the exclusions go in RULES.md order, so that the first
+    // rule that excludes is the one reported (CONTRACT.md §3).
+    // XO-3: the wish to work, start up or be converted not confirmed, or
+    // the residence not confirmed.
+    if a.intent_confirmed != Some(true) || a.residence.unwrap_or(Place::Unknown) == Place::Unknown {
+        return Excluded(RuleId::XO3);
     }
     // XO-4: a start-up hopeful wanting to work freelance.
     if a.role == Role::StartupHopeful && a.freelance == Some(true) {
         return Excluded(RuleId::XO4);
     }
-    // XO-3: the wish to work, start up or be converted not confirmed.
-    if a.intent_confirmed != Some(true) {
-        return Excluded(RuleId::XO3);
+    if let Some(s) = &a.student {
+        // XO-5: middle/high-school students are not counted in C.
+        if category == Category::C && s.school == crate::domain::School::HighSchool {
+            return Excluded(RuleId::XO5);
+        }
+        // XO-6: only students in their graduating year are users.
+        if s.graduating_year.0 != fiscal_year {
+            return Excluded(RuleId::XO6);
+        }
+        // XO-7: the students table for the rest.
+        if let Some(rule) =
+            students::output_exclusion(s.school, category, a.wants_in_region == Some(true))
+        {
+            return Excluded(rule);
+        }
     }
     let wants_in_region = a.wants_in_region == Some(true);
     match (category, a.residence.unwrap_or(Place::Unknown), a.role) {
@@ -281,6 +289,14 @@ mod tests {
         assert_eq!(v(Category::C, S, a), Verdict::Excluded(RuleId::XO7));
         let a = json!({"role":"startup_hopeful","residence":"in_region","intent_confirmed":true,"wants_in_region":true,"student":{"school":"university","graduating_year":2024}});
         assert_eq!(v(Category::A, S, a), Verdict::Excluded(RuleId::XO7));
+    }
+
+    /// Regression: the first rule that excludes, in RULES.md order, is the
+    /// one reported (XO-3 comes before XO-6).
+    #[test]
+    fn xo_3_before_xo_6_in_rules_order() {
+        let a = json!({"residence":"in_region","wants_in_region":true,"student":{"school":"university","graduating_year":2026}});
+        assert_eq!(v(Category::B, S, a), Verdict::Excluded(RuleId::XO3));
     }
 
     /// Worked example 6 (RULES.md §9).
