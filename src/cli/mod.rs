@@ -471,13 +471,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     Lang::En => format!("--year {year}: mid-term judgements are for years 1 and 2 only (for year 3, use jisseki report --as-of the fiscal year end)"),
                 }));
             }
-            let known_at = known_at
-                .as_deref()
-                .map(|t| {
-                    journal::chain::parse_timestamp(t)
-                        .ok_or_else(|| Failure::Usage(format!("--known-at {t}: RFC 3339")))
-                })
-                .transpose()?;
+            let known_at = known_at_arg(known_at.as_deref(), lang)?;
             let r = ledger.resolved(known_at)?;
             let e = crate::evaluate::evaluate(&r, *year, lang)
                 .map_err(|e| Failure::Usage(e.to_string()))?;
@@ -517,22 +511,11 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;
-            let known_at = known_at
-                .as_deref()
-                .map(|t| {
-                    journal::chain::parse_timestamp(t)
-                        .ok_or_else(|| Failure::Usage(format!("--known-at {t}: RFC 3339")))
-                })
-                .transpose()?;
+            let known_at = known_at_arg(known_at.as_deref(), lang)?;
             let r = ledger.resolved(known_at)?;
             let as_of = match as_of {
                 Some(d) => when(d, None, false, lang)?.0,
-                None => r
-                    .facts
-                    .iter()
-                    .filter_map(|f| f.body.date())
-                    .max()
-                    .unwrap_or(crate::domain::Date(crate::domain::DATE_MIN)),
+                None => r.latest_date(),
             };
             let mut series = crate::report::chart::series(&r, as_of);
             if let Some(m) = menu {
@@ -573,12 +556,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let r = ledger.resolved(None)?;
             let as_of = match as_of {
                 Some(d) => when(d, None, false, lang)?.0,
-                None => r
-                    .facts
-                    .iter()
-                    .filter_map(|f| f.body.date())
-                    .max()
-                    .unwrap_or(crate::domain::Date(crate::domain::DATE_MIN)),
+                None => r.latest_date(),
             };
             let f = crate::projection::figures(
                 &r,
@@ -652,6 +630,23 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
+/// Parses `--known-at` (RFC 3339) into microseconds.
+fn known_at_arg(known_at: Option<&str>, lang: Lang) -> Result<Option<i64>, Failure> {
+    known_at
+        .map(|t| {
+            journal::chain::parse_timestamp(t).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--known-at {t}: {}",
+                    lang.pick(
+                        "RFC 3339 の時刻で指定してください（例 2025-03-05T09:00:00+09:00）",
+                        "give an RFC 3339 time (e.g. 2025-03-05T09:00:00+09:00)"
+                    )
+                ))
+            })
+        })
+        .transpose()
+}
+
 /// Parses `--as-of`, `--known-at` and `--cumulative`.
 fn when(
     as_of: &str,
@@ -668,19 +663,7 @@ fn when(
             )
         ))
     })?;
-    let known_at = known_at
-        .map(|t| {
-            journal::chain::parse_timestamp(t).ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--known-at {t}: {}",
-                    lang.pick(
-                        "RFC 3339 の時刻で指定してください（例 2025-03-05T09:00:00+09:00）",
-                        "give an RFC 3339 time (e.g. 2025-03-05T09:00:00+09:00)"
-                    )
-                ))
-            })
-        })
-        .transpose()?;
+    let known_at = known_at_arg(known_at, lang)?;
     let scope = if cumulative {
         crate::rules::time::Scope::Cumulative
     } else {

@@ -55,6 +55,18 @@ pub struct Resolved {
     pub last_hash: Hash,
 }
 
+impl Resolved {
+    /// The latest date anything happened (the default as-of date of
+    /// `check` and `chart`); the earliest accepted date when there is none.
+    pub fn latest_date(&self) -> Date {
+        self.facts
+            .iter()
+            .filter_map(|f| f.body.date())
+            .max()
+            .unwrap_or(Date(crate::domain::DATE_MIN))
+    }
+}
+
 /// Replays `events` (in seq order), keeping those recorded at or before
 /// `known_at_us` when given (T-2).
 pub fn resolve<I: IntoIterator<Item = RecordedEvent>>(
