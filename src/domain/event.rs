@@ -86,7 +86,7 @@ pub struct Target {
 }
 
 /// A student's school and graduating year (XO-6, XO-7, XC-9).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Student {
     /// University etc. or middle/high school.

@@ -2,6 +2,8 @@
 
 pub mod event;
 pub mod values;
+pub mod view;
 
 pub use event::*;
 pub use values::*;
+pub use view::*;

@@ -188,7 +188,7 @@ pub fn figures(r: &Resolved, q: Query) -> Figures {
         let Some(subject) = output::subject(menu.category, a) else {
             continue;
         };
-        let verdict = output::verdict(menu.category, menu.kind, a, fiscal_year(a.date));
+        let verdict = output::verdict(menu.category, menu.kind, &a.terms(), fiscal_year(a.date));
         if verdict.counts() {
             let e = programme_first.entry(subject.clone()).or_insert(a.date);
             *e = (*e).min(a.date);
@@ -373,13 +373,13 @@ fn menu_output(
 fn first_uses<'a>(
     list: &'a [Seen],
     programme_first: &HashMap<Subject, Date>,
-) -> HashMap<&'a Subject, FirstUse<'a>> {
+) -> HashMap<&'a Subject, FirstUse> {
     let mut out = HashMap::new();
     for s in list.iter().filter(|s| s.verdict.counts()) {
         out.entry(&s.subject).or_insert_with(|| FirstUse {
             date: s.att.date,
             rule: s.verdict.rule(),
-            attendance: s.att,
+            attendance: s.att.terms(),
             programme_first: programme_first
                 .get(&s.subject)
                 .copied()
@@ -495,22 +495,22 @@ fn menu_outcomes(
         match &f.body {
             EventBody::Hire(h) => {
                 let v = if is_a {
-                    outcome::hire_a(h, first)
+                    outcome::hire_a(&h.terms(), first)
                 } else {
-                    outcome::hire_bc(menu.def.category, h, first)
+                    outcome::hire_bc(menu.def.category, &h.terms(), first)
                 };
                 entries.push(entry("hire", v, 1));
             }
             EventBody::Conversion(c) => {
                 let v = if is_a {
-                    outcome::conversion_a(c, first)
+                    outcome::conversion_a(&c.terms(), first)
                 } else {
-                    outcome::conversion_bc(c, first)
+                    outcome::conversion_bc(&c.terms(), first)
                 };
                 entries.push(entry("conversion", v, 1));
             }
             EventBody::Startup(s) => {
-                let v = outcome::startup_a(s, first);
+                let v = outcome::startup_a(&s.terms(), first);
                 entries.push(entry("startup_founder", v.founder, 1));
                 if v.employee_count > 0 {
                     entries.push(entry(

@@ -112,6 +112,15 @@ impl std::fmt::Display for RuleId {
     }
 }
 
+/// Whether a subject is an establishment or a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SubjectKind {
+    /// An establishment (社).
+    Establishment,
+    /// A person (人).
+    Person,
+}
+
 /// Who an output counts: an establishment (社) or a person (人).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]

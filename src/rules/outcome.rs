@@ -4,7 +4,9 @@
 //! decides one outcome for one menu in which its subject is counted.
 
 use super::{students, RuleId, Verdict};
-use crate::domain::{Attendance, Category, Conversion, Date, Hire, Place, Startup};
+use crate::domain::{
+    AttendanceTerms, Category, ConversionTerms, Date, HireTerms, Place, StartupTerms,
+};
 
 /// The least contracted hours a week of an outcome (XC-6), in hundredths.
 pub const WEEKLY_HOURS_MIN_HUNDREDTHS: u32 = 20 * 100;
@@ -12,14 +14,14 @@ pub const WEEKLY_HOURS_MIN_HUNDREDTHS: u32 = 20 * 100;
 /// The subject's first counted attendance of the menu: the date XC-7
 /// compares with, the output rule that counted it, and the attendance whose
 /// residence, student status and location the outcome rules look at (C-RES).
-#[derive(Debug, Clone, Copy)]
-pub struct FirstUse<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstUse {
     /// Date of the first counted attendance of the menu.
     pub date: Date,
     /// The output rule that counted it (O-A1 … O-BC2).
     pub rule: RuleId,
-    /// The attendance itself.
-    pub attendance: &'a Attendance,
+    /// What the rules read of the attendance itself.
+    pub attendance: AttendanceTerms,
     /// The subject's first counted attendance of any menu: "before using
     /// the programme" (XC-2, XC-3).
     pub programme_first: Date,
@@ -34,7 +36,7 @@ fn place_in(p: Place) -> Option<bool> {
 }
 
 /// Exclusions every hire goes through, in the order of RULES.md.
-fn hire_exclusions(h: &Hire, first: &FirstUse) -> Option<RuleId> {
+fn hire_exclusions(h: &HireTerms, first: &FirstUse) -> Option<RuleId> {
     // XC-1: regular recruitment is not caused by the programme.
     if h.regular_recruitment == Some(true) {
         return Some(RuleId::XC1);
@@ -69,7 +71,7 @@ fn hire_exclusions(h: &Hire, first: &FirstUse) -> Option<RuleId> {
 
 /// C-BC1, C-BC2 (with XC-1…XC-9 and C-RES): a hire of a person counted in
 /// the output of a B or C menu.
-pub fn hire_bc(category: Category, h: &Hire, first: &FirstUse) -> Verdict {
+pub fn hire_bc(category: Category, h: &HireTerms, first: &FirstUse) -> Verdict {
     if let Some(rule) = hire_exclusions(h, first) {
         return Verdict::Excluded(rule);
     }
@@ -96,7 +98,7 @@ pub fn hire_bc(category: Category, h: &Hire, first: &FirstUse) -> Verdict {
     }
 }
 
-fn conversion_exclusions(c: &Conversion, first: &FirstUse) -> Option<RuleId> {
+fn conversion_exclusions(c: &ConversionTerms, first: &FirstUse) -> Option<RuleId> {
     // XC-1: a conversion that only fills a regular employee's vacancy.
     if c.vacancy_fill == Some(true) {
         return Some(RuleId::XC1);
@@ -112,7 +114,7 @@ fn conversion_exclusions(c: &Conversion, first: &FirstUse) -> Option<RuleId> {
 
 /// C-BC1 (with C-RES): a regular conversion of a person counted in a B or C
 /// menu. Conversions count for in-region residents only; C-BC2 counts jobs.
-pub fn conversion_bc(c: &Conversion, first: &FirstUse) -> Verdict {
+pub fn conversion_bc(c: &ConversionTerms, first: &FirstUse) -> Verdict {
     if let Some(rule) = conversion_exclusions(c, first) {
         return Verdict::Excluded(rule);
     }
@@ -124,7 +126,7 @@ pub fn conversion_bc(c: &Conversion, first: &FirstUse) -> Verdict {
 }
 
 /// C-A1, C-A2, C-A5: a hire by an establishment counted in an A menu.
-pub fn hire_a(h: &Hire, first: &FirstUse) -> Verdict {
+pub fn hire_a(h: &HireTerms, first: &FirstUse) -> Verdict {
     if let Some(rule) = hire_exclusions(h, first) {
         return Verdict::Excluded(rule);
     }
@@ -143,7 +145,7 @@ pub fn hire_a(h: &Hire, first: &FirstUse) -> Verdict {
 
 /// C-A1, C-A5: a regular conversion by an establishment counted in an A
 /// menu. (C-A2 counts hires at the new site only.)
-pub fn conversion_a(c: &Conversion, first: &FirstUse) -> Verdict {
+pub fn conversion_a(c: &ConversionTerms, first: &FirstUse) -> Verdict {
     if let Some(rule) = conversion_exclusions(c, first) {
         return Verdict::Excluded(rule);
     }
@@ -169,7 +171,7 @@ pub struct StartupVerdict {
 
 /// C-A3, C-A4 (with XC-5, XC-7): a start-up by a founder counted in an A
 /// seminar.
-pub fn startup_a(s: &Startup, first: &FirstUse) -> StartupVerdict {
+pub fn startup_a(s: &StartupTerms, first: &FirstUse) -> StartupVerdict {
     let n = s.employees.0;
     let both = |v| StartupVerdict {
         founder: v,
@@ -208,6 +210,7 @@ pub fn startup_a(s: &Startup, first: &FirstUse) -> StartupVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Attendance, Conversion, Hire, Startup};
     use serde_json::json;
 
     fn att(v: serde_json::Value) -> Attendance {
@@ -218,23 +221,23 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
-    fn hire(v: serde_json::Value) -> Hire {
+    fn hire(v: serde_json::Value) -> HireTerms {
         let mut base = json!({"person":"P","start_date":"2025-01-06","workplace":"in_region","weekly_hours":40});
         if let (Some(b), Some(o)) = (base.as_object_mut(), v.as_object()) {
             b.extend(o.clone());
         }
-        serde_json::from_value(base).unwrap()
+        serde_json::from_value::<Hire>(base).unwrap().terms()
     }
 
     fn d(s: &str) -> Date {
         Date::parse_iso(s).unwrap()
     }
 
-    fn first(rule: RuleId, a: &Attendance) -> FirstUse<'_> {
+    fn first(rule: RuleId, a: &Attendance) -> FirstUse {
         FirstUse {
             date: a.date,
             rule,
-            attendance: a,
+            attendance: a.terms(),
             programme_first: a.date,
         }
     }
@@ -277,7 +280,9 @@ mod tests {
             ),
             Verdict::Excluded(RuleId::XC1)
         );
-        let c: Conversion = serde_json::from_value(json!({"person":"P","employer":"E","date":"2025-01-06","weekly_hours":40,"vacancy_fill":true})).unwrap();
+        let c = serde_json::from_value::<Conversion>(json!({"person":"P","employer":"E","date":"2025-01-06","weekly_hours":40,"vacancy_fill":true}))
+            .unwrap()
+            .terms();
         assert_eq!(
             conversion_bc(&c, &first(RuleId::OBC1, &a)),
             Verdict::Excluded(RuleId::XC1)
@@ -359,10 +364,11 @@ mod tests {
     #[test]
     fn xc_5_founder_without_employees() {
         let a = att(json!({"role":"startup_hopeful"}));
-        let s: Startup = serde_json::from_value(
+        let s = serde_json::from_value::<Startup>(
             json!({"person":"P","date":"2025-01-20","location":"in_region","employees":0}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         assert_eq!(
             startup_a(&s, &first(RuleId::OA3, &a)).founder,
             Verdict::Excluded(RuleId::XC5)
@@ -449,10 +455,11 @@ mod tests {
         let out = att(
             json!({"role":"conversion_hopeful","residence":"out_region","wants_in_region":true}),
         );
-        let c: Conversion = serde_json::from_value(
+        let c = serde_json::from_value::<Conversion>(
             json!({"person":"P","employer":"E","date":"2025-01-06","weekly_hours":40}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         assert_eq!(
             conversion_bc(&c, &first(RuleId::OBC2, &out)),
             Verdict::Excluded(RuleId::CRES)
@@ -473,10 +480,11 @@ mod tests {
             hire_a(&hire(json!({"employer":"E"})), &first(RuleId::OA1, &a)),
             Verdict::Counted(RuleId::CA1)
         );
-        let c: Conversion = serde_json::from_value(
+        let c = serde_json::from_value::<Conversion>(
             json!({"person":"Q","employer":"E","date":"2025-01-06","weekly_hours":40}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         assert_eq!(
             conversion_a(&c, &first(RuleId::OA1, &a)),
             Verdict::Counted(RuleId::CA1)
@@ -510,10 +518,11 @@ mod tests {
     #[test]
     fn c_a3_in_region_founder_anywhere_employees_in_region_only() {
         let a = att(json!({"role":"startup_hopeful","date":"2024-11-05"}));
-        let tokyo: Startup = serde_json::from_value(
+        let tokyo = serde_json::from_value::<Startup>(
             json!({"person":"H1","date":"2025-01-20","location":"out_region","employees":2}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         let v = startup_a(&tokyo, &first(RuleId::OA3, &a));
         assert_eq!(
             (v.founder, v.employees),
@@ -522,10 +531,11 @@ mod tests {
                 Verdict::Excluded(RuleId::CA3)
             )
         );
-        let home: Startup = serde_json::from_value(
+        let home = serde_json::from_value::<Startup>(
             json!({"person":"H4","date":"2025-01-20","location":"in_region","employees":0}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         assert_eq!(
             startup_a(&home, &first(RuleId::OA3, &a)).founder,
             Verdict::Excluded(RuleId::XC5)
@@ -538,10 +548,11 @@ mod tests {
         let a = att(
             json!({"role":"startup_hopeful","residence":"out_region","wants_in_region":true,"date":"2024-11-05"}),
         );
-        let inr: Startup = serde_json::from_value(
+        let inr = serde_json::from_value::<Startup>(
             json!({"person":"H2","date":"2025-01-20","location":"in_region","employees":3}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         let v = startup_a(&inr, &first(RuleId::OA4, &a));
         assert_eq!(
             (v.founder, v.employees, v.employee_count),
@@ -551,10 +562,11 @@ mod tests {
                 3
             )
         );
-        let out: Startup = serde_json::from_value(
+        let out = serde_json::from_value::<Startup>(
             json!({"person":"H3","date":"2025-01-20","location":"out_region","employees":3}),
         )
-        .unwrap();
+            .unwrap()
+            .terms();
         assert_eq!(
             startup_a(&out, &first(RuleId::OA4, &a)).founder,
             Verdict::Excluded(RuleId::CA4)

@@ -2,18 +2,35 @@
 //! the exclusions XO-2…XO-7. (XO-1, counting each subject once per menu, is
 //! the projection's dedup.)
 
-use super::{students, RuleId, Subject, Verdict};
-use crate::domain::{Attendance, Category, MenuKind, Place, Role};
+use super::{students, RuleId, Subject, SubjectKind, Verdict};
+use crate::domain::{Attendance, AttendanceTerms, Category, MenuKind, Place, Role};
 
 /// Who an attendance is about: the establishment when it attends as one in
 /// an A menu (社 unit, XO-1), otherwise the person.
 pub fn subject(category: Category, a: &Attendance) -> Option<Subject> {
-    let est = a
-        .establishment
-        .as_ref()
-        .map(|e| Subject::Establishment(e.0.clone()));
-    let person = a.person.as_ref().map(|p| Subject::Person(p.0.clone()));
-    if a.role == Role::Establishment && category == Category::A {
+    let which = subject_kind(
+        category,
+        a.role,
+        a.person.is_some(),
+        a.establishment.is_some(),
+    )?;
+    Some(match which {
+        SubjectKind::Establishment => Subject::Establishment(a.establishment.as_ref()?.0.clone()),
+        SubjectKind::Person => Subject::Person(a.person.as_ref()?.0.clone()),
+    })
+}
+
+/// Whether an attendance is about its establishment or its person (XO-1),
+/// given which ids it carries; `None` when it carries neither.
+pub fn subject_kind(
+    category: Category,
+    role: Role,
+    has_person: bool,
+    has_establishment: bool,
+) -> Option<SubjectKind> {
+    let est = has_establishment.then_some(SubjectKind::Establishment);
+    let person = has_person.then_some(SubjectKind::Person);
+    if role == Role::Establishment && category == Category::A {
         est.or(person)
     } else {
         person.or(est)
@@ -24,7 +41,12 @@ pub fn subject(category: Category, a: &Attendance) -> Option<Subject> {
 /// counts for the menu's output, and under which rule. `fiscal_year` is
 /// the fiscal year of the attendance (XO-6 compares it with a student's
 /// graduating year). The first rule that excludes is the one reported.
-pub fn verdict(category: Category, kind: MenuKind, a: &Attendance, fiscal_year: u16) -> Verdict {
+pub fn verdict(
+    category: Category,
+    kind: MenuKind,
+    a: &AttendanceTerms,
+    fiscal_year: u16,
+) -> Verdict {
     use Verdict::{Counted, Excluded};
     // XO-2: government staff and the council's promoters are never users.
     if matches!(a.role, Role::Government | Role::Promoter) {
@@ -92,7 +114,7 @@ pub fn verdict(category: Category, kind: MenuKind, a: &Attendance, fiscal_year: 
     }
 }
 
-fn establishment(kind: MenuKind, a: &Attendance) -> Verdict {
+fn establishment(kind: MenuKind, a: &AttendanceTerms) -> Verdict {
     use Verdict::{Counted, Excluded};
     match (kind, a.establishment_location.unwrap_or(Place::Unknown)) {
         (_, Place::Unknown) => Excluded(RuleId::XO3),
@@ -119,7 +141,7 @@ mod tests {
     }
 
     fn v(cat: Category, kind: MenuKind, a: serde_json::Value) -> Verdict {
-        verdict(cat, kind, &att(a), 2024)
+        verdict(cat, kind, &att(a).terms(), 2024)
     }
 
     const S: MenuKind = MenuKind::Seminar;
