@@ -14,13 +14,14 @@
 //! references here (menus defined, targets exist, one project), then the
 //! journal's own checks (ids, chain).
 
-use crate::domain::{Event, EventBody};
+use crate::domain::{BodyView, Event, EventBody};
 use crate::error::{InputError, InputErrorKind, InputErrors, Location};
 use crate::i18n::Lang;
 use crate::io::InputEvent;
 use crate::journal::{
     self, Clock, Head, Journal, JournalError, RecordedEvent, SledStorage, Storage, Verification,
 };
+use crate::projection::tally::{Effect, Tally};
 use fs4::fs_std::FileExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -239,6 +240,22 @@ mod idx {
     }
     pub fn retracted(id: &uuid::Uuid) -> Vec<u8> {
         [b"retracted/".as_slice(), id.as_bytes()].concat()
+    }
+    /// Written with a ledger's first events: every correction and
+    /// retraction of this ledger is under [`SUPERSEDED`]. (A ledger begun
+    /// by an earlier build has no such entry; its supersessions are found
+    /// by a scan.)
+    pub const SUPERSEDED_COMPLETE: &[u8] = b"superseded-complete";
+    /// `superseded/` + target seq (u64 BE) + seq of the correction or
+    /// retraction (u64 BE) → `r` (retraction) or `c` (correction).
+    pub const SUPERSEDED: &[u8] = b"superseded/";
+    pub fn superseded(target: u64, by: u64) -> Vec<u8> {
+        [
+            SUPERSEDED,
+            target.to_be_bytes().as_slice(),
+            by.to_be_bytes().as_slice(),
+        ]
+        .concat()
     }
 }
 
@@ -558,9 +575,104 @@ impl Ledger {
         }
     }
 
+    /// The corrections and retractions among the events up to seq `last`:
+    /// from the ledger's index, or, for a ledger begun by an earlier build
+    /// without it, by a scan.
+    pub fn supersessions(&self, last: u64) -> Result<Vec<Effect>, LedgerError> {
+        let mut out = Vec::new();
+        if self.journal.index_get(idx::SUPERSEDED_COMPLETE)?.is_some() {
+            for (name, v) in self.journal.index_range(idx::SUPERSEDED)? {
+                let (Some(target), Some(by)) = (
+                    name.get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes),
+                    name.get(8..16)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes),
+                ) else {
+                    continue;
+                };
+                if by <= last {
+                    out.push(Effect {
+                        target,
+                        by,
+                        retraction: v == b"r",
+                    });
+                }
+            }
+            return Ok(out);
+        }
+        let mut named = Vec::new();
+        self.journal.scan(last, |e| {
+            match e.body {
+                BodyView::Retraction { target } => named.push((target, e.seq, true)),
+                BodyView::Correction { target } => named.push((target, e.seq, false)),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        for (id, by, retraction) in named {
+            if let Some(target) = self.journal.seq_of(&id)? {
+                out.push(Effect {
+                    target,
+                    by,
+                    retraction,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// `jisseki report`: the figures as of `as_of`, as known at
-    /// `known_at_us`.
+    /// `known_at_us`, by the streaming fold over the journal
+    /// ([`crate::projection::tally`]): one pass, ids borrowed from the
+    /// stored chunks, memory for the subjects and outcomes only.
     pub fn report(
+        &self,
+        as_of: crate::domain::Date,
+        known_at_us: Option<i64>,
+        scope: crate::rules::time::Scope,
+    ) -> Result<crate::report::Report, LedgerError> {
+        let q = crate::projection::Query { as_of, scope };
+        let last = match known_at_us {
+            Some(t) => self.journal.last_seq_recorded_by(t)?,
+            None => self.head().next_seq - 1,
+        };
+        let effects = self.supersessions(last)?;
+        let standings = crate::projection::tally::standings(effects, |by| {
+            match self.journal.get(by)?.map(|r| r.body) {
+                Some(EventBody::Correction(c)) => Ok(*c.replacement),
+                _ => Err(LedgerError::from(crate::journal::JournalError::Corrupt {
+                    at: format!("seq {by}"),
+                    detail: "the index names a correction that is not one".into(),
+                })),
+            }
+        })?;
+        let mut tally = Tally::new(q);
+        let mut replay = false;
+        let mut head = (0, crate::journal::GENESIS);
+        self.journal.scan(last, |e| {
+            head = (e.seq, e.hash);
+            if !replay && tally.event(e.seq, &e.body, &standings).is_err() {
+                replay = true;
+            }
+            Ok(())
+        })?;
+        match (replay, tally.finish()) {
+            (false, Ok(summary)) => Ok(crate::report::Report::from_summary(
+                &summary,
+                head,
+                as_of,
+                known_at_us,
+            )),
+            _ => self.report_replayed(as_of, known_at_us, scope),
+        }
+    }
+
+    /// The same report by a full replay ([`crate::projection::figures`]
+    /// over [`Ledger::resolved`]): what `explain` walks. Slower and larger
+    /// than [`Ledger::report`], which it must always equal.
+    pub fn report_replayed(
         &self,
         as_of: crate::domain::Date,
         known_at_us: Option<i64>,
@@ -599,6 +711,10 @@ impl Ledger {
         };
         let mut plan = Plan::default();
         let mut next_seq = self.head().next_seq;
+        if next_seq == 1 {
+            plan.index
+                .push((idx::SUPERSEDED_COMPLETE.to_vec(), b"1".to_vec()));
+        }
         for e in batch {
             let at = Location::line(file, e.line);
             if let Some(id) = e.id {
@@ -659,6 +775,16 @@ impl Ledger {
                 EventBody::Retraction(r) => {
                     p.retracted.insert(r.target);
                     plan.index.push((idx::retracted(&r.target), seq_bytes));
+                    if let Some(t) = p.target_seq(&r.target)? {
+                        plan.index
+                            .push((idx::superseded(t, next_seq), b"r".to_vec()));
+                    }
+                }
+                EventBody::Correction(c) => {
+                    if let Some(t) = p.target_seq(&c.target)? {
+                        plan.index
+                            .push((idx::superseded(t, next_seq), b"c".to_vec()));
+                    }
                 }
                 _ => {}
             }
@@ -728,6 +854,14 @@ impl Planner<'_> {
                 .journal
                 .index_get(&idx::retracted(id))?
                 .is_some())
+    }
+
+    /// The seq of the event `id`, from the batch or the journal.
+    fn target_seq(&self, id: &Uuid) -> Result<Option<u64>, LedgerError> {
+        if let Some((_, _, seq)) = self.batch_by_id.get(id) {
+            return Ok(Some(*seq));
+        }
+        Ok(self.ledger.journal.seq_of(id)?)
     }
 
     /// The body of the event `id`, from the batch or the journal.

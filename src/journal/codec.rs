@@ -37,7 +37,7 @@ pub enum DecodeError {
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredEvent {
+pub struct StoredEvent<S = String> {
     /// Global sequence number, from 1, gap-free.
     pub seq: u64,
     /// Transaction time, microseconds since the Unix epoch, UTC.
@@ -49,14 +49,14 @@ pub struct StoredEvent {
     /// `SHA-256(prev_hash ‖ canonical bytes)`.
     pub hash: [u8; 32],
     /// What happened.
-    pub body: SBody,
+    pub body: SBody<S>,
 }
 
 /// A run of consecutive events stored under one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chunk {
+pub struct Chunk<S = String> {
     /// The events, in `seq` order.
-    pub events: Vec<StoredEvent>,
+    pub events: Vec<StoredEvent<S>>,
 }
 
 /// Stored form of a menu target.
@@ -77,47 +77,48 @@ pub struct SStudent {
 }
 
 /// Stored event bodies. Variant order is part of the format: append, never
-/// reorder.
+/// reorder. `S` is the type of strings: `String` to own them, `&str` to
+/// borrow them from the stored bytes (postcard writes both alike).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SBody {
+pub enum SBody<S = String> {
     ProjectDefined {
-        project: String,
-        name: String,
+        project: S,
+        name: S,
         region_kind: u8,
-        municipalities: Vec<String>,
+        municipalities: Vec<S>,
         contract_start: i32,
         years: u8,
         budget_yen: Option<u64>,
     },
     MenuDefined {
-        menu: String,
+        menu: S,
         category: u8,
         kind: u8,
-        name: String,
+        name: S,
         targets: Vec<STarget>,
         budget_yen: Option<u64>,
     },
     TargetsRevised {
-        menu: String,
+        menu: S,
         fiscal_year: u16,
         output: u32,
         outcome: u32,
         date: i32,
-        reason: Option<String>,
+        reason: Option<S>,
     },
     SessionHeld {
-        menu: String,
+        menu: S,
         date: i32,
-        place: Option<String>,
+        place: Option<S>,
         capacity: Option<u32>,
     },
     Attendance {
-        menu: String,
+        menu: S,
         date: i32,
         role: u8,
-        person: Option<String>,
-        establishment: Option<String>,
+        person: Option<S>,
+        establishment: Option<S>,
         residence: Option<u8>,
         establishment_location: Option<u8>,
         wants_in_region: Option<bool>,
@@ -126,54 +127,54 @@ pub enum SBody {
         student: Option<SStudent>,
     },
     Hire {
-        person: String,
+        person: S,
         start_date: Option<i32>,
         workplace: u8,
         weekly_hours: u32,
-        employer: Option<String>,
+        employer: Option<S>,
         offer_date: Option<i32>,
         interviewed_on: Option<i32>,
         regular_recruitment: Option<bool>,
         employed_before_use: Option<bool>,
         new_site_in_region: Option<bool>,
-        menus: Option<Vec<String>>,
+        menus: Option<Vec<S>>,
     },
     Conversion {
-        person: String,
-        employer: String,
+        person: S,
+        employer: S,
         date: i32,
         weekly_hours: u32,
         vacancy_fill: Option<bool>,
-        menus: Option<Vec<String>>,
+        menus: Option<Vec<S>>,
     },
     Startup {
-        person: String,
+        person: S,
         date: i32,
         location: u8,
         employees: u32,
-        menus: Option<Vec<String>>,
+        menus: Option<Vec<S>>,
     },
     SurveyResponse {
-        menu: String,
+        menu: S,
         date: i32,
         useful: bool,
-        respondent: Option<String>,
+        respondent: Option<S>,
     },
     PlanApproved {
-        menus: Vec<String>,
+        menus: Vec<S>,
         date: i32,
         scope: Option<u8>,
     },
     Retraction {
         target: [u8; 16],
-        reason: String,
+        reason: S,
     },
     Correction {
         target: [u8; 16],
         /// The replacement body, itself postcard-encoded, so that decoding
         /// never recurses (a replacement may not be a correction).
         replacement: Vec<u8>,
-        reason: String,
+        reason: S,
     },
 }
 
@@ -249,12 +250,12 @@ fn s_id(v: &Id) -> String {
     v.0.clone()
 }
 
-fn d_id(v: String) -> Result<Id, DecodeError> {
-    Id::new(v).ok_or(DecodeError::Invalid("id"))
+fn d_id(v: impl Into<String>) -> Result<Id, DecodeError> {
+    Id::new(v.into()).ok_or(DecodeError::Invalid("id"))
 }
 
-fn d_text(v: String) -> Result<Text, DecodeError> {
-    Text::new(v).ok_or(DecodeError::Invalid("text"))
+fn d_text(v: impl Into<String>) -> Result<Text, DecodeError> {
+    Text::new(v.into()).ok_or(DecodeError::Invalid("text"))
 }
 
 fn d_count(v: u32) -> Result<Count, DecodeError> {
@@ -278,12 +279,139 @@ fn s_ids(v: &Option<Vec<Id>>) -> Option<Vec<String>> {
     v.as_ref().map(|m| m.iter().map(s_id).collect())
 }
 
-fn d_ids(v: Option<Vec<String>>) -> Result<Option<Vec<Id>>, DecodeError> {
+fn d_ids<S: Into<String>>(v: Option<Vec<S>>) -> Result<Option<Vec<Id>>, DecodeError> {
     v.map(|m| m.into_iter().map(d_id).collect()).transpose()
 }
 
 fn d_place(v: u8) -> Result<Place, DecodeError> {
     from_idx(Place::ALL, v, "place")
+}
+
+fn d_student(s: SStudent) -> Result<Student, DecodeError> {
+    Ok(Student {
+        school: from_idx(School::ALL, s.school, "school")?,
+        graduating_year: d_fy(s.graduating_year)?,
+    })
+}
+
+/// Decodes a chunk borrowing its strings from `bytes`: the read path of
+/// the counting fold, which allocates nothing per attendance.
+pub fn decode_chunk_view(bytes: &[u8]) -> Result<Chunk<&str>, DecodeError> {
+    let (&format, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    if format != CHUNK_FORMAT {
+        return Err(DecodeError::UnknownFormat(format));
+    }
+    let (chunk, left) = postcard::take_from_bytes::<Chunk<&str>>(rest)
+        .map_err(|e| DecodeError::Postcard(e.to_string()))?;
+    if !left.is_empty() {
+        return Err(DecodeError::Trailing(left.len()));
+    }
+    Ok(chunk)
+}
+
+impl<'a> SBody<&'a str> {
+    /// The counting fold's view of the body. Values are checked as in the
+    /// owned decode (dates, enumerations, hours); ids are borrowed as
+    /// stored (they were validated when appended, and the chain covers
+    /// them).
+    pub fn into_view(self) -> Result<BodyView<'a>, DecodeError> {
+        Ok(match self {
+            SBody::Attendance {
+                menu,
+                date,
+                role,
+                person,
+                establishment,
+                residence,
+                establishment_location,
+                wants_in_region,
+                intent_confirmed,
+                freelance,
+                student,
+            } => BodyView::Attendance {
+                menu,
+                person,
+                establishment,
+                terms: AttendanceTerms {
+                    date: dd(date)?,
+                    role: from_idx(Role::ALL, role, "role")?,
+                    residence: residence.map(d_place).transpose()?,
+                    establishment_location: establishment_location.map(d_place).transpose()?,
+                    wants_in_region,
+                    intent_confirmed,
+                    freelance,
+                    student: student.map(d_student).transpose()?,
+                },
+            },
+            SBody::Hire {
+                person,
+                start_date,
+                workplace,
+                weekly_hours,
+                employer,
+                offer_date,
+                interviewed_on,
+                regular_recruitment,
+                employed_before_use,
+                new_site_in_region,
+                menus,
+            } => BodyView::Hire {
+                person,
+                employer,
+                menus,
+                terms: HireTerms {
+                    start_date: start_date.map(dd).transpose()?,
+                    workplace: d_place(workplace)?,
+                    weekly_hours: d_hours(weekly_hours)?,
+                    offer_date: offer_date.map(dd).transpose()?,
+                    interviewed_on: interviewed_on.map(dd).transpose()?,
+                    regular_recruitment,
+                    employed_before_use,
+                    new_site_in_region,
+                },
+            },
+            SBody::Conversion {
+                person,
+                employer,
+                date,
+                weekly_hours,
+                vacancy_fill,
+                menus,
+            } => BodyView::Conversion {
+                person,
+                employer,
+                menus,
+                terms: ConversionTerms {
+                    date: dd(date)?,
+                    weekly_hours: d_hours(weekly_hours)?,
+                    vacancy_fill,
+                },
+            },
+            SBody::Startup {
+                person,
+                date,
+                location,
+                employees,
+                menus,
+            } => BodyView::Startup {
+                person,
+                menus,
+                terms: StartupTerms {
+                    date: dd(date)?,
+                    location: d_place(location)?,
+                    employees: d_count(employees)?,
+                },
+            },
+            SBody::SurveyResponse { .. } => BodyView::SurveyResponse,
+            SBody::Retraction { target, .. } => BodyView::Retraction {
+                target: Uuid::from_bytes(target),
+            },
+            SBody::Correction { target, .. } => BodyView::Correction {
+                target: Uuid::from_bytes(target),
+            },
+            other => BodyView::Other(EventBody::try_from(other)?),
+        })
+    }
 }
 
 impl From<&EventBody> for SBody {
@@ -396,10 +524,10 @@ impl From<&EventBody> for SBody {
     }
 }
 
-impl TryFrom<SBody> for EventBody {
+impl<S: Into<String>> TryFrom<SBody<S>> for EventBody {
     type Error = DecodeError;
 
-    fn try_from(b: SBody) -> Result<EventBody, DecodeError> {
+    fn try_from(b: SBody<S>) -> Result<EventBody, DecodeError> {
         Ok(match b {
             SBody::ProjectDefined {
                 project,
@@ -494,14 +622,7 @@ impl TryFrom<SBody> for EventBody {
                 wants_in_region,
                 intent_confirmed,
                 freelance,
-                student: student
-                    .map(|s| {
-                        Ok::<_, DecodeError>(Student {
-                            school: from_idx(School::ALL, s.school, "school")?,
-                            graduating_year: d_fy(s.graduating_year)?,
-                        })
-                    })
-                    .transpose()?,
+                student: student.map(d_student).transpose()?,
             }),
             SBody::Hire {
                 person,
@@ -637,6 +758,30 @@ mod tests {
 
     const GOLDEN_CHUNK_HEX: &str = "010301808082ccd5cf9306000000000000000000000000000000010101010101010101010101010101010101010101010101010101010101010101010404422d3031949e5a000106502d3030303100010000000101000002808082ccd5cf9306000000000000000000000000000000020102020202020202020202020202020202020202020202020202020202020202020506502d3030303101f29e5a00a61d0106452d3031303001cc9e5a000000000003808082ccd5cf9306000000000000000000000000000000030103030303030303030303030303030303030303030303030303030303030303030b000000000000000000000000000000011b0404422d3031949e5a000106502d3030303100010000000101000012e5b185e4bd8fe59cb0e381aee8aaa4e3828a";
 
+    /// The borrowed decode reads the same bytes as the owned one: the view
+    /// of every event equals the view of the owned event.
+    #[test]
+    fn the_borrowed_view_reads_the_golden_bytes_alike() {
+        let bytes = hex::decode(GOLDEN_CHUNK_HEX).unwrap();
+        let owned = decode_chunk(&bytes).unwrap();
+        let view = decode_chunk_view(&bytes).unwrap();
+        assert_eq!(owned.events.len(), view.events.len());
+        for (o, v) in owned.events.into_iter().zip(view.events) {
+            assert_eq!(
+                (o.seq, o.recorded_at_us, o.id, o.hash),
+                (v.seq, v.recorded_at_us, v.id, v.hash)
+            );
+            let domain = EventBody::try_from(o.body).unwrap();
+            assert_eq!(v.body.into_view().unwrap(), domain.view());
+        }
+        for n in 0..bytes.len() {
+            assert!(
+                decode_chunk_view(&bytes[..n]).is_err(),
+                "prefix of {n} bytes decoded"
+            );
+        }
+    }
+
     #[test]
     fn domain_round_trips_through_storage_types() {
         for e in sample_chunk().events {
@@ -667,11 +812,11 @@ mod tests {
 
     #[test]
     fn a_nested_correction_in_storage_is_refused() {
-        let inner = SBody::Retraction {
+        let inner: SBody = SBody::Retraction {
             target: [0; 16],
             reason: "x".into(),
         };
-        let outer = SBody::Correction {
+        let outer: SBody = SBody::Correction {
             target: [0; 16],
             replacement: encode_body(&inner),
             reason: "x".into(),

@@ -543,6 +543,110 @@ impl<S: Storage> Journal<S> {
         Ok(self.store.get(&index_key(name))?)
     }
 
+    /// The caller's index entries whose names start with `prefix`, in name
+    /// order, names given without the prefix.
+    pub fn index_range(&self, prefix: &[u8]) -> Result<storage::Pairs, JournalError> {
+        let start = index_key(prefix);
+        // The first key past every key that starts with `start`.
+        let mut end = start.clone();
+        while let Some(last) = end.pop() {
+            if last < u8::MAX {
+                end.push(last + 1);
+                break;
+            }
+        }
+        if end.is_empty() {
+            end = vec![PREFIX_INDEX + 1];
+        }
+        let pairs = self.store.range(&start, &end, usize::MAX)?;
+        Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k[start.len()..].to_vec(), v))
+            .collect())
+    }
+
+    /// The last seq recorded at or before `t_us` (0 when none): where a
+    /// replay known at `t_us` ends (T-2). `recorded_at` never decreases
+    /// along seq, so this is a binary search.
+    pub fn last_seq_recorded_by(&self, t_us: i64) -> Result<u64, JournalError> {
+        let (mut lo, mut hi) = (0u64, self.head.next_seq.saturating_sub(1));
+        // Invariant: events ≤ lo are recorded by t; events > hi are not.
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let at = self
+                .get(mid)?
+                .ok_or_else(|| corrupt(format!("seq {mid}"), "missing"))?
+                .recorded_at_us;
+            if at <= t_us {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// Calls `f` with every event up to seq `last` (inclusive), in seq
+    /// order, decoding each chunk in place: ids are borrowed from the
+    /// stored bytes, so nothing is allocated per attendance. Checks, as
+    /// [`Journal::iter`] does, that chunks and seqs follow without gaps.
+    /// This is the counting fold's read path.
+    pub fn scan(
+        &self,
+        last: u64,
+        mut f: impl FnMut(EventView<'_>) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let last = last.min(self.head.next_seq.saturating_sub(1));
+        let mut expect = 1u64;
+        let end = [PREFIX_CHUNK + 1];
+        while expect <= last {
+            let pairs = self.store.range(&chunk_key(expect), &end, SCAN_CHUNKS)?;
+            if pairs.is_empty() {
+                return Err(corrupt(format!("seq {expect}"), "chunk missing"));
+            }
+            for (k, v) in pairs {
+                if expect > last {
+                    break;
+                }
+                if k.get(1..).and_then(seq_of_value) != Some(expect) {
+                    return Err(corrupt(
+                        format!("seq {expect}"),
+                        "chunk key out of sequence",
+                    ));
+                }
+                let chunk = codec::decode_chunk_view(&v)
+                    .map_err(|e| corrupt(format!("seq {expect}"), e))?;
+                if chunk.events.is_empty() {
+                    return Err(corrupt(format!("seq {expect}"), "empty chunk"));
+                }
+                for e in chunk.events {
+                    if e.seq != expect {
+                        return Err(corrupt(
+                            format!("seq {expect}"),
+                            format!("found seq {} instead", e.seq),
+                        ));
+                    }
+                    if expect > last {
+                        break;
+                    }
+                    let body = e
+                        .body
+                        .into_view()
+                        .map_err(|err| corrupt(format!("seq {expect}"), err))?;
+                    f(EventView {
+                        seq: e.seq,
+                        recorded_at_us: e.recorded_at_us,
+                        id: Uuid::from_bytes(e.id),
+                        hash: e.hash,
+                        body,
+                    })?;
+                    expect += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every event in seq order, read a chunk at a time.
     pub fn iter(&self) -> JournalIter<'_, S> {
         JournalIter {
@@ -596,6 +700,24 @@ impl<S: Storage> Journal<S> {
             head: prev,
         }
     }
+}
+
+/// Chunks read by one storage call of [`Journal::scan`].
+const SCAN_CHUNKS: usize = 8;
+
+/// A recorded event as the counting fold reads it (see [`Journal::scan`]).
+#[derive(Debug)]
+pub struct EventView<'a> {
+    /// Its seq.
+    pub seq: u64,
+    /// Its transaction time.
+    pub recorded_at_us: i64,
+    /// Its id.
+    pub id: Uuid,
+    /// Its chain hash.
+    pub hash: Hash,
+    /// What happened, ids borrowed.
+    pub body: crate::domain::BodyView<'a>,
 }
 
 /// Iterator over the journal's events, in seq order.

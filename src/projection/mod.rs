@@ -8,9 +8,74 @@
 //! those facts. Both are pure: same events, same figures.
 
 pub mod resolve;
+pub mod tally;
 pub mod warnings;
 
 pub use resolve::{resolve, Fact, Resolved};
+pub use tally::{NeedsReplay, Summary, Tally};
+
+/// The report's figures of recorded `events` (in seq order) known at
+/// `known_at_us`, by the streaming fold ([`tally`]), or by
+/// [`figures`] when the events need a full replay. `Ledger::report` runs
+/// the same fold over the journal; this form is for event lists.
+pub fn summarize(
+    events: &[crate::journal::RecordedEvent],
+    known_at_us: Option<i64>,
+    q: Query,
+) -> Summary {
+    let known: Vec<&crate::journal::RecordedEvent> = events
+        .iter()
+        .take_while(|e| known_at_us.is_none_or(|t| e.recorded_at_us <= t))
+        .collect();
+    let seq_of: HashMap<uuid::Uuid, u64> = known
+        .iter()
+        .filter(|e| !matches!(e.body, EventBody::Retraction(_) | EventBody::Correction(_)))
+        .map(|e| (e.id, e.seq))
+        .collect();
+    let mut effects = Vec::new();
+    let mut replacements: HashMap<u64, EventBody> = HashMap::new();
+    for e in &known {
+        let (target, retraction) = match &e.body {
+            EventBody::Retraction(r) => (r.target, true),
+            EventBody::Correction(c) => {
+                replacements.insert(e.seq, (*c.replacement).clone());
+                (c.target, false)
+            }
+            _ => continue,
+        };
+        if let Some(&t) = seq_of.get(&target) {
+            effects.push(tally::Effect {
+                target: t,
+                by: e.seq,
+                retraction,
+            });
+        }
+    }
+    let standings = tally::standings(effects, |by| {
+        replacements.get(&by).cloned().ok_or(NeedsReplay)
+    });
+    let folded = standings.and_then(|st| {
+        let mut t = Tally::new(q);
+        for e in &known {
+            t.event(e.seq, &e.body.view(), &st)?;
+        }
+        t.finish()
+    });
+    folded.unwrap_or_else(|NeedsReplay| {
+        let r = resolve(known.into_iter().cloned(), None);
+        let mut f = figures(&r, q);
+        let warnings = warnings::warnings(&r, &f).len();
+        for m in &mut f.menus {
+            m.subjects.clear();
+            m.outcomes.clear();
+        }
+        Summary {
+            project: r.project,
+            figures: f,
+            warnings,
+        }
+    })
+}
 
 use crate::domain::{Category, Date, EventBody, MenuDefined, MenuKind, Place};
 use crate::rules::outcome::{self, FirstUse};

@@ -128,6 +128,38 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Shapes the streaming fold's figures into the report; `head` is the
+    /// seq and hash of the last event read.
+    pub fn from_summary(
+        s: &crate::projection::Summary,
+        head: (u64, crate::journal::chain::Hash),
+        as_of: Date,
+        known_at_us: Option<i64>,
+    ) -> Report {
+        let f = &s.figures;
+        Report {
+            project: s.project.as_ref().map(|p| p.project.0.clone()),
+            as_of,
+            known_at: known_at_us.map(timestamp_text),
+            fiscal_year: f.fiscal_year,
+            scope: f.fiscal_year.is_none().then_some("cumulative"),
+            from: f.from,
+            menus: f.menus.iter().map(menu_report).collect(),
+            totals: Totals {
+                output: f.total_output,
+                outcome: f.total_outcome,
+            },
+            interpretations: f.interpretations.iter().copied().collect(),
+            head: HeadRef {
+                seq: head.0,
+                hash: hash_text(&head.1),
+            },
+            warnings: s.warnings,
+        }
+    }
+}
+
 fn menu_report(m: &MenuFigures) -> MenuReport {
     MenuReport {
         menu: m.menu.clone(),

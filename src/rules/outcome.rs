@@ -367,8 +367,8 @@ mod tests {
         let s = serde_json::from_value::<Startup>(
             json!({"person":"P","date":"2025-01-20","location":"in_region","employees":0}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         assert_eq!(
             startup_a(&s, &first(RuleId::OA3, &a)).founder,
             Verdict::Excluded(RuleId::XC5)
@@ -458,8 +458,8 @@ mod tests {
         let c = serde_json::from_value::<Conversion>(
             json!({"person":"P","employer":"E","date":"2025-01-06","weekly_hours":40}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         assert_eq!(
             conversion_bc(&c, &first(RuleId::OBC2, &out)),
             Verdict::Excluded(RuleId::CRES)
@@ -483,8 +483,8 @@ mod tests {
         let c = serde_json::from_value::<Conversion>(
             json!({"person":"Q","employer":"E","date":"2025-01-06","weekly_hours":40}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         assert_eq!(
             conversion_a(&c, &first(RuleId::OA1, &a)),
             Verdict::Counted(RuleId::CA1)
@@ -521,8 +521,8 @@ mod tests {
         let tokyo = serde_json::from_value::<Startup>(
             json!({"person":"H1","date":"2025-01-20","location":"out_region","employees":2}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         let v = startup_a(&tokyo, &first(RuleId::OA3, &a));
         assert_eq!(
             (v.founder, v.employees),
@@ -534,8 +534,8 @@ mod tests {
         let home = serde_json::from_value::<Startup>(
             json!({"person":"H4","date":"2025-01-20","location":"in_region","employees":0}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         assert_eq!(
             startup_a(&home, &first(RuleId::OA3, &a)).founder,
             Verdict::Excluded(RuleId::XC5)
@@ -551,8 +551,8 @@ mod tests {
         let inr = serde_json::from_value::<Startup>(
             json!({"person":"H2","date":"2025-01-20","location":"in_region","employees":3}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         let v = startup_a(&inr, &first(RuleId::OA4, &a));
         assert_eq!(
             (v.founder, v.employees, v.employee_count),
@@ -565,8 +565,8 @@ mod tests {
         let out = serde_json::from_value::<Startup>(
             json!({"person":"H3","date":"2025-01-20","location":"out_region","employees":3}),
         )
-            .unwrap()
-            .terms();
+        .unwrap()
+        .terms();
         assert_eq!(
             startup_a(&out, &first(RuleId::OA4, &a)).founder,
             Verdict::Excluded(RuleId::CA4)

@@ -1,0 +1,835 @@
+//! The report's fold: the figures of [`super::figures`] without the lists
+//! `explain` needs, in one streaming pass and small memory.
+//!
+//! [`super::figures`] keeps every fact and every subject's attendances, so
+//! that `explain` can walk from a figure to its events. A report needs only
+//! the numbers, and a national ledger holds tens of millions of events, so
+//! this fold reads each event once, as a borrowed [`BodyView`], and keeps:
+//!
+//! - ids interned to small integers (persons and establishments apart);
+//! - per (menu, subject) the aggregates the rules look at: the first
+//!   counted attendance up to the as-of date (XC-7, C-RES, the in-region
+//!   share), the first attendance and the first counted one in the window
+//!   (F-1, F-2), and the counted attendances in the window (延べ);
+//! - per subject the first counted attendance of the programme (XC-2,
+//!   XC-3);
+//! - the outcome events, compactly, decided per menu at the end, when every
+//!   first use is known (C-ATTR, C-DEDUP).
+//!
+//! The rules are the same functions `figures` calls ([`output::verdict`],
+//! the [`outcome`] rules, [`Window`]); only the bookkeeping differs. Events
+//! arrive in seq order, so "the first by (date, seq)" is "the first with
+//! the least date". A property test holds this fold to `figures` on
+//! random ledgers (`tests/figures_props.rs`).
+//!
+//! The fold relies on what the ledger guarantees: the project and a menu
+//! are defined before anything refers to them, and once. When a stream
+//! breaks that (a hand-made event list), [`Tally::fact`] says so with
+//! [`NeedsReplay`] and the caller uses `figures` instead.
+
+use super::resolve::MenuState;
+use super::{targets, Breakdown, Figures, MenuFigures, Query};
+use crate::domain::{
+    AttendanceTerms, BodyView, Category, ConversionTerms, Date, EventBody, HireTerms, MenuKind,
+    Place, ProjectDefined, StartupTerms,
+};
+use crate::rules::outcome::{self, FirstUse};
+use crate::rules::output::{self, subject_kind};
+use crate::rules::time::{fiscal_year, Scope, Window};
+use crate::rules::{RuleId, SubjectKind, Verdict};
+use hashbrown::{HashMap, HashSet, HashTable};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
+
+/// How an event stands after the corrections and retractions recorded by
+/// the known-at time (T-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Retracted: it counts nowhere.
+    Retracted,
+    /// Corrected: the latest replacement stands in its place.
+    Corrected(EventBody),
+}
+
+/// A correction or retraction: the seq of its target, its own seq, and
+/// whether it retracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Effect {
+    /// The seq of the event corrected or retracted.
+    pub target: u64,
+    /// The seq of the correction or retraction.
+    pub by: u64,
+    /// A retraction (else a correction).
+    pub retraction: bool,
+}
+
+/// How each target stands, from its effects (as `resolve` applies them in
+/// seq order: any retraction removes; else the latest correction's
+/// replacement stands). `replacement` gives the replacement body of the
+/// correction at a seq.
+pub fn standings<E>(
+    mut effects: Vec<Effect>,
+    mut replacement: impl FnMut(u64) -> Result<EventBody, E>,
+) -> Result<std::collections::HashMap<u64, Standing>, E> {
+    effects.sort();
+    let mut out = std::collections::HashMap::new();
+    for run in effects.chunk_by(|a, b| a.target == b.target) {
+        let standing = if run.iter().any(|e| e.retraction) {
+            Standing::Retracted
+        } else {
+            match run.last() {
+                Some(last) => Standing::Corrected(replacement(last.by)?),
+                None => continue,
+            }
+        };
+        out.insert(run[0].target, standing);
+    }
+    Ok(out)
+}
+
+/// The stream cannot be folded in one pass (a definition came after what
+/// refers to it, or came twice); replay it with `figures`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the events need a full replay (a definition follows what refers to it)")]
+pub struct NeedsReplay;
+
+/// Strings interned to dense `u32`s, kept in one buffer.
+#[derive(Default)]
+struct Interner {
+    table: HashTable<u32>,
+    ends: Vec<usize>,
+    text: String,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl Interner {
+    fn text_of<'a>(ends: &[usize], text: &'a str, i: u32) -> &'a str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        &text[start..ends[i]]
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        let hash = self.hasher.hash_one(s);
+        let Interner {
+            table,
+            ends,
+            text,
+            hasher,
+        } = self;
+        let entry = table.entry(
+            hash,
+            |&i| Self::text_of(ends, text, i) == s,
+            |&i| hasher.hash_one(Self::text_of(ends, text, i)),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let id = ends.len() as u32;
+                text.push_str(s);
+                ends.push(text.len());
+                v.insert(id);
+                id
+            }
+        }
+    }
+}
+
+/// A subject as a small integer: the kind in bit 32, the interned id below.
+type SubjectKey = u64;
+
+fn subject_key(kind: SubjectKind, id: u32) -> SubjectKey {
+    match kind {
+        SubjectKind::Establishment => (1 << 32) | u64::from(id),
+        SubjectKind::Person => u64::from(id),
+    }
+}
+
+fn agg_key(menu: u16, subject: SubjectKey) -> u64 {
+    (u64::from(menu) << 40) | subject
+}
+
+/// The first counted attendance of a subject in a menu, up to the as-of
+/// date.
+#[derive(Clone, Copy)]
+struct FirstCounted {
+    terms: AttendanceTerms,
+    rule: RuleId,
+    in_region: bool,
+}
+
+/// What one (menu, subject) pair needs of its attendances.
+#[derive(Default, Clone, Copy)]
+struct Agg {
+    first_counted: Option<FirstCounted>,
+    /// The first attendance in the window.
+    window_first: Option<(Date, Verdict)>,
+    /// The first counted attendance in the window.
+    window_first_counted: Option<(Date, Verdict)>,
+    /// Counted attendances in the window (延べ).
+    window_counted: u32,
+}
+
+#[derive(Clone, Copy)]
+enum OutcomeTerms {
+    Hire(HireTerms),
+    Conversion(ConversionTerms),
+    Startup(StartupTerms),
+}
+
+/// An outcome event, kept until every first use is known.
+struct OutcomeRow {
+    seq: u64,
+    person: u32,
+    employer: Option<u32>,
+    /// Index into `Tally::named`, or `u32::MAX` when no menus are named.
+    named: u32,
+    terms: OutcomeTerms,
+}
+
+struct Menu {
+    state: MenuState,
+    xo7_student: bool,
+}
+
+/// The streaming fold (see the module documentation).
+pub struct Tally {
+    q: Query,
+    project: Option<ProjectDefined>,
+    window: Option<Window>,
+    menus: Vec<Menu>,
+    menu_index: std::collections::HashMap<String, u16>,
+    /// Menus referred to before (or without) being defined.
+    unknown_menus: HashSet<String>,
+    persons: Interner,
+    establishments: Interner,
+    aggs: HashMap<u64, Agg>,
+    /// First counted attendance of the programme, per subject (days).
+    programme_first_person: Vec<i32>,
+    programme_first_establishment: Vec<i32>,
+    /// First attendance of each person, any menu, any date (warnings).
+    person_first_attendance: Vec<i32>,
+    /// Locations each establishment was recorded at: bit 0 in, bit 1 out.
+    establishment_places: Vec<u8>,
+    /// Attendances per (menu, date), for sessions (warnings).
+    attendance_days: HashMap<(u16, Date), u64>,
+    named: Vec<Vec<Option<u16>>>,
+    outcomes: Vec<OutcomeRow>,
+    saw_reference: bool,
+}
+
+/// What the fold gives a report.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The project, if defined.
+    pub project: Option<ProjectDefined>,
+    /// The figures, with empty `subjects` and `outcomes` lists.
+    pub figures: Figures,
+    /// The number of data-entry warnings ([`super::warnings`]).
+    pub warnings: usize,
+}
+
+const NONE_DAY: i32 = i32::MAX;
+
+fn days(d: Date) -> i32 {
+    d.days_from_ce()
+}
+
+fn set_min(v: &mut Vec<i32>, i: u32, d: i32) {
+    let i = i as usize;
+    if v.len() <= i {
+        v.resize(i + 1, NONE_DAY);
+    }
+    v[i] = v[i].min(d);
+}
+
+impl Tally {
+    /// An empty fold for `q`.
+    pub fn new(q: Query) -> Tally {
+        Tally {
+            q,
+            project: None,
+            window: None,
+            menus: Vec::new(),
+            menu_index: std::collections::HashMap::new(),
+            unknown_menus: HashSet::new(),
+            persons: Interner::default(),
+            establishments: Interner::default(),
+            aggs: HashMap::new(),
+            programme_first_person: Vec::new(),
+            programme_first_establishment: Vec::new(),
+            person_first_attendance: Vec::new(),
+            establishment_places: Vec::new(),
+            attendance_days: HashMap::new(),
+            named: Vec::new(),
+            outcomes: Vec::new(),
+            saw_reference: false,
+        }
+    }
+
+    fn menu_of(&mut self, id: &str) -> Option<u16> {
+        match self.menu_index.get(id) {
+            Some(&i) => Some(i),
+            None => {
+                if !self.unknown_menus.contains(id) {
+                    self.unknown_menus.insert(id.to_string());
+                }
+                None
+            }
+        }
+    }
+
+    /// Folds the event at `seq` as it stands: left out when retracted, its
+    /// replacement when corrected. (Corrections and retractions of
+    /// corrections or retractions change nothing, as in `resolve`.)
+    pub fn event(
+        &mut self,
+        seq: u64,
+        body: &BodyView<'_>,
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
+        let plain = !matches!(
+            body,
+            BodyView::Retraction { .. } | BodyView::Correction { .. }
+        );
+        match standings.get(&seq) {
+            Some(Standing::Retracted) if plain => Ok(()),
+            Some(Standing::Corrected(b)) if plain => self.fact(seq, &b.view()),
+            _ => self.fact(seq, body),
+        }
+    }
+
+    /// Folds one fact: an event as it stands (corrections applied by the
+    /// caller, retracted events left out), in seq order.
+    pub fn fact(&mut self, seq: u64, body: &BodyView<'_>) -> Result<(), NeedsReplay> {
+        match body {
+            BodyView::Attendance {
+                menu,
+                person,
+                establishment,
+                terms,
+            } => self.attendance(menu, *person, *establishment, terms),
+            BodyView::Hire {
+                person,
+                employer,
+                menus,
+                terms,
+            } => {
+                let employer = employer.map(|e| self.establishments.intern(e));
+                self.outcome(seq, person, employer, menus, OutcomeTerms::Hire(*terms));
+                Ok(())
+            }
+            BodyView::Conversion {
+                person,
+                employer,
+                menus,
+                terms,
+            } => {
+                let employer = Some(self.establishments.intern(employer));
+                self.outcome(
+                    seq,
+                    person,
+                    employer,
+                    menus,
+                    OutcomeTerms::Conversion(*terms),
+                );
+                Ok(())
+            }
+            BodyView::Startup {
+                person,
+                menus,
+                terms,
+            } => {
+                self.outcome(seq, person, None, menus, OutcomeTerms::Startup(*terms));
+                Ok(())
+            }
+            BodyView::SurveyResponse
+            | BodyView::Retraction { .. }
+            | BodyView::Correction { .. } => Ok(()),
+            BodyView::Other(b) => self.definition(b),
+        }
+    }
+
+    fn definition(&mut self, b: &EventBody) -> Result<(), NeedsReplay> {
+        match b {
+            EventBody::ProjectDefined(p) => {
+                if self.project.is_some() || self.saw_reference {
+                    return Err(NeedsReplay);
+                }
+                self.window = Some(Window::new(self.q.as_of, p.contract_start, self.q.scope));
+                self.project = Some(p.clone());
+            }
+            EventBody::MenuDefined(m) => {
+                if self.menu_index.contains_key(m.menu.as_str())
+                    || self.unknown_menus.contains(m.menu.as_str())
+                {
+                    return Err(NeedsReplay);
+                }
+                let i = u16::try_from(self.menus.len()).map_err(|_| NeedsReplay)?;
+                self.menu_index.insert(m.menu.0.clone(), i);
+                self.menus.push(Menu {
+                    state: MenuState {
+                        menu: m.menu.0.clone(),
+                        category: m.category,
+                        kind: m.kind,
+                        def: m.clone(),
+                        revisions: Vec::new(),
+                        sessions: Vec::new(),
+                    },
+                    xo7_student: false,
+                });
+            }
+            EventBody::TargetsRevised(t) => {
+                if let Some(i) = self.menu_of(t.menu.as_str()) {
+                    self.menus[usize::from(i)].state.revisions.push(t.clone());
+                }
+            }
+            EventBody::SessionHeld(s) => {
+                if let Some(i) = self.menu_of(s.menu.as_str()) {
+                    self.menus[usize::from(i)].state.sessions.push(s.date);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn attendance(
+        &mut self,
+        menu: &str,
+        person: Option<&str>,
+        establishment: Option<&str>,
+        t: &AttendanceTerms,
+    ) -> Result<(), NeedsReplay> {
+        self.saw_reference = true;
+        let day = days(t.date);
+        // Warnings look at every attendance, whatever its date.
+        let pid = person.map(|p| self.persons.intern(p));
+        let eid = establishment.map(|e| self.establishments.intern(e));
+        if let Some(p) = pid {
+            set_min(&mut self.person_first_attendance, p, day);
+        }
+        if let (Some(e), Some(place)) = (eid, t.establishment_location) {
+            let bit = match place {
+                Place::InRegion => 1,
+                Place::OutRegion => 2,
+                Place::Unknown => 0,
+            };
+            let e = e as usize;
+            if self.establishment_places.len() <= e {
+                self.establishment_places.resize(e + 1, 0);
+            }
+            self.establishment_places[e] |= bit;
+        }
+        let Some(mi) = self.menu_of(menu) else {
+            return Ok(());
+        };
+        *self.attendance_days.entry((mi, t.date)).or_insert(0) += 1;
+        if t.date > self.q.as_of {
+            return Ok(());
+        }
+        let Some(w) = self.window else {
+            return Ok(());
+        };
+        let m = &mut self.menus[usize::from(mi)];
+        let (category, kind) = (m.state.category, m.state.kind);
+        let Some(which) = subject_kind(category, t.role, pid.is_some(), eid.is_some()) else {
+            return Ok(());
+        };
+        let (id, firsts) = match which {
+            SubjectKind::Person => (pid, &mut self.programme_first_person),
+            SubjectKind::Establishment => (eid, &mut self.programme_first_establishment),
+        };
+        let Some(id) = id else {
+            return Ok(());
+        };
+        let verdict = output::verdict(category, kind, t, fiscal_year(t.date));
+        if verdict == Verdict::Excluded(RuleId::XO7) && t.student.is_some() {
+            m.xo7_student = true;
+        }
+        if verdict.counts() {
+            set_min(firsts, id, day);
+        }
+        let agg = self
+            .aggs
+            .entry(agg_key(mi, subject_key(which, id)))
+            .or_default();
+        if verdict.counts() && agg.first_counted.is_none_or(|f| t.date < f.terms.date) {
+            agg.first_counted = Some(FirstCounted {
+                terms: *t,
+                rule: verdict.rule(),
+                in_region: match which {
+                    SubjectKind::Establishment => t.establishment_location == Some(Place::InRegion),
+                    SubjectKind::Person => t.residence == Some(Place::InRegion),
+                },
+            });
+        }
+        if w.holds(t.date) {
+            if agg.window_first.is_none_or(|(d, _)| t.date < d) {
+                agg.window_first = Some((t.date, verdict));
+            }
+            if verdict.counts() {
+                agg.window_counted += 1;
+                if agg.window_first_counted.is_none_or(|(d, _)| t.date < d) {
+                    agg.window_first_counted = Some((t.date, verdict));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn outcome(
+        &mut self,
+        seq: u64,
+        person: &str,
+        employer: Option<u32>,
+        menus: &Option<Vec<&str>>,
+        terms: OutcomeTerms,
+    ) {
+        self.saw_reference = true;
+        let person = self.persons.intern(person);
+        let named = match menus {
+            None => u32::MAX,
+            Some(list) => {
+                let ids = list
+                    .iter()
+                    .map(|m| self.menu_of(m))
+                    .collect::<Vec<Option<u16>>>();
+                self.named.push(ids);
+                (self.named.len() - 1) as u32
+            }
+        };
+        self.outcomes.push(OutcomeRow {
+            seq,
+            person,
+            employer,
+            named,
+            terms,
+        });
+    }
+
+    /// The figures and the warning count.
+    pub fn finish(self) -> Result<Summary, NeedsReplay> {
+        // A menu referred to before its definition would have been judged
+        // without it.
+        if self
+            .unknown_menus
+            .iter()
+            .any(|m| self.menu_index.contains_key(m.as_str()))
+        {
+            return Err(NeedsReplay);
+        }
+        let Some(project) = self.project.clone() else {
+            return Ok(Summary {
+                project: None,
+                figures: Figures {
+                    menus: Vec::new(),
+                    total_output: 0,
+                    total_outcome: 0,
+                    interpretations: BTreeSet::new(),
+                    fiscal_year: None,
+                    from: self.q.as_of,
+                },
+                warnings: self.warnings(&[]),
+            });
+        };
+        let w = self
+            .window
+            .unwrap_or_else(|| Window::new(self.q.as_of, project.contract_start, self.q.scope));
+        let fy = (self.q.scope == Scope::FiscalYear).then(|| fiscal_year(self.q.as_of));
+        let mut figs: Vec<MenuFigures> = self
+            .menus
+            .iter()
+            .map(|m| {
+                let (output_target, outcome_target) = targets(&m.state, w.as_of, fy);
+                MenuFigures {
+                    menu: m.state.menu.clone(),
+                    category: m.state.category,
+                    kind: m.state.kind,
+                    name: m.state.def.name.0.clone(),
+                    output: 0,
+                    outcome: 0,
+                    output_target,
+                    outcome_target,
+                    outcome_breakdown: Breakdown::default(),
+                    excluded: BTreeMap::new(),
+                    attendances: 0,
+                    in_region: 0,
+                    output_establishments: 0,
+                    subjects: Vec::new(),
+                    outcomes: Vec::new(),
+                }
+            })
+            .collect();
+        let mut interpretations = BTreeSet::new();
+        // Outputs (XO-1: one subject per menu).
+        for (&key, agg) in &self.aggs {
+            let Some((_, first)) = agg.window_first else {
+                continue;
+            };
+            let m = &mut figs[(key >> 40) as usize];
+            let verdict = agg.window_first_counted.map_or(first, |(_, v)| v);
+            if verdict.counts() {
+                m.output += 1;
+                m.attendances += u64::from(agg.window_counted);
+                if agg.first_counted.is_some_and(|f| f.in_region) {
+                    m.in_region += 1;
+                }
+                if key & (1 << 32) != 0 {
+                    m.output_establishments += 1;
+                }
+            } else {
+                *m.excluded.entry(verdict.rule()).or_insert(0) += 1;
+            }
+        }
+        if self.menus.iter().any(|m| m.xo7_student) {
+            interpretations.insert(RuleId::XO7);
+        }
+        // Outcomes, menu by menu (C-ATTR), then each counted once in the
+        // totals (C-DEDUP).
+        let mut counted_units: HashSet<(u64, u8)> = HashSet::new();
+        let mut total_employees: HashMap<u64, u64> = HashMap::new();
+        for (mi, menu) in self.menus.iter().enumerate() {
+            let m = &mut figs[mi];
+            let entries = self.menu_outcomes(mi as u16, menu, &w);
+            let mut people: HashSet<u32> = HashSet::new();
+            let mut any_counted = false;
+            for e in entries {
+                match e.verdict {
+                    Verdict::Counted(_) if e.kind == KIND_EMPLOYEES => {
+                        any_counted = true;
+                        m.outcome += e.units;
+                        m.outcome_breakdown.startup_employees += e.units;
+                        total_employees.insert(e.seq, e.units);
+                    }
+                    Verdict::Counted(_) => {
+                        any_counted = true;
+                        if people.insert(e.person) {
+                            m.outcome += 1;
+                            match e.kind {
+                                KIND_HIRE => m.outcome_breakdown.hires += 1,
+                                KIND_CONVERSION => m.outcome_breakdown.conversions += 1,
+                                _ => m.outcome_breakdown.founders += 1,
+                            }
+                            counted_units.insert((e.seq, e.kind));
+                        }
+                    }
+                    Verdict::Excluded(rule) => {
+                        *m.excluded.entry(rule).or_insert(0) += 1;
+                        if rule == RuleId::XC7 {
+                            interpretations.insert(RuleId::XC7);
+                        }
+                        if rule == RuleId::CRES {
+                            interpretations.insert(RuleId::CRES);
+                        }
+                    }
+                }
+            }
+            if any_counted {
+                interpretations.insert(RuleId::CATTR);
+            }
+        }
+        // Menus in id order, as `figures` gives them.
+        figs.sort_by(|a, b| a.menu.cmp(&b.menu));
+        let total_output = figs.iter().map(|m| m.output).sum();
+        let total_outcome = counted_units.len() as u64 + total_employees.values().sum::<u64>();
+        let warnings = self.warnings(&figs);
+        Ok(Summary {
+            project: Some(project),
+            figures: Figures {
+                menus: figs,
+                total_output,
+                total_outcome,
+                interpretations,
+                fiscal_year: fy,
+                from: w.from,
+            },
+            warnings,
+        })
+    }
+
+    fn first_use(&self, mi: u16, kind: SubjectKind, id: u32) -> Result<FirstUse, bool> {
+        let Some(agg) = self.aggs.get(&agg_key(mi, subject_key(kind, id))) else {
+            return Err(false);
+        };
+        let Some(f) = agg.first_counted else {
+            return Err(true);
+        };
+        let firsts = match kind {
+            SubjectKind::Person => &self.programme_first_person,
+            SubjectKind::Establishment => &self.programme_first_establishment,
+        };
+        let programme_first = firsts
+            .get(id as usize)
+            .and_then(|&d| Date::from_days_from_ce(d))
+            .unwrap_or(f.terms.date);
+        Ok(FirstUse {
+            date: f.terms.date,
+            rule: f.rule,
+            attendance: f.terms,
+            programme_first,
+        })
+    }
+
+    /// What each outcome gives menu `mi`, in (date, seq) order; mirrors
+    /// `menu_outcomes` of `figures`.
+    fn menu_outcomes(&self, mi: u16, menu: &Menu, w: &Window) -> Vec<Entry> {
+        let is_a = menu.state.category == Category::A;
+        let mut entries = Vec::new();
+        for o in &self.outcomes {
+            let (kind, id, date, offer, regular) = match o.terms {
+                OutcomeTerms::Hire(h) if is_a => match o.employer {
+                    Some(e) => (
+                        SubjectKind::Establishment,
+                        e,
+                        h.start_date,
+                        h.offer_date,
+                        h.regular_recruitment == Some(true),
+                    ),
+                    None => continue,
+                },
+                OutcomeTerms::Hire(h) => (
+                    SubjectKind::Person,
+                    o.person,
+                    h.start_date,
+                    h.offer_date,
+                    h.regular_recruitment == Some(true),
+                ),
+                OutcomeTerms::Conversion(c) if is_a => match o.employer {
+                    Some(e) => (SubjectKind::Establishment, e, Some(c.date), None, false),
+                    None => continue,
+                },
+                OutcomeTerms::Conversion(c) => {
+                    (SubjectKind::Person, o.person, Some(c.date), None, false)
+                }
+                OutcomeTerms::Startup(s) if is_a && menu.state.kind == MenuKind::Seminar => {
+                    (SubjectKind::Person, o.person, Some(s.date), None, false)
+                }
+                OutcomeTerms::Startup(_) => continue,
+            };
+            // C-ATTR: the menus an outcome names narrow its attribution.
+            let names = self.named.get(o.named as usize);
+            if let Some(named) = names {
+                if !named.contains(&Some(mi)) {
+                    continue;
+                }
+            }
+            match date {
+                Some(d) => {
+                    if w.outcome(d, offer, regular).is_none() {
+                        continue;
+                    }
+                }
+                None if offer.is_none_or(|o| w.holds(o)) => {}
+                None => continue,
+            }
+            let entry = |kind: u8, verdict, units| Entry {
+                seq: o.seq,
+                date,
+                kind,
+                person: o.person,
+                verdict,
+                units,
+            };
+            let first = match self.first_use(mi, kind, id) {
+                Ok(f) => f,
+                // XC-8: attended but never counted in the menu. A subject
+                // who never attended the menu is not considered (C-ATTR).
+                Err(attended) => {
+                    if attended || names.is_some() {
+                        let k = match o.terms {
+                            OutcomeTerms::Conversion(_) => KIND_CONVERSION,
+                            OutcomeTerms::Startup(_) => KIND_FOUNDER,
+                            OutcomeTerms::Hire(_) => KIND_HIRE,
+                        };
+                        entries.push(entry(k, Verdict::Excluded(RuleId::XC8), 0));
+                    }
+                    continue;
+                }
+            };
+            match o.terms {
+                OutcomeTerms::Hire(h) => {
+                    let v = if is_a {
+                        outcome::hire_a(&h, &first)
+                    } else {
+                        outcome::hire_bc(menu.state.category, &h, &first)
+                    };
+                    entries.push(entry(KIND_HIRE, v, 1));
+                }
+                OutcomeTerms::Conversion(c) => {
+                    let v = if is_a {
+                        outcome::conversion_a(&c, &first)
+                    } else {
+                        outcome::conversion_bc(&c, &first)
+                    };
+                    entries.push(entry(KIND_CONVERSION, v, 1));
+                }
+                OutcomeTerms::Startup(s) => {
+                    let v = outcome::startup_a(&s, &first);
+                    entries.push(entry(KIND_FOUNDER, v.founder, 1));
+                    if v.employee_count > 0 {
+                        entries.push(entry(
+                            KIND_EMPLOYEES,
+                            v.employees,
+                            u64::from(v.employee_count),
+                        ));
+                    }
+                }
+            }
+        }
+        entries.sort_by_key(|e| (e.date, e.seq));
+        entries
+    }
+
+    /// The number of warnings `warnings` would list.
+    fn warnings(&self, figs: &[MenuFigures]) -> usize {
+        let mut n = 0usize;
+        for (&(mi, date), &count) in &self.attendance_days {
+            if !self.menus[usize::from(mi)].state.sessions.contains(&date) {
+                n += count as usize;
+            }
+        }
+        for o in &self.outcomes {
+            let date = match o.terms {
+                OutcomeTerms::Hire(h) => h.start_date.or(h.offer_date),
+                OutcomeTerms::Conversion(c) => Some(c.date),
+                OutcomeTerms::Startup(s) => Some(s.date),
+            };
+            let first = self
+                .person_first_attendance
+                .get(o.person as usize)
+                .copied()
+                .filter(|&d| d != NONE_DAY);
+            match (first, date) {
+                (None, _) => n += 1,
+                (Some(first), Some(d)) if days(d) < first => n += 1,
+                _ => {}
+            }
+        }
+        n += self
+            .establishment_places
+            .iter()
+            .filter(|&&bits| bits == 3)
+            .count();
+        n += figs
+            .iter()
+            .filter(|m| m.category != Category::A && m.outcome > m.output)
+            .count();
+        n
+    }
+}
+
+const KIND_HIRE: u8 = 0;
+const KIND_CONVERSION: u8 = 1;
+const KIND_FOUNDER: u8 = 2;
+const KIND_EMPLOYEES: u8 = 3;
+
+/// What one outcome gives one menu.
+struct Entry {
+    seq: u64,
+    date: Option<Date>,
+    kind: u8,
+    person: u32,
+    verdict: Verdict,
+    units: u64,
+}
