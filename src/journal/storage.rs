@@ -268,18 +268,39 @@ impl SledStorage {
     /// device flush.
     fn fsync_files(&mut self, dir: &Path) -> Result<(), StorageError> {
         let mut names = std::collections::BTreeSet::new();
-        for entry in std::fs::read_dir(dir)? {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        for entry in entries {
             let entry = entry?;
-            let ty = entry.file_type()?;
             let path = entry.path();
-            if ty.is_dir() {
-                self.fsync_files(&path)?;
-            } else if ty.is_file() {
-                let is_log = dir == self.dir && entry.file_name() == SLED_LOG_FILE;
-                if is_log || !self.synced.contains(&path) {
-                    std::fs::File::open(&path)?.sync_all()?;
-                    self.synced.insert(path);
+            // sled's own threads delete and rename files (blobs, snapshots)
+            // while this runs: a file gone since the listing has nothing
+            // left to make durable, and a name that appears is listed by
+            // the next sync (the directory's names changed).
+            let synced = (|| -> std::io::Result<()> {
+                let ty = entry.file_type()?;
+                if ty.is_dir() {
+                    return Ok(());
                 }
+                if ty.is_file() {
+                    let is_log = dir == self.dir && entry.file_name() == SLED_LOG_FILE;
+                    if is_log || !self.synced.contains(&path) {
+                        std::fs::File::open(&path)?.sync_all()?;
+                        self.synced.insert(path.clone());
+                    }
+                }
+                Ok(())
+            })();
+            match synced {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                self.fsync_files(&path)?;
             }
             names.insert(entry.file_name());
         }

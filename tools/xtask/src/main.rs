@@ -20,6 +20,8 @@ commands:
   ci              every check CI runs: fmt, clippy -D warnings, schemas, all tests
   gen [--seed S] [--participants N] [--establishments N] [--out FILE]
                   a synthetic council's events as JSON Lines (stdout by default)
+  gen --events N [--seed S] [--out FILE]
+                  a council of N events at national scale, fast (synth::bulk), for benchmarks
   bench           print the performance figures (tools/bench.sh)
   crash [N]       N real-crash iterations (tools/crash.sh, default 300)";
 
@@ -115,6 +117,7 @@ fn ci() -> ExitCode {
 fn gen(args: &[String]) -> ExitCode {
     let mut cfg = jisseki::synth::SynthConfig::default();
     let mut out: Option<PathBuf> = None;
+    let mut events: Option<u64> = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(value) = it.next() else {
@@ -125,6 +128,7 @@ fn gen(args: &[String]) -> ExitCode {
             "--seed" => value.parse().map(|v| cfg.seed = v).is_ok(),
             "--participants" => value.parse().map(|v| cfg.participants = v).is_ok(),
             "--establishments" => value.parse().map(|v| cfg.establishments = v).is_ok(),
+            "--events" => value.parse().map(|v| events = Some(v)).is_ok(),
             "--out" => {
                 out = Some(PathBuf::from(value));
                 true
@@ -135,6 +139,23 @@ fn gen(args: &[String]) -> ExitCode {
             eprintln!("xtask gen: bad flag or value: {flag} {value}\n\n{USAGE}");
             return ExitCode::from(2);
         }
+    }
+    if let Some(n) = events {
+        let written = match &out {
+            Some(path) => std::fs::File::create(path).and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                jisseki::synth::bulk::write(n, cfg.seed, &mut w)?;
+                std::io::Write::flush(&mut w)
+            }),
+            None => jisseki::synth::bulk::write(n, cfg.seed, &mut std::io::stdout().lock()),
+        };
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask gen: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let text = jisseki::synth::generate_jsonl(&cfg);
     let written = match &out {

@@ -19,6 +19,8 @@
 //! and [`generate_jsonl`] writes keys in its own fixed order, whatever map
 //! features `serde_json` was built with.
 
+pub mod bulk;
+
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
