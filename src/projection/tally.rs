@@ -93,45 +93,106 @@ pub fn standings<E>(
 #[error("the events need a full replay (a definition follows what refers to it)")]
 pub struct NeedsReplay;
 
-/// Strings interned to dense `u32`s, kept in one buffer.
+/// What the fold keeps of one subject, beside its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SubjectState {
+    /// The first attendance of a person, any menu, any date (warnings).
+    first_attendance: i32,
+    /// The first counted attendance of the programme (XC-2, XC-3).
+    programme_first: i32,
+    /// Locations an establishment was recorded at: bit 0 in, bit 1 out.
+    places: u8,
+}
+
+impl Default for SubjectState {
+    fn default() -> Self {
+        SubjectState {
+            first_attendance: NONE_DAY,
+            programme_first: NONE_DAY,
+            places: 0,
+        }
+    }
+}
+
+/// Ids up to this many bytes are kept inside the table.
+const INLINE: usize = 16;
+/// `Slot::len` of an id kept in `Interner::long` (its index in `key`).
+const LONG: u8 = u8::MAX;
+
+/// One interned id, its number and its state, in one table slot: a lookup
+/// touches one slot, and the slot holds everything the fold updates.
+struct Slot {
+    key: [u8; INLINE],
+    len: u8,
+    id: u32,
+    state: SubjectState,
+}
+
+/// Ids interned to dense `u32`s, with their [`SubjectState`].
 #[derive(Default)]
 struct Interner {
-    table: HashTable<u32>,
-    ends: Vec<usize>,
-    text: String,
+    table: HashTable<Slot>,
+    /// Ids longer than [`INLINE`] bytes.
+    long: Vec<Box<str>>,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Interner {
-    fn text_of<'a>(ends: &[usize], text: &'a str, i: u32) -> &'a str {
-        let i = i as usize;
-        let start = if i == 0 { 0 } else { ends[i - 1] };
-        &text[start..ends[i]]
+    fn key_of<'a>(long: &'a [Box<str>], slot: &'a Slot) -> &'a [u8] {
+        if slot.len == LONG {
+            let i = u32::from_le_bytes([slot.key[0], slot.key[1], slot.key[2], slot.key[3]]);
+            long[i as usize].as_bytes()
+        } else {
+            &slot.key[..usize::from(slot.len)]
+        }
     }
 
-    fn intern(&mut self, s: &str) -> u32 {
-        let hash = self.hasher.hash_one(s);
+    /// The id of `s` and its state, interning it when new.
+    fn intern(&mut self, s: &str) -> (u32, &mut SubjectState) {
+        let bytes = s.as_bytes();
+        let hash = self.hasher.hash_one(bytes);
         let Interner {
             table,
-            ends,
-            text,
+            long,
             hasher,
         } = self;
+        let next = table.len() as u32;
         let entry = table.entry(
             hash,
-            |&i| Self::text_of(ends, text, i) == s,
-            |&i| hasher.hash_one(Self::text_of(ends, text, i)),
+            |slot| Self::key_of(long, slot) == bytes,
+            |slot| hasher.hash_one(Self::key_of(long, slot)),
         );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
+        let slot = match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => e.into_mut(),
             hashbrown::hash_table::Entry::Vacant(v) => {
-                let id = ends.len() as u32;
-                text.push_str(s);
-                ends.push(text.len());
-                v.insert(id);
-                id
+                let mut key = [0u8; INLINE];
+                let len = if bytes.len() <= INLINE {
+                    key[..bytes.len()].copy_from_slice(bytes);
+                    bytes.len() as u8
+                } else {
+                    key[..4].copy_from_slice(&(long.len() as u32).to_le_bytes());
+                    long.push(s.into());
+                    LONG
+                };
+                v.insert(Slot {
+                    key,
+                    len,
+                    id: next,
+                    state: SubjectState::default(),
+                })
+                .into_mut()
             }
+        };
+        (slot.id, &mut slot.state)
+    }
+
+    /// The states, indexed by id.
+    fn states(&self) -> Vec<SubjectState> {
+        let mut out = vec![SubjectState::default(); self.table.len()];
+        for slot in &self.table {
+            out[slot.id as usize] = slot.state;
         }
+        out
     }
 }
 
@@ -204,13 +265,6 @@ pub struct Tally {
     persons: Interner,
     establishments: Interner,
     aggs: HashMap<u64, Agg>,
-    /// First counted attendance of the programme, per subject (days).
-    programme_first_person: Vec<i32>,
-    programme_first_establishment: Vec<i32>,
-    /// First attendance of each person, any menu, any date (warnings).
-    person_first_attendance: Vec<i32>,
-    /// Locations each establishment was recorded at: bit 0 in, bit 1 out.
-    establishment_places: Vec<u8>,
     /// Attendances per (menu, date), for sessions (warnings).
     attendance_days: HashMap<(u16, Date), u64>,
     named: Vec<Vec<Option<u16>>>,
@@ -235,14 +289,6 @@ fn days(d: Date) -> i32 {
     d.days_from_ce()
 }
 
-fn set_min(v: &mut Vec<i32>, i: u32, d: i32) {
-    let i = i as usize;
-    if v.len() <= i {
-        v.resize(i + 1, NONE_DAY);
-    }
-    v[i] = v[i].min(d);
-}
-
 impl Tally {
     /// An empty fold for `q`.
     pub fn new(q: Query) -> Tally {
@@ -256,10 +302,6 @@ impl Tally {
             persons: Interner::default(),
             establishments: Interner::default(),
             aggs: HashMap::new(),
-            programme_first_person: Vec::new(),
-            programme_first_establishment: Vec::new(),
-            person_first_attendance: Vec::new(),
-            establishment_places: Vec::new(),
             attendance_days: HashMap::new(),
             named: Vec::new(),
             outcomes: Vec::new(),
@@ -315,7 +357,7 @@ impl Tally {
                 menus,
                 terms,
             } => {
-                let employer = employer.map(|e| self.establishments.intern(e));
+                let employer = employer.map(|e| self.establishments.intern(e).0);
                 self.outcome(seq, person, employer, menus, OutcomeTerms::Hire(*terms));
                 Ok(())
             }
@@ -325,7 +367,7 @@ impl Tally {
                 menus,
                 terms,
             } => {
-                let employer = Some(self.establishments.intern(employer));
+                let employer = Some(self.establishments.intern(employer).0);
                 self.outcome(
                     seq,
                     person,
@@ -404,24 +446,22 @@ impl Tally {
         self.saw_reference = true;
         let day = days(t.date);
         // Warnings look at every attendance, whatever its date.
-        let pid = person.map(|p| self.persons.intern(p));
-        let eid = establishment.map(|e| self.establishments.intern(e));
-        if let Some(p) = pid {
-            set_min(&mut self.person_first_attendance, p, day);
+        let mut p = person.map(|p| self.persons.intern(p));
+        let mut e = establishment.map(|e| self.establishments.intern(e));
+        if let Some((_, st)) = &mut p {
+            st.first_attendance = st.first_attendance.min(day);
         }
-        if let (Some(e), Some(place)) = (eid, t.establishment_location) {
-            let bit = match place {
+        if let (Some((_, st)), Some(place)) = (&mut e, t.establishment_location) {
+            st.places |= match place {
                 Place::InRegion => 1,
                 Place::OutRegion => 2,
                 Place::Unknown => 0,
             };
-            let e = e as usize;
-            if self.establishment_places.len() <= e {
-                self.establishment_places.resize(e + 1, 0);
-            }
-            self.establishment_places[e] |= bit;
         }
-        let Some(mi) = self.menu_of(menu) else {
+        let Some(&mi) = self.menu_index.get(menu) else {
+            if !self.unknown_menus.contains(menu) {
+                self.unknown_menus.insert(menu.to_string());
+            }
             return Ok(());
         };
         *self.attendance_days.entry((mi, t.date)).or_insert(0) += 1;
@@ -433,14 +473,13 @@ impl Tally {
         };
         let m = &mut self.menus[usize::from(mi)];
         let (category, kind) = (m.state.category, m.state.kind);
-        let Some(which) = subject_kind(category, t.role, pid.is_some(), eid.is_some()) else {
+        let Some(which) = subject_kind(category, t.role, p.is_some(), e.is_some()) else {
             return Ok(());
         };
-        let (id, firsts) = match which {
-            SubjectKind::Person => (pid, &mut self.programme_first_person),
-            SubjectKind::Establishment => (eid, &mut self.programme_first_establishment),
-        };
-        let Some(id) = id else {
+        let Some((id, state)) = (match which {
+            SubjectKind::Person => p,
+            SubjectKind::Establishment => e,
+        }) else {
             return Ok(());
         };
         let verdict = output::verdict(category, kind, t, fiscal_year(t.date));
@@ -448,7 +487,7 @@ impl Tally {
             m.xo7_student = true;
         }
         if verdict.counts() {
-            set_min(firsts, id, day);
+            state.programme_first = state.programme_first.min(day);
         }
         let agg = self
             .aggs
@@ -487,7 +526,7 @@ impl Tally {
         terms: OutcomeTerms,
     ) {
         self.saw_reference = true;
-        let person = self.persons.intern(person);
+        let person = self.persons.intern(person).0;
         let named = match menus {
             None => u32::MAX,
             Some(list) => {
@@ -510,6 +549,10 @@ impl Tally {
 
     /// The figures and the warning count.
     pub fn finish(self) -> Result<Summary, NeedsReplay> {
+        let states = States {
+            persons: self.persons.states(),
+            establishments: self.establishments.states(),
+        };
         // A menu referred to before its definition would have been judged
         // without it.
         if self
@@ -530,7 +573,7 @@ impl Tally {
                     fiscal_year: None,
                     from: self.q.as_of,
                 },
-                warnings: self.warnings(&[]),
+                warnings: self.warnings(&states, &[]),
             });
         };
         let w = self
@@ -591,7 +634,7 @@ impl Tally {
         let mut total_employees: HashMap<u64, u64> = HashMap::new();
         for (mi, menu) in self.menus.iter().enumerate() {
             let m = &mut figs[mi];
-            let entries = self.menu_outcomes(mi as u16, menu, &w);
+            let entries = self.menu_outcomes(&states, mi as u16, menu, &w);
             let mut people: HashSet<u32> = HashSet::new();
             let mut any_counted = false;
             for e in entries {
@@ -633,7 +676,7 @@ impl Tally {
         figs.sort_by(|a, b| a.menu.cmp(&b.menu));
         let total_output = figs.iter().map(|m| m.output).sum();
         let total_outcome = counted_units.len() as u64 + total_employees.values().sum::<u64>();
-        let warnings = self.warnings(&figs);
+        let warnings = self.warnings(&states, &figs);
         Ok(Summary {
             project: Some(project),
             figures: Figures {
@@ -648,20 +691,26 @@ impl Tally {
         })
     }
 
-    fn first_use(&self, mi: u16, kind: SubjectKind, id: u32) -> Result<FirstUse, bool> {
+    fn first_use(
+        &self,
+        states: &States,
+        mi: u16,
+        kind: SubjectKind,
+        id: u32,
+    ) -> Result<FirstUse, bool> {
         let Some(agg) = self.aggs.get(&agg_key(mi, subject_key(kind, id))) else {
             return Err(false);
         };
         let Some(f) = agg.first_counted else {
             return Err(true);
         };
-        let firsts = match kind {
-            SubjectKind::Person => &self.programme_first_person,
-            SubjectKind::Establishment => &self.programme_first_establishment,
+        let of = match kind {
+            SubjectKind::Person => &states.persons,
+            SubjectKind::Establishment => &states.establishments,
         };
-        let programme_first = firsts
+        let programme_first = of
             .get(id as usize)
-            .and_then(|&d| Date::from_days_from_ce(d))
+            .and_then(|st| Date::from_days_from_ce(st.programme_first))
             .unwrap_or(f.terms.date);
         Ok(FirstUse {
             date: f.terms.date,
@@ -673,7 +722,7 @@ impl Tally {
 
     /// What each outcome gives menu `mi`, in (date, seq) order; mirrors
     /// `menu_outcomes` of `figures`.
-    fn menu_outcomes(&self, mi: u16, menu: &Menu, w: &Window) -> Vec<Entry> {
+    fn menu_outcomes(&self, states: &States, mi: u16, menu: &Menu, w: &Window) -> Vec<Entry> {
         let is_a = menu.state.category == Category::A;
         let mut entries = Vec::new();
         for o in &self.outcomes {
@@ -731,7 +780,7 @@ impl Tally {
                 verdict,
                 units,
             };
-            let first = match self.first_use(mi, kind, id) {
+            let first = match self.first_use(states, mi, kind, id) {
                 Ok(f) => f,
                 // XC-8: attended but never counted in the menu. A subject
                 // who never attended the menu is not considered (C-ATTR).
@@ -782,7 +831,7 @@ impl Tally {
     }
 
     /// The number of warnings `warnings` would list.
-    fn warnings(&self, figs: &[MenuFigures]) -> usize {
+    fn warnings(&self, states: &States, figs: &[MenuFigures]) -> usize {
         let mut n = 0usize;
         for (&(mi, date), &count) in &self.attendance_days {
             if !self.menus[usize::from(mi)].state.sessions.contains(&date) {
@@ -795,10 +844,10 @@ impl Tally {
                 OutcomeTerms::Conversion(c) => Some(c.date),
                 OutcomeTerms::Startup(s) => Some(s.date),
             };
-            let first = self
-                .person_first_attendance
+            let first = states
+                .persons
                 .get(o.person as usize)
-                .copied()
+                .map(|st| st.first_attendance)
                 .filter(|&d| d != NONE_DAY);
             match (first, date) {
                 (None, _) => n += 1,
@@ -806,10 +855,10 @@ impl Tally {
                 _ => {}
             }
         }
-        n += self
-            .establishment_places
+        n += states
+            .establishments
             .iter()
-            .filter(|&&bits| bits == 3)
+            .filter(|st| st.places == 3)
             .count();
         n += figs
             .iter()
@@ -817,6 +866,12 @@ impl Tally {
             .count();
         n
     }
+}
+
+/// Every subject's state, by id.
+struct States {
+    persons: Vec<SubjectState>,
+    establishments: Vec<SubjectState>,
 }
 
 const KIND_HIRE: u8 = 0;
@@ -832,4 +887,32 @@ struct Entry {
     person: u32,
     verdict: Verdict,
     units: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interner_gives_one_id_per_string_short_or_long() {
+        let mut i = Interner::default();
+        let long = "E-とても長い事業所の識別子-0001";
+        assert!(long.len() > INLINE);
+        let names = ["P-1", long, "P-2", "x".repeat(16).leak(), "x".repeat(17).leak()];
+        let ids: Vec<u32> = names.iter().map(|s| i.intern(s).0).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+        for _ in 0..3 {
+            let again: Vec<u32> = names.iter().map(|s| i.intern(s).0).collect();
+            assert_eq!(again, ids);
+        }
+        i.intern(long).1.programme_first = 7;
+        i.intern("P-2").1.places = 3;
+        let st = i.states();
+        assert_eq!((st[1].programme_first, st[2].places, st[0].places), (7, 3, 0));
+        // Enough ids to make the table grow several times.
+        for n in 0..10_000 {
+            assert_eq!(i.intern(&format!("id-{n}")).0, 5 + n);
+        }
+        assert_eq!(i.intern(long).0, 1);
+    }
 }

@@ -8,8 +8,9 @@
 //! attendances, 10 % hires, 2 % conversions, 1 % start-ups, 8 % survey
 //! answers, a correction or retraction in a thousand), over a population of
 //! `events / 8` people and `events / 200` establishments, with the mix of
-//! residence, intent, students and roles that exercises the rules. Same
-//! seed and size, same bytes.
+//! residence, intent, students and roles that exercises the rules. People
+//! mostly keep to one menu and attend on its weekly session day. Same seed
+//! and size, same bytes.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -101,7 +102,17 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
         let ty;
         if kind < 780 {
             ty = "attendance";
-            let (menu, category, ..) = MENUS[rng.gen_range(0..MENUS.len())];
+            // Most people keep to one menu; one attendance in four is of
+            // another. They attend on the menu's session day that week.
+            let home = (person % MENUS.len() as u64) as usize;
+            let mi = if rng.gen_range(0..4) == 0 {
+                rng.gen_range(0..MENUS.len())
+            } else {
+                home
+            };
+            let (menu, category, ..) = MENUS[mi];
+            let week = (date_n / 7).min(DAYS / 7 - 1);
+            let d = day(week * 7 + mi as u32 % 5);
             let role = match (category, rng.gen_range(0..20)) {
                 ("A", 0..=11) => "establishment",
                 ("A", 12..=17) => "startup_hopeful",
