@@ -318,6 +318,14 @@ impl<S: Storage> Storage for Timed<S> {
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         self.inner.range(start, end, limit)
     }
+    fn for_each(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        f: jisseki::journal::storage::Visit<'_>,
+    ) -> Result<(), StorageError> {
+        self.inner.for_each(start, end, f)
+    }
     fn last_at_or_before(
         &self,
         start: &[u8],

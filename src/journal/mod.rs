@@ -32,7 +32,7 @@ use uuid::Uuid;
 /// The format of the journal this build writes.
 pub const JOURNAL_FORMAT: u32 = 1;
 /// The most events stored under one key.
-pub const CHUNK_EVENTS_MAX: usize = 1024;
+pub const CHUNK_EVENTS_MAX: usize = 256;
 const FORMAT_MAGIC: &[u8] = b"jisseki-journal";
 const KEY_FORMAT: &[u8] = b"f";
 const KEY_HEAD: &[u8] = b"m";
@@ -597,52 +597,53 @@ impl<S: Storage> Journal<S> {
         mut f: impl FnMut(EventView<'_>) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         let last = last.min(self.head.next_seq.saturating_sub(1));
+        if last == 0 {
+            return Ok(());
+        }
         let mut expect = 1u64;
+        let mut failed: Option<JournalError> = None;
         let end = [PREFIX_CHUNK + 1];
-        while expect <= last {
-            let pairs = self.store.range(&chunk_key(expect), &end, SCAN_CHUNKS)?;
-            if pairs.is_empty() {
-                return Err(corrupt(format!("seq {expect}"), "chunk missing"));
+        self.store.for_each(&chunk_key(1), &end, &mut |k, v| {
+            if k.get(1..).and_then(seq_of_value) != Some(expect) {
+                failed = Some(corrupt(format!("seq {expect}"), "chunk key out of sequence"));
+                return false;
             }
-            for (k, v) in pairs {
-                if expect > last {
-                    break;
-                }
-                if k.get(1..).and_then(seq_of_value) != Some(expect) {
+            let first = expect;
+            let walked = codec::for_each_view(v, |h, body| {
+                if h.seq != expect {
                     return Err(corrupt(
                         format!("seq {expect}"),
-                        "chunk key out of sequence",
+                        format!("found seq {} instead", h.seq),
                     ));
                 }
-                let chunk = codec::decode_chunk_view(&v)
-                    .map_err(|e| corrupt(format!("seq {expect}"), e))?;
-                if chunk.events.is_empty() {
-                    return Err(corrupt(format!("seq {expect}"), "empty chunk"));
-                }
-                for e in chunk.events {
-                    if e.seq != expect {
-                        return Err(corrupt(
-                            format!("seq {expect}"),
-                            format!("found seq {} instead", e.seq),
-                        ));
-                    }
-                    if expect > last {
-                        break;
-                    }
-                    let body = e
-                        .body
-                        .into_view()
-                        .map_err(|err| corrupt(format!("seq {expect}"), err))?;
-                    f(EventView {
-                        seq: e.seq,
-                        recorded_at_us: e.recorded_at_us,
-                        id: Uuid::from_bytes(e.id),
-                        hash: e.hash,
-                        body,
-                    })?;
-                    expect += 1;
-                }
+                f(EventView {
+                    seq: h.seq,
+                    recorded_at_us: h.recorded_at_us,
+                    id: Uuid::from_bytes(h.id),
+                    hash: h.hash,
+                    body,
+                })?;
+                expect += 1;
+                Ok(expect <= last)
+            });
+            if let Err(e) = walked {
+                failed = Some(match e {
+                    codec::ViewError::Decode(e) => corrupt(format!("seq {expect}"), e),
+                    codec::ViewError::Visit(e) => e,
+                });
+                return false;
             }
+            if expect == first {
+                failed = Some(corrupt(format!("seq {expect}"), "empty chunk"));
+                return false;
+            }
+            expect <= last
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if expect <= last {
+            return Err(corrupt(format!("seq {expect}"), "chunk missing"));
         }
         Ok(())
     }
@@ -701,9 +702,6 @@ impl<S: Storage> Journal<S> {
         }
     }
 }
-
-/// Chunks read by one storage call of [`Journal::scan`].
-const SCAN_CHUNKS: usize = 8;
 
 /// A recorded event as the counting fold reads it (see [`Journal::scan`]).
 #[derive(Debug)]
@@ -793,7 +791,7 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
 }
 
 /// Events sealed at a time by [`Journal::append`].
-const SEAL_BLOCK_EVENTS: usize = 64 * CHUNK_EVENTS_MAX;
+const SEAL_BLOCK_EVENTS: usize = 65_536;
 
 /// Puts the chunks of `recs` (encoded on every core) and the index keys of
 /// their client ids into `batch`.

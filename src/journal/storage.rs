@@ -48,6 +48,9 @@ pub trait Storage: Send {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
     /// Up to `limit` pairs with `start <= key < end`, in key order.
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError>;
+    /// Calls `f` with every pair in `start <= key < end`, in key order,
+    /// borrowed (nothing copied), until `f` returns `false`.
+    fn for_each(&self, start: &[u8], end: &[u8], f: Visit<'_>) -> Result<(), StorageError>;
     /// The pair with the greatest key in `start <= key <= at`.
     fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError>;
     /// Applies every write of `batch` or none of them.
@@ -56,9 +59,15 @@ pub trait Storage: Send {
     fn sync(&mut self) -> Result<(), StorageError>;
 }
 
+/// What [`Storage::for_each`] calls with each pair: `false` stops.
+pub type Visit<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> bool;
+
 impl Storage for Box<dyn Storage> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         (**self).get(key)
+    }
+    fn for_each(&self, start: &[u8], end: &[u8], f: Visit<'_>) -> Result<(), StorageError> {
+        (**self).for_each(start, end, f)
     }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         (**self).range(start, end, limit)
@@ -94,6 +103,16 @@ impl Storage for MemStorage {
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+    fn for_each(&self, start: &[u8], end: &[u8], f: Visit<'_>) -> Result<(), StorageError> {
+        if start < end {
+            for (k, v) in self.map.range(start.to_vec()..end.to_vec()) {
+                if !f(k, v) {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
     fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         if start > at {
@@ -174,6 +193,9 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
         self.inner.range(start, end, limit)
+    }
+    fn for_each(&self, start: &[u8], end: &[u8], f: Visit<'_>) -> Result<(), StorageError> {
+        self.inner.for_each(start, end, f)
     }
     fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         self.inner.last_at_or_before(start, at)
@@ -327,6 +349,17 @@ impl Storage for SledStorage {
         }
         Ok(out)
     }
+    fn for_each(&self, start: &[u8], end: &[u8], f: Visit<'_>) -> Result<(), StorageError> {
+        if start < end {
+            for kv in self.db.range(start..end) {
+                let (k, v) = kv.map_err(engine)?;
+                if !f(&k, &v) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
     fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
         if start > at {
             return Ok(None);
@@ -370,6 +403,13 @@ mod tests {
         let (k, _) = s.last_at_or_before(b"c", b"c\x00\x04").unwrap().unwrap();
         assert_eq!(k, b"c\x00\x01".to_vec());
         assert!(s.last_at_or_before(b"c", b"c\x00\x00").unwrap().is_none());
+        let mut seen = Vec::new();
+        s.for_each(b"c", b"n", &mut |k, v| {
+            seen.push((k.to_vec(), v.to_vec()));
+            seen.len() < 2
+        })
+        .unwrap();
+        assert_eq!(seen, s.range(b"c", b"n", 2).unwrap());
     }
 
     #[test]
