@@ -233,6 +233,15 @@ pub struct Ledger {
 }
 
 /// Index entries the ledger keeps in the journal, for reference checks.
+/// The corrections and retractions of a ledger ([`Ledger::supersessions`]).
+#[derive(Debug, Default)]
+pub struct Supersessions {
+    /// Each correction or retraction, with the seq of its target.
+    pub effects: Vec<Effect>,
+    /// The replacement of each correction, by the correction's seq.
+    pub replacements: HashMap<u64, EventBody>,
+}
+
 mod idx {
     pub const PROJECT: &[u8] = b"project";
     pub fn menu(m: &str) -> Vec<u8> {
@@ -247,7 +256,9 @@ mod idx {
     /// by a scan.)
     pub const SUPERSEDED_COMPLETE: &[u8] = b"superseded-complete";
     /// `superseded/` + target seq (u64 BE) + seq of the correction or
-    /// retraction (u64 BE) → `r` (retraction) or `c` (correction).
+    /// retraction (u64 BE) → `r` (retraction), or `c` and the replacement
+    /// body in the journal's stored form (a correction), so that a replay
+    /// applies corrections without seeking to them.
     pub const SUPERSEDED: &[u8] = b"superseded/";
     pub fn superseded(target: u64, by: u64) -> Vec<u8> {
         [
@@ -575,11 +586,12 @@ impl Ledger {
         }
     }
 
-    /// The corrections and retractions among the events up to seq `last`:
-    /// from the ledger's index, or, for a ledger begun by an earlier build
-    /// without it, by a scan.
-    pub fn supersessions(&self, last: u64) -> Result<Vec<Effect>, LedgerError> {
-        let mut out = Vec::new();
+    /// The corrections and retractions among the events up to seq `last`,
+    /// and the replacement of each correction (by its seq): from the
+    /// ledger's index, or, for a ledger begun by an earlier build without
+    /// it, by a scan.
+    pub fn supersessions(&self, last: u64) -> Result<Supersessions, LedgerError> {
+        let mut out = Supersessions::default();
         if self.journal.index_get(idx::SUPERSEDED_COMPLETE)?.is_some() {
             for (name, v) in self.journal.index_range(idx::SUPERSEDED)? {
                 let (Some(target), Some(by)) = (
@@ -592,16 +604,35 @@ impl Ledger {
                 ) else {
                     continue;
                 };
-                if by <= last {
-                    out.push(Effect {
-                        target,
-                        by,
-                        retraction: v == b"r",
-                    });
+                if by > last {
+                    continue;
                 }
+                let retraction = v.first() == Some(&b'r');
+                if !retraction {
+                    let body = journal::codec::decode_replacement(v.get(1..).unwrap_or_default())
+                        .map_err(|e| {
+                        LedgerError::from(crate::journal::JournalError::Corrupt {
+                            at: format!("index of seq {by}"),
+                            detail: e.to_string(),
+                        })
+                    })?;
+                    out.replacements.insert(by, body);
+                }
+                out.effects.push(Effect {
+                    target,
+                    by,
+                    retraction,
+                });
             }
             return Ok(out);
         }
+        self.supersessions_by_scan(last)
+    }
+
+    /// [`Ledger::supersessions`] for a ledger without the index: every
+    /// event read.
+    fn supersessions_by_scan(&self, last: u64) -> Result<Supersessions, LedgerError> {
+        let mut out = Supersessions::default();
         let mut named = Vec::new();
         self.journal.scan(last, |e| {
             match e.body {
@@ -613,7 +644,12 @@ impl Ledger {
         })?;
         for (id, by, retraction) in named {
             if let Some(target) = self.journal.seq_of(&id)? {
-                out.push(Effect {
+                if !retraction {
+                    if let Some(EventBody::Correction(c)) = self.journal.get(by)?.map(|r| r.body) {
+                        out.replacements.insert(by, *c.replacement);
+                    }
+                }
+                out.effects.push(Effect {
                     target,
                     by,
                     retraction,
@@ -638,15 +674,17 @@ impl Ledger {
             Some(t) => self.journal.last_seq_recorded_by(t)?,
             None => self.head().next_seq - 1,
         };
-        let effects = self.supersessions(last)?;
+        let Supersessions {
+            effects,
+            mut replacements,
+        } = self.supersessions(last)?;
         let standings = crate::projection::tally::standings(effects, |by| {
-            match self.journal.get(by)?.map(|r| r.body) {
-                Some(EventBody::Correction(c)) => Ok(*c.replacement),
-                _ => Err(LedgerError::from(crate::journal::JournalError::Corrupt {
+            replacements.remove(&by).ok_or_else(|| {
+                LedgerError::from(crate::journal::JournalError::Corrupt {
                     at: format!("seq {by}"),
-                    detail: "the index names a correction that is not one".into(),
-                })),
-            }
+                    detail: "a correction without its replacement".into(),
+                })
+            })
         })?;
         let mut tally = Tally::new(q);
         let mut replay = false;
@@ -782,8 +820,9 @@ impl Ledger {
                 }
                 EventBody::Correction(c) => {
                     if let Some(t) = p.target_seq(&c.target)? {
-                        plan.index
-                            .push((idx::superseded(t, next_seq), b"c".to_vec()));
+                        let mut v = b"c".to_vec();
+                        v.extend(journal::codec::encode_replacement(&c.replacement));
+                        plan.index.push((idx::superseded(t, next_seq), v));
                     }
                 }
                 _ => {}
@@ -1077,4 +1116,44 @@ pub fn count_by_type(events: &[RecordedEvent]) -> BTreeMap<&'static str, u64> {
         *m.entry(e.body.type_name()).or_insert(0) += 1;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{read_events, InputFormat, Mode};
+    use crate::journal::{ManualClock, MemStorage};
+
+    fn append(l: &mut Ledger, text: &str) {
+        let events = read_events(text.as_bytes(), "t.jsonl", InputFormat::JsonLines, Mode::Append)
+            .unwrap();
+        l.append(events, "t.jsonl", AppendOptions::default()).unwrap();
+    }
+
+    /// The supersession index gives what a scan of the events finds (a
+    /// ledger begun by an earlier build is read by the scan).
+    #[test]
+    fn t_3_the_supersession_index_equals_a_scan() {
+        let clock = Arc::new(ManualClock::at(1_730_000_000_000_000));
+        let mut l = Ledger::with_storage(Box::new(MemStorage::default()), clock).unwrap();
+        let att = |id: u32, p: &str| format!(r#"{{"id":"0193a1c0-0000-7000-8000-{id:012x}","type":"attendance","menu":"B-1","date":"2024-11-01","role":"job_seeker","person":"{p}","residence":"in_region","intent_confirmed":true}}"#);
+        append(&mut l, &[
+            r#"{"type":"project_defined","project":"p","name":"p","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":3}"#.to_string(),
+            r#"{"type":"menu_defined","menu":"B-1","category":"B","kind":"seminar","name":"B","targets":[]}"#.to_string(),
+            att(1, "P"), att(2, "Q"), att(3, "R"),
+        ].join("\n"));
+        let fix = |id: u32| format!(r#"{{"type":"correction","target":"0193a1c0-0000-7000-8000-{id:012x}","reason":"x","replacement":{}}}"#, att(id, "S").replacen(&format!(r#""id":"0193a1c0-0000-7000-8000-{id:012x}","#), "", 1));
+        append(&mut l, &[fix(1), fix(2), fix(1)].join("\n"));
+        append(&mut l, r#"{"type":"retraction","target":"0193a1c0-0000-7000-8000-000000000002","reason":"x"}"#);
+        let last = l.head().next_seq - 1;
+        let mut by_index = l.supersessions(last).unwrap();
+        let mut by_scan = l.supersessions_by_scan(last).unwrap();
+        by_index.effects.sort();
+        by_scan.effects.sort();
+        assert_eq!(by_index.effects.len(), 4);
+        assert_eq!(by_index.effects, by_scan.effects);
+        assert_eq!(by_index.replacements, by_scan.replacements);
+        // Known earlier, the later ones are left out.
+        assert_eq!(l.supersessions(6).unwrap().effects.len(), 1);
+    }
 }

@@ -266,7 +266,13 @@ fn named_menus() -> impl Strategy<Value = String> {
 /// Any fact, with the optional fields the rules read.
 fn rich_fact() -> impl Strategy<Value = String> {
     // Some ids longer than the fold keeps inline (16 bytes).
-    let person = (1u32..8).prop_map(|n| if n % 3 == 0 { format!("P{n}-協議会内の長い識別子") } else { format!("P{n}") });
+    let person = (1u32..8).prop_map(|n| {
+        if n % 3 == 0 {
+            format!("P{n}-協議会内の長い識別子")
+        } else {
+            format!("P{n}")
+        }
+    });
     let est = (1u32..5).prop_map(|n| format!("E{n}"));
     let role = prop_oneof![
         Just("job_seeker"),

@@ -213,7 +213,15 @@ fn encode_body(b: &SBody) -> Vec<u8> {
     }
 }
 
-fn decode_replacement(bytes: &[u8]) -> Result<EventBody, DecodeError> {
+/// A correction's replacement body in the stored form (as inside a stored
+/// `correction`): what the ledger's supersession index keeps.
+pub fn encode_replacement(b: &EventBody) -> Vec<u8> {
+    encode_body(&SBody::from(b))
+}
+
+/// Reads what [`encode_replacement`] wrote: a body that is neither a
+/// correction nor a retraction, and nothing after it.
+pub fn decode_replacement(bytes: &[u8]) -> Result<EventBody, DecodeError> {
     let (body, left) = postcard::take_from_bytes::<SBody>(bytes)
         .map_err(|e| DecodeError::Postcard(e.to_string()))?;
     if !left.is_empty() {

@@ -605,7 +605,10 @@ impl<S: Storage> Journal<S> {
         let end = [PREFIX_CHUNK + 1];
         self.store.for_each(&chunk_key(1), &end, &mut |k, v| {
             if k.get(1..).and_then(seq_of_value) != Some(expect) {
-                failed = Some(corrupt(format!("seq {expect}"), "chunk key out of sequence"));
+                failed = Some(corrupt(
+                    format!("seq {expect}"),
+                    "chunk key out of sequence",
+                ));
                 return false;
             }
             let first = expect;

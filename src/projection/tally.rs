@@ -898,7 +898,13 @@ mod tests {
         let mut i = Interner::default();
         let long = "E-とても長い事業所の識別子-0001";
         assert!(long.len() > INLINE);
-        let names = ["P-1", long, "P-2", "x".repeat(16).leak(), "x".repeat(17).leak()];
+        let names = [
+            "P-1",
+            long,
+            "P-2",
+            "x".repeat(16).leak(),
+            "x".repeat(17).leak(),
+        ];
         let ids: Vec<u32> = names.iter().map(|s| i.intern(s).0).collect();
         assert_eq!(ids, vec![0, 1, 2, 3, 4]);
         for _ in 0..3 {
@@ -908,7 +914,10 @@ mod tests {
         i.intern(long).1.programme_first = 7;
         i.intern("P-2").1.places = 3;
         let st = i.states();
-        assert_eq!((st[1].programme_first, st[2].places, st[0].places), (7, 3, 0));
+        assert_eq!(
+            (st[1].programme_first, st[2].places, st[0].places),
+            (7, 3, 0)
+        );
         // Enough ids to make the table grow several times.
         for n in 0..10_000 {
             assert_eq!(i.intern(&format!("id-{n}")).0, 5 + n);

@@ -60,7 +60,14 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
         let _ = writeln!(
             buf,
             r#"{{"type":"menu_defined","menu":"{menu}","category":"{category}","kind":"{kind}","name":"{name}","targets":[{{"fiscal_year":2024,"output":{},"outcome":{}}},{{"fiscal_year":2025,"output":{},"outcome":{}}},{{"fiscal_year":2026,"output":{},"outcome":{}}},{{"fiscal_year":2027,"output":{},"outcome":{}}}]}}"#,
-            20 * scale, 5 * scale, 40 * scale, 10 * scale, 40 * scale, 10 * scale, 20 * scale, 5 * scale
+            20 * scale,
+            5 * scale,
+            40 * scale,
+            10 * scale,
+            40 * scale,
+            10 * scale,
+            20 * scale,
+            5 * scale
         );
     }
     let mut written = 1 + MENUS.len() as u64;
@@ -71,7 +78,10 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
                 break;
             }
             let d = day(week * 7 + i as u32 % 5);
-            let _ = writeln!(buf, r#"{{"type":"session_held","menu":"{menu}","date":"{d}"}}"#);
+            let _ = writeln!(
+                buf,
+                r#"{{"type":"session_held","menu":"{menu}","date":"{d}"}}"#
+            );
             written += 1;
         }
     }
@@ -85,7 +95,9 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
         // Roughly chronological: the date advances with the count, give
         // or take three weeks.
         let base = (u128::from(n) * u128::from(DAYS) / u128::from(events.max(1))) as u32;
-        let date_n = (base + rng.gen_range(0..21)).saturating_sub(10).min(DAYS - 1);
+        let date_n = (base + rng.gen_range(0..21))
+            .saturating_sub(10)
+            .min(DAYS - 1);
         let d = day(date_n);
         let person = rng.gen_range(0..people);
         let est = rng.gen_range(0..establishments);
@@ -145,7 +157,11 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
                 buf.push_str(r#","freelance":true"#);
             }
             if role == "job_seeker" && rng.gen_range(0..20) == 0 {
-                let school = if rng.gen_range(0..3) == 0 { "high_school" } else { "university" };
+                let school = if rng.gen_range(0..3) == 0 {
+                    "high_school"
+                } else {
+                    "university"
+                };
                 let _ = write!(
                     buf,
                     r#","student":{{"school":"{school}","graduating_year":{}}}"#,
@@ -199,7 +215,10 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
             let (target, body) = named.swap_remove(rng.gen_range(0..named.len()));
             if rng.gen_range(0..2) == 0 {
                 ty = "retraction";
-                let _ = write!(buf, r#""type":"retraction","target":"{target}","reason":"誤登録""#);
+                let _ = write!(
+                    buf,
+                    r#""type":"retraction","target":"{target}","reason":"誤登録""#
+                );
             } else {
                 ty = "correction";
                 let fixed = body.replace("out_region", "in_region");
