@@ -32,7 +32,7 @@ use uuid::Uuid;
 /// The format of the journal this build writes.
 pub const JOURNAL_FORMAT: u32 = 1;
 /// The most events stored under one key.
-pub const CHUNK_EVENTS_MAX: usize = 256;
+pub const CHUNK_EVENTS_MAX: usize = 1024;
 const FORMAT_MAGIC: &[u8] = b"jisseki-journal";
 const KEY_FORMAT: &[u8] = b"f";
 const KEY_HEAD: &[u8] = b"m";
@@ -794,7 +794,7 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
 }
 
 /// Events sealed at a time by [`Journal::append`].
-const SEAL_BLOCK_EVENTS: usize = 65_536;
+const SEAL_BLOCK_EVENTS: usize = 64 * CHUNK_EVENTS_MAX;
 
 /// Puts the chunks of `recs` (encoded on every core) and the index keys of
 /// their client ids into `batch`.
