@@ -1125,9 +1125,15 @@ mod tests {
     use crate::journal::{ManualClock, MemStorage};
 
     fn append(l: &mut Ledger, text: &str) {
-        let events = read_events(text.as_bytes(), "t.jsonl", InputFormat::JsonLines, Mode::Append)
+        let events = read_events(
+            text.as_bytes(),
+            "t.jsonl",
+            InputFormat::JsonLines,
+            Mode::Append,
+        )
+        .unwrap();
+        l.append(events, "t.jsonl", AppendOptions::default())
             .unwrap();
-        l.append(events, "t.jsonl", AppendOptions::default()).unwrap();
     }
 
     /// The supersession index gives what a scan of the events finds (a
@@ -1136,15 +1142,31 @@ mod tests {
     fn t_3_the_supersession_index_equals_a_scan() {
         let clock = Arc::new(ManualClock::at(1_730_000_000_000_000));
         let mut l = Ledger::with_storage(Box::new(MemStorage::default()), clock).unwrap();
-        let att = |id: u32, p: &str| format!(r#"{{"id":"0193a1c0-0000-7000-8000-{id:012x}","type":"attendance","menu":"B-1","date":"2024-11-01","role":"job_seeker","person":"{p}","residence":"in_region","intent_confirmed":true}}"#);
+        let att = |id: u32, p: &str| {
+            format!(
+                r#"{{"id":"0193a1c0-0000-7000-8000-{id:012x}","type":"attendance","menu":"B-1","date":"2024-11-01","role":"job_seeker","person":"{p}","residence":"in_region","intent_confirmed":true}}"#
+            )
+        };
         append(&mut l, &[
             r#"{"type":"project_defined","project":"p","name":"p","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":3}"#.to_string(),
             r#"{"type":"menu_defined","menu":"B-1","category":"B","kind":"seminar","name":"B","targets":[]}"#.to_string(),
             att(1, "P"), att(2, "Q"), att(3, "R"),
         ].join("\n"));
-        let fix = |id: u32| format!(r#"{{"type":"correction","target":"0193a1c0-0000-7000-8000-{id:012x}","reason":"x","replacement":{}}}"#, att(id, "S").replacen(&format!(r#""id":"0193a1c0-0000-7000-8000-{id:012x}","#), "", 1));
+        let fix = |id: u32| {
+            format!(
+                r#"{{"type":"correction","target":"0193a1c0-0000-7000-8000-{id:012x}","reason":"x","replacement":{}}}"#,
+                att(id, "S").replacen(
+                    &format!(r#""id":"0193a1c0-0000-7000-8000-{id:012x}","#),
+                    "",
+                    1
+                )
+            )
+        };
         append(&mut l, &[fix(1), fix(2), fix(1)].join("\n"));
-        append(&mut l, r#"{"type":"retraction","target":"0193a1c0-0000-7000-8000-000000000002","reason":"x"}"#);
+        append(
+            &mut l,
+            r#"{"type":"retraction","target":"0193a1c0-0000-7000-8000-000000000002","reason":"x"}"#,
+        );
         let last = l.head().next_seq - 1;
         let mut by_index = l.supersessions(last).unwrap();
         let mut by_scan = l.supersessions_by_scan(last).unwrap();

@@ -20,7 +20,9 @@ pub mod codec;
 pub mod storage;
 
 pub use chain::{hash_text, RecordedEvent, GENESIS};
-pub use storage::{MemStorage, SledStorage, Storage, StorageError, WriteBatch};
+pub use storage::{
+    MemStorage, SimCounts, SimDisk, SimFault, SledStorage, Storage, StorageError, WriteBatch,
+};
 
 use crate::domain::{Event, EventBody, EVENT_SCHEMA_VERSION};
 use chain::Hash;

@@ -146,6 +146,174 @@ pub enum Fault {
 /// A log of storage calls, shared with the test that made the storage.
 pub type CallLog = Arc<Mutex<Vec<&'static str>>>;
 
+/// What a [`SimDisk`] does to the next call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimFault {
+    /// The next `apply` fails and writes nothing.
+    Apply,
+    /// The next `sync` fails: what was applied stays volatile.
+    Sync,
+}
+
+#[derive(Debug, Default)]
+struct SimState {
+    /// What survives a crash.
+    durable: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Batches applied since the last sync, in order: visible to reads,
+    /// lost in a crash unless the crash keeps them (a prefix of them: the
+    /// engine writes its log in order, each batch atomically).
+    pending: Vec<WriteBatch>,
+    faults: std::collections::VecDeque<SimFault>,
+    counts: SimCounts,
+}
+
+/// What a [`SimDisk`] saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimCounts {
+    /// Batches applied.
+    pub applies: u64,
+    /// Syncs that made batches durable.
+    pub syncs: u64,
+    /// Faults injected and fired.
+    pub faults: u64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Applied batches lost in crashes.
+    pub batches_lost: u64,
+}
+
+/// A disk under power cuts, for the deterministic simulation
+/// (`tests/simulation.rs`): an applied batch is readable at once but
+/// durable only after `sync`; [`SimDisk::crash`] keeps the synced state and
+/// a chosen prefix of the batches applied since. Faults fail the next
+/// `apply` (nothing written) or `sync` (the batch stays volatile). Handles
+/// share one disk, so a test can "restart" a ledger over what survived.
+#[derive(Debug, Clone, Default)]
+pub struct SimDisk {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl SimDisk {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SimState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Fails the next call of that kind.
+    pub fn inject(&self, fault: SimFault) {
+        self.lock().faults.push_back(fault);
+    }
+
+    /// Forgets the faults injected and not yet fired.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Batches applied since the last sync.
+    pub fn pending(&self) -> usize {
+        self.lock().pending.len()
+    }
+
+    /// A power cut: the first `keep` batches applied since the last sync
+    /// survive, the rest are lost; injected faults are forgotten.
+    pub fn crash(&self, keep: usize) {
+        let mut st = self.lock();
+        let pending = std::mem::take(&mut st.pending);
+        let lost = pending.len().saturating_sub(keep) as u64;
+        for b in pending.into_iter().take(keep) {
+            st.durable.extend(b.puts);
+        }
+        st.faults.clear();
+        st.counts.crashes += 1;
+        st.counts.batches_lost += lost;
+    }
+
+    /// What the disk saw.
+    pub fn counts(&self) -> SimCounts {
+        self.lock().counts
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&BTreeMap<Vec<u8>, Vec<u8>>) -> T) -> T {
+        let st = self.lock();
+        if st.pending.is_empty() {
+            return f(&st.durable);
+        }
+        let mut view = st.durable.clone();
+        for b in &st.pending {
+            view.extend(b.puts.iter().cloned());
+        }
+        f(&view)
+    }
+
+    fn fire(st: &mut SimState, kind: SimFault) -> bool {
+        if st.faults.front() == Some(&kind) {
+            st.faults.pop_front();
+            st.counts.faults += 1;
+            return true;
+        }
+        false
+    }
+}
+
+impl Storage for SimDisk {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.read(|m| m.get(key).cloned()))
+    }
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        Ok(self.read(|m| {
+            m.range(start.to_vec()..end.to_vec())
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }))
+    }
+    fn for_each(&self, start: &[u8], end: &[u8], f: Visit<'_>) -> Result<(), StorageError> {
+        let pairs = self.range(start, end, usize::MAX)?;
+        for (k, v) in &pairs {
+            if !f(k, v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn last_at_or_before(&self, start: &[u8], at: &[u8]) -> Result<Option<Pair>, StorageError> {
+        if start > at {
+            return Ok(None);
+        }
+        Ok(self.read(|m| {
+            m.range(start.to_vec()..=at.to_vec())
+                .next_back()
+                .map(|(k, v)| (k.clone(), v.clone()))
+        }))
+    }
+    fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
+        let mut st = self.lock();
+        if Self::fire(&mut st, SimFault::Apply) {
+            return Err(StorageError::Injected("simulated write failure"));
+        }
+        st.pending.push(batch);
+        st.counts.applies += 1;
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        let mut st = self.lock();
+        if Self::fire(&mut st, SimFault::Sync) {
+            return Err(StorageError::Injected("simulated fsync failure"));
+        }
+        let pending = std::mem::take(&mut st.pending);
+        for b in pending {
+            st.durable.extend(b.puts);
+        }
+        st.counts.syncs += 1;
+        Ok(())
+    }
+}
+
 /// Wraps a storage and fails chosen operations: the test double through
 /// which tests "crash" the journal between a write and its sync.
 pub struct FaultyStorage<S> {

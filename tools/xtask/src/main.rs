@@ -8,6 +8,7 @@
 //! | `gen` | writes a synthetic council's events as JSON Lines |
 //! | `bench` | prints the performance figures (`tools/bench.sh`) |
 //! | `crash` | many real-crash iterations (`tools/crash.sh`) |
+//! | `simulate` | the deterministic fault simulation over N seeds (`tests/simulation.rs`) |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +24,9 @@ commands:
   gen --events N [--seed S] [--out FILE]
                   a council of N events at national scale, fast (synth::bulk), for benchmarks
   bench           print the performance figures (tools/bench.sh)
-  crash [N]       N real-crash iterations (tools/crash.sh, default 300)";
+  crash [N]       N real-crash iterations (tools/crash.sh, default 300)
+  simulate [--seeds N] [--seed S] [--steps K]
+                  the deterministic fault simulation (tests/simulation.rs), in release";
 
 /// The workspace root (this crate lives in `tools/xtask`).
 fn workspace_root() -> PathBuf {
@@ -114,6 +117,49 @@ fn ci() -> ExitCode {
     }
 }
 
+/// `cargo xtask simulate --seeds N`: runs `tests/simulation.rs` in release
+/// with the seeds and steps asked for.
+fn simulate(args: &[String]) -> ExitCode {
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.current_dir(workspace_root()).args([
+        "test",
+        "--release",
+        "--test",
+        "simulation",
+        "--",
+        "--nocapture",
+    ]);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let var = match flag.as_str() {
+            "--seeds" => "JISSEKI_SIM_SEEDS",
+            "--seed" => "JISSEKI_SIM_SEED",
+            "--steps" => "JISSEKI_SIM_STEPS",
+            _ => {
+                eprintln!("xtask simulate: unknown flag {flag}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
+        match it.next().filter(|v| v.parse::<u64>().is_ok()) {
+            Some(v) => {
+                cmd.env(var, v);
+            }
+            None => {
+                eprintln!("xtask simulate: {flag} needs a number");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match cmd.status() {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask simulate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn gen(args: &[String]) -> ExitCode {
     let mut cfg = jisseki::synth::SynthConfig::default();
     let mut out: Option<PathBuf> = None;
@@ -192,6 +238,7 @@ fn main() -> ExitCode {
         Some("gen") => gen(&args[2..]),
         Some("bench") => script("bench.sh", &args[2..]),
         Some("crash") => script("crash.sh", &args[2..]),
+        Some("simulate") => simulate(&args[2..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
