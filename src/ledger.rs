@@ -70,6 +70,15 @@ pub enum LedgerError {
         /// The process, when known.
         pid: Option<u32>,
     },
+    /// The storage engine cannot open the ledger's files (damaged,
+    /// truncated, unreadable).
+    #[error("cannot open the ledger's storage in {path}: it may be damaged; run `jisseki verify`, or restore the latest export into a new ledger ({detail})")]
+    Unreadable {
+        /// The journal directory.
+        path: PathBuf,
+        /// What the engine said.
+        detail: String,
+    },
     /// A ledger written by a newer jisseki.
     #[error("ledger format {found} is newer than this jisseki supports ({supported})")]
     NewerFormat {
@@ -140,8 +149,12 @@ impl LedgerError {
                 format!("台帳が壊れています（{at}）: {detail}")
             }
             LedgerError::Journal(JournalError::Storage(e)) if ja => {
-                format!("保存に失敗しました（何も確定していません）: {e}")
+                format!("保存データの読み書きに失敗しました（この操作では何も確定していません）: {e}")
             }
+            LedgerError::Unreadable { path, detail } if ja => format!(
+                "台帳の保存データ（{}）を開けません。破損しているおそれがあります。最新のエクスポートから新しい台帳へ復元してください（jisseki import --restore）: {detail}",
+                path.display()
+            ),
             LedgerError::Io { path, source } if ja => format!("{}: {source}", path.display()),
             other => other.to_string(),
         }
@@ -1104,7 +1117,19 @@ fn open_sled(dir: &Path, access: Access) -> Result<SledStorage, LedgerError> {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            Err(e) => return Err(JournalError::from(e).into()),
+            // A full disk is not damage: say which it is.
+            Err(journal::StorageError::Io(e)) if e.raw_os_error() == Some(28) => {
+                return Err(LedgerError::Io {
+                    path: dir.to_path_buf(),
+                    source: e,
+                })
+            }
+            Err(e) => {
+                return Err(LedgerError::Unreadable {
+                    path: dir.to_path_buf(),
+                    detail: e.to_string(),
+                })
+            }
         }
     }
 }

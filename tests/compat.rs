@@ -53,12 +53,25 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 
 fn same_figures(ledger: &Path) {
     let cases: [(&[&str], &str); 3] = [
-        (&["report", "--as-of", "2025-02-28", "--format", "json"], "report-2025-02-28.json"),
         (
-            &["report", "--as-of", "2026-01-31", "--cumulative", "--format", "json"],
+            &["report", "--as-of", "2025-02-28", "--format", "json"],
+            "report-2025-02-28.json",
+        ),
+        (
+            &[
+                "report",
+                "--as-of",
+                "2026-01-31",
+                "--cumulative",
+                "--format",
+                "json",
+            ],
             "report-2026-01-31-cumulative.json",
         ),
-        (&["evaluate", "--year", "1", "--format", "json"], "evaluate-year-1.json"),
+        (
+            &["evaluate", "--year", "1", "--format", "json"],
+            "evaluate-year-1.json",
+        ),
     ];
     for (args, file) in cases {
         let want = json(&std::fs::read(fixture(file)).unwrap());

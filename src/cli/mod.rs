@@ -198,7 +198,7 @@ pub enum Command {
 fn exit_code(e: &LedgerError) -> u8 {
     match e {
         LedgerError::InUse { .. } => 3,
-        LedgerError::Journal(_) | LedgerError::Io { .. } => 4,
+        LedgerError::Journal(_) | LedgerError::Io { .. } | LedgerError::Unreadable { .. } => 4,
         _ => 1,
     }
 }

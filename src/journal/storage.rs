@@ -391,7 +391,10 @@ impl<S: Storage> Storage for FaultyStorage<S> {
 /// therefore calls `fsync` on every file of the database, so that an
 /// acknowledged batch survives power loss.
 pub struct SledStorage {
-    db: sled::Db,
+    /// Dropped by hand: see [`Drop for SledStorage`](#impl-Drop-for-SledStorage).
+    db: std::mem::ManuallyDrop<sled::Db>,
+    /// A write or sync failed: sled may be wedged.
+    failed: bool,
     dir: PathBuf,
     /// Files already made durable that sled never rewrites in place (its
     /// blobs and snapshots are written once under a new name): they need no
@@ -423,7 +426,8 @@ impl SledStorage {
             .open()
             .map_err(engine)?;
         let mut s = SledStorage {
-            db,
+            db: std::mem::ManuallyDrop::new(db),
+            failed: false,
             dir: dir.to_path_buf(),
             synced: std::collections::HashSet::new(),
             dir_names: std::collections::HashMap::new(),
@@ -545,12 +549,31 @@ impl Storage for SledStorage {
         for (k, v) in batch.puts {
             b.insert(k, v);
         }
-        self.db.apply_batch(b).map_err(engine)
+        let r = self.db.apply_batch(b).map_err(engine);
+        self.failed |= r.is_err();
+        r
     }
     fn sync(&mut self) -> Result<(), StorageError> {
-        self.db.flush().map_err(engine)?;
-        let dir = self.dir.clone();
-        self.fsync_files(&dir)
+        let r = self.db.flush().map_err(engine).and_then(|_| {
+            let dir = self.dir.clone();
+            self.fsync_files(&dir)
+        });
+        self.failed |= r.is_err();
+        r
+    }
+}
+
+impl Drop for SledStorage {
+    /// sled flushes when its database is dropped, and after a failed write
+    /// (a full disk) that flush waits for ever. Nothing unsynced was
+    /// acknowledged, so after a failure the database is left as a crash
+    /// would leave it (sled recovers on the next open); otherwise it is
+    /// closed normally.
+    fn drop(&mut self) {
+        if !self.failed {
+            // SAFETY: `db` is not used after this, and dropped only here.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.db) }
+        }
     }
 }
 
