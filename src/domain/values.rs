@@ -352,3 +352,20 @@ pub fn required_nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 ) -> Result<Option<T>, D::Error> {
     Option::<T>::deserialize(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/limits.md: ids up to `ID_LEN_MAX` characters, texts up to
+    /// `TEXT_LEN_MAX`, counted in characters (not bytes).
+    #[test]
+    fn ids_and_texts_are_limited_in_characters() {
+        assert!(Id::new("甲".repeat(ID_LEN_MAX)).is_some());
+        assert!(Id::new("甲".repeat(ID_LEN_MAX + 1)).is_none());
+        assert!(Text::new("あ".repeat(TEXT_LEN_MAX)).is_some());
+        assert!(Text::new("あ".repeat(TEXT_LEN_MAX + 1)).is_none());
+        let too_long: Result<Id, _> = serde_json::from_str(&format!("\"{}\"", "x".repeat(ID_LEN_MAX + 1)));
+        assert!(too_long.is_err());
+    }
+}

@@ -66,4 +66,15 @@ mod tests {
         );
         assert!(read_object(b"{\"a\":1}", &at).is_ok());
     }
+
+    /// docs/limits.md: a line over `LINE_BYTES_MAX` is refused before it is
+    /// parsed; one at the limit is read.
+    #[test]
+    fn a_line_over_the_limit_is_refused() {
+        let at = Location::line("f.jsonl", 1);
+        let line = |n: usize| format!("{{\"a\":\"{}\"}}", "x".repeat(n - 8)).into_bytes();
+        assert!(read_object(&line(LINE_BYTES_MAX), &at).is_ok());
+        let e = read_object(&line(LINE_BYTES_MAX + 1), &at).unwrap_err();
+        assert_eq!(e[0].code(), "too_large");
+    }
 }
