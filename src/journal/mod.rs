@@ -165,6 +165,11 @@ pub enum Verification {
 /// The 12 bits the journal puts in `rand_a` of the ids it assigns.
 const LEDGER_ID_TAG: u16 = 0x15E;
 const SEQ_BITS_MASK: u64 = (1 << 62) - 1;
+/// Seqs the journal assigns ids for stay below this (281 trillion events).
+/// Ids of the ledger's form whose seq bits are at or above it are not the
+/// journal's: a client's random UUID v7 that happens to carry the tag
+/// (one in 4,096) is an ordinary id, and only one in 2^26 is refused.
+pub const SEQ_LIMIT: u64 = 1 << 48;
 
 /// The id the journal assigns to an event that came without one: a UUID v7
 /// (RFC 9562) whose 48-bit timestamp is the event's `recorded_at` in
@@ -187,7 +192,8 @@ pub fn ledger_id_seq(id: &Uuid) -> Option<u64> {
     let b = id.as_bytes();
     let tag = u16::from_be_bytes([b[6], b[7]]);
     let low = u64::from_be_bytes(b[8..16].try_into().ok()?);
-    (tag == 0x7000 | LEDGER_ID_TAG && low >> 62 == 0b10).then_some(low & SEQ_BITS_MASK)
+    let seq = low & SEQ_BITS_MASK;
+    (tag == 0x7000 | LEDGER_ID_TAG && low >> 62 == 0b10 && seq < SEQ_LIMIT).then_some(seq)
 }
 
 fn chunk_key(seq: u64) -> Vec<u8> {
@@ -336,6 +342,9 @@ impl<S: Storage> Journal<S> {
         let recorded_at = self.next_recorded_at();
         let mut prev = self.head.hash;
         let mut next = self.head.next_seq;
+        if next.saturating_add(events.len() as u64) > SEQ_LIMIT {
+            return Err(corrupt(format!("seq {next}"), "the journal is full (2^48 events)"));
+        }
         let mut batch = WriteBatch::default();
         let mut appended = Vec::with_capacity(events.len());
         let mut events = events.into_iter().peekable();
@@ -968,6 +977,10 @@ mod tests {
         assert_eq!(j.seq_of(&recs[2].id).unwrap(), Some(3));
         // The right form with the wrong timestamp is not the event.
         assert_eq!(j.seq_of(&ledger_id(1, 999_999_999)).unwrap(), None);
+        // A client's UUID v7 that happens to carry the tag, with random
+        // counter bits, is not of the ledger's form.
+        let client = Uuid::parse_str("0193a1c0-0000-715e-b3f1-2c9d41e07a55").unwrap();
+        assert_eq!(ledger_id_seq(&client), None);
         assert_eq!(j.seq_of(&Uuid::now_v7()).unwrap(), None);
     }
 
