@@ -9,6 +9,7 @@
 //! | `bench` | prints the performance figures (`tools/bench.sh`) |
 //! | `crash` | many real-crash iterations (`tools/crash.sh`) |
 //! | `simulate` | the deterministic fault simulation over N seeds (`tests/simulation.rs`) |
+//! | `fuzz` | every cargo-fuzz target for N seconds (`fuzz/`) |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,10 @@ commands:
   bench           print the performance figures (tools/bench.sh)
   crash [N]       N real-crash iterations (tools/crash.sh, default 300)
   simulate [--seeds N] [--seed S] [--steps K]
-                  the deterministic fault simulation (tests/simulation.rs), in release";
+                  the deterministic fault simulation (tests/simulation.rs), in release
+  fuzz [--seconds N] [--target T] [--if-nightly]
+                  each cargo-fuzz target (fuzz/) for N seconds (default 60); installs
+                  cargo-fuzz if missing; --if-nightly skips without a nightly toolchain";
 
 /// The workspace root (this crate lives in `tools/xtask`).
 fn workspace_root() -> PathBuf {
@@ -108,11 +112,125 @@ fn ci() -> ExitCode {
             ],
         )
         && check_schemas() == ExitCode::SUCCESS
-        && step("tests", &cargo, &["test", "--workspace"]);
+        && step("tests", &cargo, &["test", "--workspace"])
+        && fuzz(&["--seconds".into(), "60".into(), "--if-nightly".into()]) == ExitCode::SUCCESS;
     if ok {
         println!("\nxtask ci: every check passed");
         ExitCode::SUCCESS
     } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The fuzz targets of `fuzz/` (each has a corpus in `fuzz/corpus/<name>`).
+const FUZZ_TARGETS: [&str; 5] = ["jsonl", "csv", "era_date", "envelope", "restore"];
+
+/// A `cargo +nightly` command, free of what the stable cargo that runs
+/// xtask put in the environment.
+fn nightly_cargo() -> std::process::Command {
+    let mut c = std::process::Command::new("cargo");
+    c.arg("+nightly");
+    for var in [
+        "RUSTUP_TOOLCHAIN",
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "CARGO_TARGET_DIR",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// `cargo xtask fuzz`: runs each target for the seconds asked, new inputs
+/// going to a scratch directory (the committed corpora only seed). A crash
+/// leaves its input in `fuzz/artifacts/<target>/` and fails.
+fn fuzz(args: &[String]) -> ExitCode {
+    let mut seconds = 60u64;
+    let mut only: Option<String> = None;
+    let mut if_nightly = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--seconds" => match it.next().and_then(|v| v.parse().ok()) {
+                Some(v) => seconds = v,
+                None => {
+                    eprintln!("xtask fuzz: --seconds needs a number");
+                    return ExitCode::from(2);
+                }
+            },
+            "--target" => only = it.next().cloned(),
+            "--if-nightly" => if_nightly = true,
+            _ => {
+                eprintln!("xtask fuzz: unknown flag {flag}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let has_nightly = nightly_cargo()
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_nightly {
+        eprintln!("xtask fuzz: no nightly toolchain (cargo-fuzz needs one)");
+        return if if_nightly {
+            println!("fuzz: skipped (no nightly toolchain)");
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let has_fuzz = nightly_cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_fuzz {
+        println!("installing cargo-fuzz ...");
+        let installed = std::process::Command::new("cargo")
+            .args(["install", "cargo-fuzz"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            eprintln!("xtask fuzz: could not install cargo-fuzz");
+            return ExitCode::FAILURE;
+        }
+    }
+    let dir = workspace_root().join("fuzz");
+    let scratch = std::env::temp_dir().join(format!("jisseki-fuzz-{}", std::process::id()));
+    let mut failed = Vec::new();
+    for target in FUZZ_TARGETS
+        .iter()
+        .filter(|t| only.as_deref().is_none_or(|o| o == **t))
+    {
+        let new_inputs = scratch.join(target);
+        if std::fs::create_dir_all(&new_inputs).is_err() {
+            return ExitCode::FAILURE;
+        }
+        println!("\n== fuzz {target} for {seconds} s");
+        let ok = nightly_cargo()
+            .current_dir(&dir)
+            .args(["fuzz", "run", target])
+            .arg(&new_inputs)
+            .arg(dir.join("corpus").join(target))
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-rss_limit_mb=2048",
+                "-timeout=20",
+                "-print_final_stats=1",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            failed.push(*target);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if failed.is_empty() {
+        println!("\nfuzz: every target ran {seconds} s without a crash");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("\nfuzz: crashes in {failed:?} (inputs in fuzz/artifacts/)");
         ExitCode::FAILURE
     }
 }
@@ -239,6 +357,7 @@ fn main() -> ExitCode {
         Some("bench") => script("bench.sh", &args[2..]),
         Some("crash") => script("crash.sh", &args[2..]),
         Some("simulate") => simulate(&args[2..]),
+        Some("fuzz") => fuzz(&args[2..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
