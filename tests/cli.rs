@@ -659,7 +659,8 @@ fn an_id_of_the_form_the_ledger_assigns_is_refused_on_input() {
 fn a_clients_uuid_v7_that_happens_to_carry_the_tag_is_accepted() {
     let f = Fixture::with_council();
     let id = "0193a1c0-0000-715e-b3f1-2c9d41e07a55";
-    let line = format!(r#"{{"type":"session_held","id":"{id}","menu":"B-01","date":"2024-12-01"}}"#);
+    let line =
+        format!(r#"{{"type":"session_held","id":"{id}","menu":"B-01","date":"2024-12-01"}}"#);
     f.import(&f.write("x.jsonl", &line)).success();
     // The same line again is already recorded, not a conflict.
     f.import(&f.write("x.jsonl", &line)).success();

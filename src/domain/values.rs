@@ -365,7 +365,8 @@ mod tests {
         assert!(Id::new("甲".repeat(ID_LEN_MAX + 1)).is_none());
         assert!(Text::new("あ".repeat(TEXT_LEN_MAX)).is_some());
         assert!(Text::new("あ".repeat(TEXT_LEN_MAX + 1)).is_none());
-        let too_long: Result<Id, _> = serde_json::from_str(&format!("\"{}\"", "x".repeat(ID_LEN_MAX + 1)));
+        let too_long: Result<Id, _> =
+            serde_json::from_str(&format!("\"{}\"", "x".repeat(ID_LEN_MAX + 1)));
         assert!(too_long.is_err());
     }
 }

@@ -343,7 +343,10 @@ impl<S: Storage> Journal<S> {
         let mut prev = self.head.hash;
         let mut next = self.head.next_seq;
         if next.saturating_add(events.len() as u64) > SEQ_LIMIT {
-            return Err(corrupt(format!("seq {next}"), "the journal is full (2^48 events)"));
+            return Err(corrupt(
+                format!("seq {next}"),
+                "the journal is full (2^48 events)",
+            ));
         }
         let mut batch = WriteBatch::default();
         let mut appended = Vec::with_capacity(events.len());
