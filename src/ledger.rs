@@ -155,6 +155,16 @@ impl LedgerError {
                 "台帳の保存データ（{}）を開けません。破損しているおそれがあります。最新のエクスポートから新しい台帳へ復元してください（jisseki import --restore）: {detail}",
                 path.display()
             ),
+            // A ledger on read-only media (an archived copy) cannot be
+            // opened in place: the storage engine writes when it opens.
+            LedgerError::Io { path, source } if source.raw_os_error() == Some(30) && ja => format!(
+                "{}: 読み取り専用のファイルシステムです。台帳は開くときにも書き込むため、書き込める場所へコピーしてから使ってください（何も変更していません）",
+                path.display()
+            ),
+            LedgerError::Io { path, source } if source.raw_os_error() == Some(30) => format!(
+                "{}: read-only file system. A ledger is written to even when opened to read: copy it somewhere writable first (nothing was changed)",
+                path.display()
+            ),
             LedgerError::Io { path, source } if ja => format!("{}: {source}", path.display()),
             other => other.to_string(),
         }

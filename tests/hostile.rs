@@ -251,6 +251,52 @@ fn fs_free_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// A ledger on a read-only file system (an archived copy): every command
+/// says what to do, and nothing changes. Needs the right to mount.
+#[test]
+fn a_ledger_on_a_read_only_file_system_is_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("ro");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mount = |args: &[&str]| {
+        std::process::Command::new("mount")
+            .args(args)
+            .arg(&mnt)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !mount(&["-t", "tmpfs", "-o", "size=16m", "tmpfs"]) {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&mnt);
+    let ledger = mnt.join("l");
+    ok(&jisseki(&ledger, &["init"]));
+    let first = tmp.path().join("first.jsonl");
+    std::fs::write(&first, council(20)).unwrap();
+    ok(&jisseki(&ledger, &["import", first.to_str().unwrap()]));
+    let before = head_line(&ledger);
+    assert!(mount(&["-o", "remount,ro"]));
+    for args in [
+        &["verify", "--lang", "en"][..],
+        &["import", first.to_str().unwrap(), "--lang", "en"],
+    ] {
+        let msg = refused(&jisseki(&ledger, args));
+        assert!(
+            msg.contains("read-only file system") && msg.contains("copy"),
+            "{msg}"
+        );
+    }
+    assert!(mount(&["-o", "remount,rw"]));
+    assert_eq!(head_line(&ledger), before);
+}
+
 /// A report taken while an import runs sees none of the import or all of
 /// it: readers wait for the writer, and a batch lands atomically.
 #[test]
