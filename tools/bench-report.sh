@@ -36,9 +36,12 @@ if [[ ! -f "$ledger/JISSEKI" ]]; then
     split -l 4000000 -d "$ledger.parts/all.jsonl" "$ledger.parts/part."
     rm "$ledger.parts/all.jsonl"
     "$bin" init --ledger "$ledger" >/dev/null
+    start=$(date +%s.%N)
     for part in "$ledger.parts"/part.*; do
         "$bin" import --ledger "$ledger" "$part" >/dev/null
     done
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f\n", e - s }' > "$ledger/IMPORT_SECONDS"
     rm -rf "$ledger.parts"
 fi
 
@@ -48,6 +51,9 @@ echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "- cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
 echo "- ledger: $events events (synth::bulk seed $seed), $(du -sh "$ledger" | cut -f1) on disk"
+if [[ -f "$ledger/IMPORT_SECONDS" ]]; then
+    echo "- import (jisseki import, 4M-line files, when the ledger was built): $(cat "$ledger/IMPORT_SECONDS") s"
+fi
 echo "- command: jisseki report --as-of $as_of --format json (own process, output to /dev/null)"
 echo
 echo "| run | wall s | user s | sys s | peak RSS MB | events/s |"
