@@ -47,27 +47,159 @@ fn place(rng: &mut ChaCha8Rng, p_in: u32, p_out: u32) -> &'static str {
     }
 }
 
-/// Writes `events` events (at least the definitions) to `out`.
+/// A council to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Council {
+    /// Project id.
+    pub project: String,
+    /// Name of the council's region.
+    pub name: String,
+    /// Its municipalities.
+    pub municipalities: Vec<String>,
+    /// The three-year employment target of its plan (outcomes), before
+    /// scaling; `None` gives targets in proportion to the size.
+    pub employment_target: Option<u32>,
+}
+
+/// The guide's ten example regions (p.2–3): id, name, municipalities, and
+/// the three-year employment target of their plans.
+pub const REGIONS: [(&str, &str, &[&str], u32); 10] = [
+    ("kushiro", "釧路市", &["釧路市"], 168),
+    ("kitami", "北見市", &["北見市"], 102),
+    (
+        "ninohe",
+        "二戸地域",
+        &["二戸市", "軽米町", "九戸村", "一戸町"],
+        115,
+    ),
+    (
+        "chichibu",
+        "ちちぶ地域",
+        &["秩父市", "横瀬町", "皆野町", "長瀞町", "小鹿野町"],
+        156,
+    ),
+    ("gotsu", "江津市", &["江津市"], 90),
+    ("tsuyama", "津山市", &["津山市"], 114),
+    ("seiyo", "西予市", &["西予市"], 70),
+    (
+        "amakusa",
+        "天草地域",
+        &["天草市", "上天草市", "苓北町"],
+        120,
+    ),
+    ("taketa", "竹田市", &["竹田市"], 85),
+    (
+        "amami",
+        "奄美大島地域",
+        &["奄美市", "大和村", "宇検村", "瀬戸内町", "龍郷町"],
+        124,
+    ),
+];
+
+/// The `i`-th council of a synthetic nation: the ten regions in turn
+/// (`kushiro`, …, then `kushiro-2`, …).
+pub fn region_council(i: usize) -> Council {
+    let (id, name, municipalities, target) = REGIONS[i % REGIONS.len()];
+    let round = i / REGIONS.len();
+    Council {
+        project: if round == 0 {
+            id.to_string()
+        } else {
+            format!("{id}-{}", round + 1)
+        },
+        // 「二戸地域」 → 二戸地域雇用創造協議会; 「釧路市」 → 釧路市地域雇用創造協議会.
+        name: if name.ends_with("地域") {
+            format!("{name}雇用創造協議会")
+        } else {
+            format!("{name}地域雇用創造協議会")
+        },
+        municipalities: municipalities.iter().map(|m| m.to_string()).collect(),
+        employment_target: Some(target),
+    }
+}
+
+/// The council of [`write`].
+fn bulk_council() -> Council {
+    Council {
+        project: "bulk".into(),
+        name: "全国規模の合成協議会".into(),
+        municipalities: vec!["甲市".into(), "乙町".into()],
+        employment_target: None,
+    }
+}
+
+/// Writes `events` events (at least the definitions) of one council to
+/// `out`.
 pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
+    write_council(&bulk_council(), events, seed, out)
+}
+
+/// Writes `councils` councils of `events / councils` events each, one JSON
+/// Lines file per council (`<project>.jsonl`) in `dir`: a synthetic nation
+/// modelled on the guide's ten regions, their employment targets scaled
+/// with their size. Council `i` uses seed `seed + i`. Returns the files.
+pub fn write_nation(
+    councils: usize,
+    events: u64,
+    seed: u64,
+    dir: &std::path::Path,
+) -> io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let each = events / councils.max(1) as u64;
+    let mut files = Vec::new();
+    for i in 0..councils {
+        let c = region_council(i);
+        let path = dir.join(format!("{}.jsonl", c.project));
+        let mut w = io::BufWriter::new(std::fs::File::create(&path)?);
+        write_council(&c, each, seed.wrapping_add(i as u64), &mut w)?;
+        w.flush()?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// Writes `events` events of council `c` to `out`.
+pub fn write_council(c: &Council, events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let people = (events / 8).max(10);
     let establishments = (events / 200).max(5);
     let mut buf = String::with_capacity(1 << 20);
-    buf.push_str(r#"{"type":"project_defined","project":"bulk","name":"全国規模の合成協議会","region_kind":"shortage","municipalities":["甲市","乙町"],"contract_start":"2024-10-01","years":3}"#);
-    buf.push('\n');
+    let quoted: Vec<String> = c
+        .municipalities
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect();
+    let _ = writeln!(
+        buf,
+        r#"{{"type":"project_defined","project":"{}","name":"{}","region_kind":"shortage","municipalities":[{}],"contract_start":"2024-10-01","years":3}}"#,
+        c.project,
+        c.name,
+        quoted.join(",")
+    );
+    // Outcome targets a menu and fiscal year: the plan's target spread over
+    // the menus and years (FY2024 and FY2027 are half years), scaled with
+    // the council's size; outputs four times that.
     let scale = u32::try_from((events / 1000).clamp(1, 1_000_000)).unwrap_or(1);
+    let per_year = match c.employment_target {
+        Some(t) => {
+            let factor = u32::try_from((events / 5_000).clamp(1, 1_000_000)).unwrap_or(1);
+            (t * factor / (3 * MENUS.len() as u32)).max(1)
+        }
+        None => 10 * scale,
+    };
+    let (half, full) = ((per_year / 2).max(1), per_year);
     for (menu, category, kind, name) in MENUS {
         let _ = writeln!(
             buf,
             r#"{{"type":"menu_defined","menu":"{menu}","category":"{category}","kind":"{kind}","name":"{name}","targets":[{{"fiscal_year":2024,"output":{},"outcome":{}}},{{"fiscal_year":2025,"output":{},"outcome":{}}},{{"fiscal_year":2026,"output":{},"outcome":{}}},{{"fiscal_year":2027,"output":{},"outcome":{}}}]}}"#,
-            20 * scale,
-            5 * scale,
-            40 * scale,
-            10 * scale,
-            40 * scale,
-            10 * scale,
-            20 * scale,
-            5 * scale
+            4 * half,
+            half,
+            4 * full,
+            full,
+            4 * full,
+            full,
+            4 * half,
+            half
         );
     }
     let mut written = 1 + MENUS.len() as u64;
@@ -123,7 +255,13 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
                 home
             };
             let (menu, category, ..) = MENUS[mi];
-            let week = (date_n / 7).min(DAYS / 7 - 1);
+            // One in fifty is recorded late: a session months back.
+            let late = if rng.gen_range(0..50) == 0 {
+                rng.gen_range(30..120)
+            } else {
+                0
+            };
+            let week = (date_n.saturating_sub(late) / 7).min(DAYS / 7 - 1);
             let d = day(week * 7 + mi as u32 % 5);
             let role = match (category, rng.gen_range(0..20)) {
                 ("A", 0..=11) => "establishment",
@@ -246,6 +384,39 @@ pub fn write(events: u64, seed: u64, out: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nation_is_ten_regions_in_turn_each_a_council_that_imports() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_nation(12, 24_000, 3, dir.path()).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names[0], "kushiro.jsonl");
+        assert_eq!(names[9], "amami.jsonl");
+        assert_eq!(names[11], "kitami-2.jsonl");
+        let text = std::fs::read(&files[2]).unwrap();
+        let events = crate::io::read_events(
+            &text,
+            "ninohe.jsonl",
+            crate::io::InputFormat::JsonLines,
+            crate::io::Mode::Append,
+        )
+        .unwrap();
+        assert_eq!(events.len(), 2_000);
+        let first = String::from_utf8_lossy(&text[..200]).into_owned();
+        assert!(
+            first.contains("二戸地域") && first.contains("九戸村"),
+            "{first}"
+        );
+        let again = tempfile::tempdir().unwrap();
+        write_nation(12, 24_000, 3, again.path()).unwrap();
+        assert_eq!(
+            std::fs::read(&files[2]).unwrap(),
+            std::fs::read(again.path().join("ninohe.jsonl")).unwrap()
+        );
+    }
 
     #[test]
     fn writes_the_number_of_events_asked_for_and_every_line_parses() {

@@ -24,6 +24,9 @@ commands:
                   a synthetic council's events as JSON Lines (stdout by default)
   gen --events N [--seed S] [--out FILE]
                   a council of N events at national scale, fast (synth::bulk), for benchmarks
+  gen --councils C --events N [--seed S] --out DIR
+                  a synthetic nation: C councils modelled on the guide's ten regions,
+                  N events in all, one JSON Lines file per council in DIR
   bench           print the performance figures (tools/bench.sh)
   crash [N]       N real-crash iterations (tools/crash.sh, default 300)
   simulate [--seeds N] [--seed S] [--steps K]
@@ -282,6 +285,7 @@ fn gen(args: &[String]) -> ExitCode {
     let mut cfg = jisseki::synth::SynthConfig::default();
     let mut out: Option<PathBuf> = None;
     let mut events: Option<u64> = None;
+    let mut councils: Option<usize> = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(value) = it.next() else {
@@ -293,6 +297,7 @@ fn gen(args: &[String]) -> ExitCode {
             "--participants" => value.parse().map(|v| cfg.participants = v).is_ok(),
             "--establishments" => value.parse().map(|v| cfg.establishments = v).is_ok(),
             "--events" => value.parse().map(|v| events = Some(v)).is_ok(),
+            "--councils" => value.parse().map(|v| councils = Some(v)).is_ok(),
             "--out" => {
                 out = Some(PathBuf::from(value));
                 true
@@ -303,6 +308,22 @@ fn gen(args: &[String]) -> ExitCode {
             eprintln!("xtask gen: bad flag or value: {flag} {value}\n\n{USAGE}");
             return ExitCode::from(2);
         }
+    }
+    if let Some(n) = councils {
+        let (Some(dir), Some(events)) = (&out, events) else {
+            eprintln!("xtask gen: --councils needs --events and --out DIR\n\n{USAGE}");
+            return ExitCode::from(2);
+        };
+        return match jisseki::synth::bulk::write_nation(n, events, cfg.seed, dir) {
+            Ok(files) => {
+                println!("wrote {} councils to {}", files.len(), dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("xtask gen: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(n) = events {
         let written = match &out {
