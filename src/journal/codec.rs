@@ -363,11 +363,14 @@ impl<'a> Reader<'a> {
         let mut v: u64 = 0;
         for i in 0..max_bytes {
             let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << (7 * i);
+            let part = u64::from(b & 0x7f);
+            // Bits past the type's width are an error, not dropped (the
+            // tenth byte of a u64 may carry one bit only).
+            if part != 0 && 7 * i + (64 - part.leading_zeros()) > bits {
+                return Err(DecodeError::Postcard("varint out of range".into()));
+            }
+            v |= part << (7 * i);
             if b & 0x80 == 0 {
-                if bits < 64 && v >> bits != 0 {
-                    return Err(DecodeError::Postcard("varint out of range".into()));
-                }
                 return Ok(v);
             }
         }
@@ -1198,6 +1201,17 @@ mod tests {
                 damaged[i] ^= flip;
             }
         }
+    }
+
+    /// Regression (found by the `envelope` fuzz target): the fast reader
+    /// dropped the bits of a u64 varint's tenth byte past bit 63, and so
+    /// accepted a `recorded_at` that serde's decoder refuses as out of
+    /// range. It now refuses it too.
+    #[test]
+    fn fuzz_envelope_a_u64_varint_overflowing_in_its_tenth_byte_is_refused() {
+        let bytes = hex::decode("010301808082ccd5cf9306000000000000000000000000000000010101010101010101010101010101010101010101010101010101010101010101010404422d3031949e5a000106502d3030303100010000000101000002808082ccffffd5cf9306000000000000000000000000000000020102020202020202020202020202020202020202020202020202020202020202020506502d3030303101f29e5a00a61d0106452d3031303001cc9e5a000000000003808082ccd5cf9306000000000000000000000000000000030103030303030303030303030203030303030303030303030303030303030303030b000000000000000000000000000000011b0404422d3031949e5a000106502d3030303100010000000101000012e5b185e4bd8fe59cb0e381aee8aaa4e3828a").unwrap();
+        assert!(by_serde(&bytes).is_err());
+        assert!(fast(&bytes).is_err());
     }
 
     #[test]
