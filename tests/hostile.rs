@@ -86,6 +86,39 @@ fn council(n: usize) -> String {
     s
 }
 
+/// A small tmpfs at a directory, unmounted when dropped; `None` (and a
+/// note) where this process may not mount.
+struct Tmpfs<'a>(&'a Path);
+
+impl<'a> Tmpfs<'a> {
+    fn mount(dir: &'a Path, size: &str) -> Option<Tmpfs<'a>> {
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        }
+        ok.then_some(Tmpfs(dir))
+    }
+
+    /// `mount -o remount,<mode>`.
+    fn remount(&self, mode: &str) -> bool {
+        std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(self.0)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+}
+
+impl Drop for Tmpfs<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0).status();
+    }
+}
+
 fn head_line(ledger: &Path) -> String {
     ok(&jisseki(ledger, &["verify", "--lang", "en"]))
 }
@@ -179,22 +212,9 @@ fn a_disk_that_fills_up_during_an_import_leaves_the_ledger_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("small");
     std::fs::create_dir_all(&mnt).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&mnt)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+    let Some(_guard) = Tmpfs::mount(&mnt, "4m") else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(&mnt);
+    };
     let ledger = mnt.join("l");
     ok(&jisseki(&ledger, &["init"]));
     let first = tmp.path().join("first.jsonl");
@@ -258,31 +278,16 @@ fn a_ledger_on_a_read_only_file_system_is_refused_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("ro");
     std::fs::create_dir_all(&mnt).unwrap();
-    let mount = |args: &[&str]| {
-        std::process::Command::new("mount")
-            .args(args)
-            .arg(&mnt)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !mount(&["-t", "tmpfs", "-o", "size=16m", "tmpfs"]) {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+    let Some(fs) = Tmpfs::mount(&mnt, "16m") else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(&mnt);
+    };
     let ledger = mnt.join("l");
     ok(&jisseki(&ledger, &["init"]));
     let first = tmp.path().join("first.jsonl");
     std::fs::write(&first, council(20)).unwrap();
     ok(&jisseki(&ledger, &["import", first.to_str().unwrap()]));
     let before = head_line(&ledger);
-    assert!(mount(&["-o", "remount,ro"]));
+    assert!(fs.remount("ro"));
     for args in [
         &["verify", "--lang", "en"][..],
         &["import", first.to_str().unwrap(), "--lang", "en"],
@@ -293,7 +298,7 @@ fn a_ledger_on_a_read_only_file_system_is_refused_clearly() {
             "{msg}"
         );
     }
-    assert!(mount(&["-o", "remount,rw"]));
+    assert!(fs.remount("rw"));
     assert_eq!(head_line(&ledger), before);
 }
 

@@ -103,32 +103,20 @@ pub struct Report {
 }
 
 impl Report {
-    /// Shapes figures into the report.
+    /// Shapes the full replay's figures into the report.
     pub fn new(r: &Resolved, f: &Figures, as_of: Date, known_at_us: Option<i64>) -> Report {
         let warnings = crate::projection::warnings::warnings(r, f).len();
-        Report {
-            project: r.project.as_ref().map(|p| p.project.0.clone()),
-            as_of,
-            known_at: known_at_us.map(timestamp_text),
-            fiscal_year: f.fiscal_year,
-            scope: f.fiscal_year.is_none().then_some("cumulative"),
-            from: f.from,
-            menus: f.menus.iter().map(menu_report).collect(),
-            totals: Totals {
-                output: f.total_output,
-                outcome: f.total_outcome,
-            },
-            interpretations: f.interpretations.iter().copied().collect(),
-            head: HeadRef {
-                seq: r.last_seq,
-                hash: hash_text(&r.last_hash),
-            },
+        let project = r.project.as_ref().map(|p| p.project.0.clone());
+        Report::shape(
+            project,
+            f,
             warnings,
-        }
+            (r.last_seq, r.last_hash),
+            as_of,
+            known_at_us,
+        )
     }
-}
 
-impl Report {
     /// Shapes the streaming fold's figures into the report; `head` is the
     /// seq and hash of the last event read.
     pub fn from_summary(
@@ -137,9 +125,20 @@ impl Report {
         as_of: Date,
         known_at_us: Option<i64>,
     ) -> Report {
-        let f = &s.figures;
+        let project = s.project.as_ref().map(|p| p.project.0.clone());
+        Report::shape(project, &s.figures, s.warnings, head, as_of, known_at_us)
+    }
+
+    fn shape(
+        project: Option<String>,
+        f: &Figures,
+        warnings: usize,
+        head: (u64, crate::journal::chain::Hash),
+        as_of: Date,
+        known_at_us: Option<i64>,
+    ) -> Report {
         Report {
-            project: s.project.as_ref().map(|p| p.project.0.clone()),
+            project,
             as_of,
             known_at: known_at_us.map(timestamp_text),
             fiscal_year: f.fiscal_year,
@@ -155,7 +154,7 @@ impl Report {
                 seq: head.0,
                 hash: hash_text(&head.1),
             },
-            warnings: s.warnings,
+            warnings,
         }
     }
 }
