@@ -21,7 +21,10 @@ use crate::io::InputEvent;
 use crate::journal::{
     self, Clock, Head, Journal, JournalError, RecordedEvent, SledStorage, Storage, Verification,
 };
-use crate::projection::tally::{Effect, Tally};
+mod checkpoints;
+
+use crate::projection::tally::{Effect, Standing};
+pub use checkpoints::{CheckpointInfo, CheckpointNote};
 use fs4::fs_std::FileExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -692,16 +695,48 @@ impl Ledger {
         known_at_us: Option<i64>,
         scope: crate::rules::time::Scope,
     ) -> Result<crate::report::Report, LedgerError> {
-        let q = crate::projection::Query { as_of, scope };
-        let last = match known_at_us {
-            Some(t) => self.journal.last_seq_recorded_by(t)?,
-            None => self.head().next_seq - 1,
+        Ok(self.report_folded(as_of, known_at_us, scope)?.0)
+    }
+
+    /// [`Ledger::report`], then, when the report had to fold at least
+    /// [`checkpoints::REPORT_SAVES_AFTER`] events after the newest
+    /// checkpoint and was of the ledger as it stands (no known-at time),
+    /// saves its state as a checkpoint so the next report starts there.
+    pub fn report_saving(
+        &mut self,
+        as_of: crate::domain::Date,
+        known_at_us: Option<i64>,
+        scope: crate::rules::time::Scope,
+    ) -> Result<(crate::report::Report, CheckpointNote), LedgerError> {
+        let (report, folded) = self.report_folded(as_of, known_at_us, scope)?;
+        let note = match folded {
+            Some(f)
+                if known_at_us.is_none()
+                    && f.tally.is_sound()
+                    && f.head.0 > f.from
+                    && f.head.0 - f.from >= checkpoints::REPORT_SAVES_AFTER =>
+            {
+                match self.save_checkpoint(&f.tally) {
+                    Ok(seq) => CheckpointNote::Saved(seq),
+                    Err(e) => CheckpointNote::Failed(e),
+                }
+            }
+            _ => CheckpointNote::None,
         };
+        Ok((report, note))
+    }
+
+    /// The corrections and retractions recorded up to seq `cut`, and how
+    /// each target stands.
+    fn standings(
+        &self,
+        cut: u64,
+    ) -> Result<(Vec<Effect>, std::collections::HashMap<u64, Standing>), LedgerError> {
         let Supersessions {
             effects,
             mut replacements,
-        } = self.supersessions(last)?;
-        let standings = crate::projection::tally::standings(effects, |by| {
+        } = self.supersessions(cut)?;
+        let standings = crate::projection::tally::standings(effects.clone(), |by| {
             replacements.remove(&by).ok_or_else(|| {
                 LedgerError::from(crate::journal::JournalError::Corrupt {
                     at: format!("seq {by}"),
@@ -709,24 +744,28 @@ impl Ledger {
                 })
             })
         })?;
-        let mut tally = Tally::new(q);
-        let mut replay = false;
-        let mut head = (0, crate::journal::GENESIS);
-        self.journal.scan(last, |e| {
-            head = (e.seq, e.hash);
-            if !replay && tally.event(e.seq, &e.body, &standings).is_err() {
-                replay = true;
-            }
-            Ok(())
-        })?;
-        match (replay, tally.finish()) {
-            (false, Ok(summary)) => Ok(crate::report::Report::from_summary(
-                &summary,
-                head,
-                as_of,
-                known_at_us,
+        Ok((effects, standings))
+    }
+
+    fn report_folded(
+        &self,
+        as_of: crate::domain::Date,
+        known_at_us: Option<i64>,
+        scope: crate::rules::time::Scope,
+    ) -> Result<(crate::report::Report, Option<checkpoints::Folded>), LedgerError> {
+        let q = crate::projection::Query { as_of, scope };
+        let cut = match known_at_us {
+            Some(t) => self.journal.last_seq_recorded_by(t)?,
+            None => self.head().next_seq - 1,
+        };
+        let (effects, standings) = self.standings(cut)?;
+        let folded = self.fold(cut, &effects, &standings)?;
+        match folded.tally.finish(q) {
+            Ok(summary) => Ok((
+                crate::report::Report::from_summary(&summary, folded.head, as_of, known_at_us),
+                Some(folded),
             )),
-            _ => self.report_replayed(as_of, known_at_us, scope),
+            Err(_) => Ok((self.report_replayed(as_of, known_at_us, scope)?, None)),
         }
     }
 

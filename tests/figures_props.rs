@@ -351,44 +351,123 @@ proptest! {
         as_of in date(),
         known in any::<prop::sample::Index>(),
     ) {
-        let (mut l, clock) = ledger();
-        append(&mut l, &RICH_PREAMBLE.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let mut n = 0usize;
-        let mut times = vec![l.head().last_recorded_us];
-        for b in &batches {
-            let with_ids: Vec<String> = b.iter().map(|f| {
-                n += 1;
-                f.replacen('{', &format!(r#"{{"id":"0193a1c0-0000-7000-8000-{:012x}","#, n - 1), 1)
-            }).collect();
-            clock.set(l.head().last_recorded_us + 1_000_000);
-            append(&mut l, &with_ids);
-            times.push(l.head().last_recorded_us);
-        }
-        let ty = |s: &str| serde_json::from_str::<Value>(s).unwrap()["type"].clone();
-        let all: Vec<&String> = batches.iter().flatten().collect();
-        for (k, (pick, retract, replacement)) in fixes.iter().enumerate() {
-            if all.is_empty() {
-                break;
-            }
-            let i = pick.index(all.len());
-            let fix = if *retract {
-                format!(r#"{{"type":"retraction","target":"0193a1c0-0000-7000-8000-{i:012x}","reason":"x"}}"#)
-            } else if ty(all[i]) == ty(replacement) {
-                format!(r#"{{"type":"correction","id":"0193a1c0-0000-7000-9000-{k:012x}","target":"0193a1c0-0000-7000-8000-{i:012x}","reason":"x","replacement":{replacement}}}"#)
-            } else {
-                continue;
-            };
-            let text = fix.clone();
-            let events = read_events(text.as_bytes(), "t.jsonl", InputFormat::JsonLines, Mode::Append).unwrap();
-            clock.set(l.head().last_recorded_us + 1_000_000);
-            // A retraction of an already retracted event is refused; skip it.
-            if l.append(events, "t.jsonl", AppendOptions::default()).is_ok() {
-                times.push(l.head().last_recorded_us);
-            }
-        }
+        let (l, times) = rich_ledger(&batches, &fixes, &[]);
         let as_of = Date::parse_iso(&as_of).unwrap();
         let known_at = [None, Some(times[known.index(times.len())])];
         for k in known_at {
+            for scope in [Scope::FiscalYear, Scope::Cumulative] {
+                prop_assert_eq!(
+                    report_json(l.report(as_of, k, scope).unwrap()),
+                    report_json(l.report_replayed(as_of, k, scope).unwrap())
+                );
+            }
+        }
+    }
+}
+
+/// A ledger of the preamble, `batches` appended one by one, then `fixes`
+/// (corrections and retractions of the facts), each batch one second after
+/// the last; a checkpoint is saved after each batch and each fix for which
+/// `checkpoints` says so. Returns the ledger and each batch's time.
+#[allow(clippy::type_complexity)]
+fn rich_ledger(
+    batches: &[Vec<String>],
+    fixes: &[(prop::sample::Index, bool, String)],
+    checkpoints: &[bool],
+) -> (Ledger, Vec<i64>) {
+    let mut checkpoint = checkpoints.iter().copied();
+    let (mut l, clock) = ledger();
+    append(
+        &mut l,
+        &RICH_PREAMBLE
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    );
+    let mut n = 0usize;
+    let mut times = vec![l.head().last_recorded_us];
+    for b in batches {
+        let with_ids: Vec<String> = b
+            .iter()
+            .map(|f| {
+                n += 1;
+                f.replacen(
+                    '{',
+                    &format!(r#"{{"id":"0193a1c0-0000-7000-8000-{:012x}","#, n - 1),
+                    1,
+                )
+            })
+            .collect();
+        clock.set(l.head().last_recorded_us + 1_000_000);
+        append(&mut l, &with_ids);
+        times.push(l.head().last_recorded_us);
+        if checkpoint.next().unwrap_or(false) {
+            l.checkpoint().unwrap();
+        }
+    }
+    let ty = |s: &str| serde_json::from_str::<Value>(s).unwrap()["type"].clone();
+    let all: Vec<&String> = batches.iter().flatten().collect();
+    for (k, (pick, retract, replacement)) in fixes.iter().enumerate() {
+        if all.is_empty() {
+            break;
+        }
+        let i = pick.index(all.len());
+        let fix = if *retract {
+            format!(
+                r#"{{"type":"retraction","target":"0193a1c0-0000-7000-8000-{i:012x}","reason":"x"}}"#
+            )
+        } else if ty(all[i]) == ty(replacement) {
+            format!(
+                r#"{{"type":"correction","id":"0193a1c0-0000-7000-9000-{k:012x}","target":"0193a1c0-0000-7000-8000-{i:012x}","reason":"x","replacement":{replacement}}}"#
+            )
+        } else {
+            continue;
+        };
+        let text = fix.clone();
+        let events = read_events(
+            text.as_bytes(),
+            "t.jsonl",
+            InputFormat::JsonLines,
+            Mode::Append,
+        )
+        .unwrap();
+        clock.set(l.head().last_recorded_us + 1_000_000);
+        // A retraction of an already retracted event is refused; skip it.
+        if l.append(events, "t.jsonl", AppendOptions::default())
+            .is_ok()
+        {
+            times.push(l.head().last_recorded_us);
+        }
+        if checkpoint.next().unwrap_or(false) {
+            l.checkpoint().unwrap();
+        }
+    }
+    (l, times)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A report that starts from a checkpoint equals a full replay, as of
+    /// any date, in either scope, as known at any moment: with checkpoints
+    /// saved between any batches, and corrections and retractions recorded
+    /// after a checkpoint that reach back before it.
+    #[test]
+    fn a_report_from_a_checkpoint_equals_a_full_replay(
+        batches in prop::collection::vec(prop::collection::vec(rich_fact(), 0..12), 1..4),
+        fixes in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), rich_fact()), 0..5),
+        checkpoints in prop::collection::vec(any::<bool>(), 0..9),
+        as_of in date(),
+        known in any::<prop::sample::Index>(),
+    ) {
+        let (l, times) = rich_ledger(&batches, &fixes, &checkpoints);
+        // Not vacuous: with checkpoints and nothing reaching back before
+        // them, the report starts from one.
+        if fixes.is_empty() && checkpoints.iter().take(batches.len()).any(|&c| c) {
+            prop_assert!(l.report_start(None).unwrap() > 0);
+        }
+        let as_of = Date::parse_iso(&as_of).unwrap();
+        for k in [None, Some(times[known.index(times.len())])] {
             for scope in [Scope::FiscalYear, Scope::Cumulative] {
                 prop_assert_eq!(
                     report_json(l.report(as_of, k, scope).unwrap()),

@@ -127,6 +127,15 @@ pub enum Command {
         /// 契約開始からの累計（F-2）/ cumulative from the contract start
         #[arg(long)]
         cumulative: bool,
+        /// チェックポイントを保存しない（台帳ディレクトリに何も書かない）/ never save a checkpoint (write nothing to the ledger directory)
+        #[arg(long)]
+        no_checkpoint: bool,
+    },
+    /// 集計の途中状態（チェックポイント）を保存し、次の report を速くする / save the counting state at the head, so reports read only what follows
+    Checkpoint {
+        /// 保存済みのチェックポイントを一覧する / list the saved checkpoints instead
+        #[arg(long)]
+        list: bool,
     },
     /// 中間評価（事業継続可否の判断）/ the mid-term judgement (CONTRACT §4)
     Evaluate {
@@ -578,12 +587,62 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             as_of,
             known_at,
             cumulative,
+            no_checkpoint,
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
-            let ledger = open(&dir, Access::Read)?;
+            let mut ledger = open(&dir, Access::Read)?;
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
-            let report = ledger.report(as_of, known_at, scope)?;
+            let report = if *no_checkpoint {
+                ledger.report(as_of, known_at, scope)?
+            } else {
+                let (report, note) = ledger.report_saving(as_of, known_at, scope)?;
+                if let crate::ledger::CheckpointNote::Failed(e) = note {
+                    // The report stands; only the shortcut for the next one
+                    // was not saved.
+                    eprintln!(
+                        "{}",
+                        match lang {
+                            Lang::Ja => format!("注意: チェックポイントを保存できませんでした（集計結果は正しい）: {e}"),
+                            Lang::En => format!("note: the checkpoint was not saved (the report is sound): {e}"),
+                        }
+                    );
+                }
+                report
+            };
             print_report(&report, cli.format, lang);
+            Ok(0)
+        }
+        Command::Checkpoint { list } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let mut ledger = open(&dir, Access::Read)?;
+            if *list {
+                let all = ledger.checkpoints()?;
+                print_checkpoints(&all, cli.format, lang);
+                return Ok(0);
+            }
+            let started = std::time::Instant::now();
+            let (seq, folded) = ledger.checkpoint()?;
+            let ms = started.elapsed().as_millis();
+            match cli.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"seq": seq, "events_folded": folded, "ms": ms as u64})
+                ),
+                _ => println!(
+                    "{}",
+                    match (lang, seq, folded) {
+                        (Lang::Ja, 0, _) => "台帳は空です。チェックポイントは不要です".to_string(),
+                        (Lang::En, 0, _) => "the ledger is empty: no checkpoint needed".to_string(),
+                        (Lang::Ja, s, 0) => format!("seq {s} のチェックポイントは保存済みです"),
+                        (Lang::En, s, 0) => format!("a checkpoint at seq {s} is already saved"),
+                        (Lang::Ja, s, n) => format!(
+                            "seq {s} にチェックポイントを保存しました（{n} 件を集計, {ms} ms）"
+                        ),
+                        (Lang::En, s, n) =>
+                            format!("saved a checkpoint at seq {s} ({n} events folded, {ms} ms)"),
+                    }
+                ),
+            }
             Ok(0)
         }
         Command::Explain {
@@ -670,6 +729,44 @@ fn when(
         crate::rules::time::Scope::FiscalYear
     };
     Ok((as_of, known_at, scope))
+}
+
+fn print_checkpoints(all: &[crate::ledger::CheckpointInfo], format: Format, lang: Lang) {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(all).unwrap_or_default());
+        return;
+    }
+    let head = match lang {
+        Lang::Ja => ["seq", "記録時刻", "サイズ (バイト)", "この版の規則"],
+        Lang::En => ["seq", "recorded at", "bytes", "current rules"],
+    };
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|c| {
+            vec![
+                c.seq.to_string(),
+                journal::chain::timestamp_text(c.recorded_at_us),
+                c.bytes.to_string(),
+                match (lang, c.current) {
+                    (Lang::Ja, true) => "○".into(),
+                    (Lang::Ja, false) => "×（使われない）".into(),
+                    (Lang::En, true) => "yes".into(),
+                    (Lang::En, false) => "no (ignored)".into(),
+                },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!(
+            "{}",
+            match lang {
+                Lang::Ja => "チェックポイントはありません",
+                Lang::En => "no checkpoints",
+            }
+        );
+        return;
+    }
+    print!("{}", crate::table::render(&head, &rows));
 }
 
 fn print_report(r: &crate::report::Report, format: Format, lang: Lang) {

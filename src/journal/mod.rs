@@ -210,6 +210,18 @@ fn id_key(id: &Uuid) -> Vec<u8> {
     k
 }
 
+/// The first key past every key that starts with `start` (an index key).
+fn prefix_end(start: &[u8]) -> Vec<u8> {
+    let mut end = start.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![PREFIX_INDEX + 1]
+}
+
 fn index_key(name: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + name.len());
     k.push(PREFIX_INDEX);
@@ -557,21 +569,59 @@ impl<S: Storage> Journal<S> {
         Ok(self.store.get(&index_key(name))?)
     }
 
+    /// The caller's index entry with the greatest name in
+    /// `start..=at`, name given whole.
+    pub fn index_last_at_or_before(
+        &self,
+        start: &[u8],
+        at: &[u8],
+    ) -> Result<Option<storage::Pair>, JournalError> {
+        Ok(self
+            .store
+            .last_at_or_before(&index_key(start), &index_key(at))?
+            .map(|(k, v)| (k[1..].to_vec(), v)))
+    }
+
+    /// Calls `f` with each of the caller's index entries whose names start
+    /// with `prefix` (name without the prefix, value borrowed), in name
+    /// order, until `f` returns `false`.
+    pub fn index_for_each(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), JournalError> {
+        let start = index_key(prefix);
+        let end = prefix_end(&start);
+        self.store
+            .for_each(&start, &end, &mut |k, v| f(&k[start.len()..], v))?;
+        Ok(())
+    }
+
+    /// Writes and removes caller's index entries (derived data such as
+    /// checkpoints) in one atomic batch, then syncs. Never touches an
+    /// event.
+    pub fn write_index(
+        &mut self,
+        puts: Vec<(Vec<u8>, Vec<u8>)>,
+        deletes: Vec<Vec<u8>>,
+    ) -> Result<(), JournalError> {
+        let mut batch = WriteBatch::default();
+        for (name, value) in puts {
+            batch.put(index_key(&name), value);
+        }
+        for name in deletes {
+            batch.delete(index_key(&name));
+        }
+        self.store.apply(batch)?;
+        self.store.sync()?;
+        Ok(())
+    }
+
     /// The caller's index entries whose names start with `prefix`, in name
     /// order, names given without the prefix.
     pub fn index_range(&self, prefix: &[u8]) -> Result<storage::Pairs, JournalError> {
         let start = index_key(prefix);
-        // The first key past every key that starts with `start`.
-        let mut end = start.clone();
-        while let Some(last) = end.pop() {
-            if last < u8::MAX {
-                end.push(last + 1);
-                break;
-            }
-        }
-        if end.is_empty() {
-            end = vec![PREFIX_INDEX + 1];
-        }
+        let end = prefix_end(&start);
         let pairs = self.store.range(&start, &end, usize::MAX)?;
         Ok(pairs
             .into_iter()
@@ -608,16 +658,35 @@ impl<S: Storage> Journal<S> {
     pub fn scan(
         &self,
         last: u64,
+        f: impl FnMut(EventView<'_>) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        self.scan_range(1, last, f)
+    }
+
+    /// [`Journal::scan`] of the events `first..=last` only: what a report
+    /// reads after a checkpoint. Starts at the chunk that holds `first`.
+    pub fn scan_range(
+        &self,
+        first: u64,
+        last: u64,
         mut f: impl FnMut(EventView<'_>) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
+        let first = first.max(1);
         let last = last.min(self.head.next_seq.saturating_sub(1));
-        if last == 0 {
+        if last == 0 || first > last {
             return Ok(());
         }
-        let mut expect = 1u64;
+        let start = match self
+            .store
+            .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(first))?
+        {
+            Some((k, _)) => k,
+            None => return Err(corrupt(format!("seq {first}"), "no chunk holds it")),
+        };
+        let mut expect = start.get(1..).and_then(seq_of_value).unwrap_or(1);
         let mut failed: Option<JournalError> = None;
         let end = [PREFIX_CHUNK + 1];
-        self.store.for_each(&chunk_key(1), &end, &mut |k, v| {
+        self.store.for_each(&start, &end, &mut |k, v| {
             if k.get(1..).and_then(seq_of_value) != Some(expect) {
                 failed = Some(corrupt(
                     format!("seq {expect}"),
@@ -633,13 +702,15 @@ impl<S: Storage> Journal<S> {
                         format!("found seq {} instead", h.seq),
                     ));
                 }
-                f(EventView {
-                    seq: h.seq,
-                    recorded_at_us: h.recorded_at_us,
-                    id: Uuid::from_bytes(h.id),
-                    hash: h.hash,
-                    body,
-                })?;
+                if h.seq >= first {
+                    f(EventView {
+                        seq: h.seq,
+                        recorded_at_us: h.recorded_at_us,
+                        id: Uuid::from_bytes(h.id),
+                        hash: h.hash,
+                        body,
+                    })?;
+                }
                 expect += 1;
                 Ok(expect <= last)
             });

@@ -28,12 +28,28 @@ pub enum StorageError {
 pub struct WriteBatch {
     /// Keys to set, with their values.
     pub puts: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Keys to remove, after the puts. The journal never removes an event;
+    /// only derived data (a superseded checkpoint) is ever removed.
+    pub deletes: Vec<Vec<u8>>,
 }
 
 impl WriteBatch {
     /// Adds a put.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.puts.push((key, value));
+    }
+
+    /// Adds a removal.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.deletes.push(key);
+    }
+
+    /// Applies the batch to a map (the in-memory storages).
+    fn apply_to(self, map: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
+        map.extend(self.puts);
+        for k in self.deletes {
+            map.remove(&k);
+        }
     }
 }
 
@@ -125,7 +141,7 @@ impl Storage for MemStorage {
             .map(|(k, v)| (k.clone(), v.clone())))
     }
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError> {
-        self.map.extend(batch.puts);
+        batch.apply_to(&mut self.map);
         Ok(())
     }
     fn sync(&mut self) -> Result<(), StorageError> {
@@ -242,7 +258,7 @@ impl SimDisk {
         }
         let mut view = st.durable.clone();
         for b in &st.pending {
-            view.extend(b.puts.iter().cloned());
+            b.clone().apply_to(&mut view);
         }
         f(&view)
     }
@@ -307,7 +323,7 @@ impl Storage for SimDisk {
         }
         let pending = std::mem::take(&mut st.pending);
         for b in pending {
-            st.durable.extend(b.puts);
+            b.apply_to(&mut st.durable);
         }
         st.counts.syncs += 1;
         Ok(())
@@ -548,6 +564,9 @@ impl Storage for SledStorage {
         let mut b = sled::Batch::default();
         for (k, v) in batch.puts {
             b.insert(k, v);
+        }
+        for k in batch.deletes {
+            b.remove(k);
         }
         let r = self.db.apply_batch(b).map_err(engine);
         self.failed |= r.is_err();

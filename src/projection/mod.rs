@@ -55,11 +55,11 @@ pub fn summarize(
         replacements.get(&by).cloned().ok_or(NeedsReplay)
     });
     let folded = standings.and_then(|st| {
-        let mut t = Tally::new(q);
+        let mut t = Tally::new();
         for e in &known {
             t.event(e.seq, &e.body.view(), &st)?;
         }
-        t.finish()
+        t.finish(q)
     });
     folded.unwrap_or_else(|NeedsReplay| {
         let r = resolve(known.into_iter().cloned(), None);

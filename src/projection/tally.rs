@@ -7,14 +7,20 @@
 //! this fold reads each event once, as a borrowed [`BodyView`], and keeps:
 //!
 //! - ids interned to small integers (persons and establishments apart);
-//! - per (menu, subject) the aggregates the rules look at: the first
-//!   counted attendance up to the as-of date (XC-7, C-RES, the in-region
-//!   share), the first attendance and the first counted one in the window
-//!   (F-1, F-2), and the counted attendances in the window (延べ);
-//! - per subject the first counted attendance of the programme (XC-2,
-//!   XC-3);
+//! - per (menu, subject) and per *bucket* (the fiscal year of the date, or
+//!   "before the contract start") the first attendance and the first
+//!   counted one, by (date, seq);
+//! - per (menu, date) the counted attendances (延べ);
 //! - the outcome events, compactly, decided per menu at the end, when every
 //!   first use is known (C-ATTR, C-DEDUP).
+//!
+//! None of that depends on the query: the as-of date, the window (F-1,
+//! F-2), the first counted attendance up to the as-of date (XC-7, C-RES,
+//! the in-region share) and each subject's first counted attendance of the
+//! programme (XC-2, XC-3) are all read from the buckets in
+//! [`Tally::finish`]. A fold can therefore be saved as a checkpoint
+//! ([`Tally::encode`]) and continued with later events, and one state
+//! answers every as-of date and both scopes.
 //!
 //! The rules are the same functions `figures` calls ([`output::verdict`],
 //! the [`outcome`] rules, [`Window`]); only the bookkeeping differs. Events
@@ -26,6 +32,10 @@
 //! are defined before anything refers to them, and once. When a stream
 //! breaks that (a hand-made event list), [`Tally::fact`] says so with
 //! [`NeedsReplay`] and the caller uses `figures` instead.
+
+mod checkpoint;
+
+pub use checkpoint::{fingerprint, StateError, FORMAT as STATE_FORMAT};
 
 use super::resolve::MenuState;
 use super::{targets, Breakdown, Figures, MenuFigures, Query};
@@ -98,8 +108,6 @@ pub struct NeedsReplay;
 struct SubjectState {
     /// The first attendance of a person, any menu, any date (warnings).
     first_attendance: i32,
-    /// The first counted attendance of the programme (XC-2, XC-3).
-    programme_first: i32,
     /// Locations an establishment was recorded at: bit 0 in, bit 1 out.
     places: u8,
 }
@@ -108,7 +116,6 @@ impl Default for SubjectState {
     fn default() -> Self {
         SubjectState {
             first_attendance: NONE_DAY,
-            programme_first: NONE_DAY,
             places: 0,
         }
     }
@@ -210,28 +217,97 @@ fn agg_key(menu: u16, subject: SubjectKey) -> u64 {
     (u64::from(menu) << 40) | subject
 }
 
-/// The first counted attendance of a subject in a menu, up to the as-of
-/// date.
-#[derive(Clone, Copy)]
+/// The bucket of an attendance dated `d`: its fiscal year, or 0 before the
+/// contract start (no window holds those; XC-7 still sees them).
+fn bucket_of(d: Date, contract_start: Date) -> u16 {
+    if d < contract_start {
+        0
+    } else {
+        fiscal_year(d)
+    }
+}
+
+/// The first counted attendance of a subject in a menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FirstCounted {
     terms: AttendanceTerms,
     rule: RuleId,
     in_region: bool,
 }
 
-/// What one (menu, subject) pair needs of its attendances.
-#[derive(Default, Clone, Copy)]
+/// What one (menu, subject) pair holds of its attendances in one bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bucket {
+    /// [`bucket_of`] the attendances.
+    bucket: u16,
+    /// The first attendance (by date, then seq) and its verdict.
+    first: Option<(Date, Verdict)>,
+    /// The first counted attendance.
+    first_counted: Option<FirstCounted>,
+}
+
+impl Bucket {
+    fn new(bucket: u16) -> Bucket {
+        Bucket {
+            bucket,
+            first: None,
+            first_counted: None,
+        }
+    }
+
+    fn add(&mut self, t: &AttendanceTerms, verdict: Verdict, in_region: bool) {
+        if self.first.is_none_or(|(d, _)| t.date < d) {
+            self.first = Some((t.date, verdict));
+        }
+        if verdict.counts() && self.first_counted.is_none_or(|f| t.date < f.terms.date) {
+            self.first_counted = Some(FirstCounted {
+                terms: *t,
+                rule: verdict.rule(),
+                in_region,
+            });
+        }
+    }
+}
+
+/// No further buckets (`Agg::more`).
+const NO_MORE: u32 = u32::MAX;
+
+/// One (menu, subject) pair: its first bucket inline, any others in
+/// `Tally::more_buckets` (a subject attending one menu in several fiscal
+/// years).
+#[derive(Debug, Clone, Copy)]
 struct Agg {
+    main: Bucket,
+    more: u32,
+}
+
+/// One (menu, subject) pair as of a query's date and window.
+#[derive(Default, Clone, Copy)]
+struct AggNow {
+    /// The first counted attendance up to the as-of date.
     first_counted: Option<FirstCounted>,
     /// The first attendance in the window.
     window_first: Option<(Date, Verdict)>,
     /// The first counted attendance in the window.
     window_first_counted: Option<(Date, Verdict)>,
-    /// Counted attendances in the window (延べ).
-    window_counted: u32,
 }
 
+/// What a query asks of the buckets.
 #[derive(Clone, Copy)]
+struct Lens {
+    as_of: Date,
+    /// The bucket of the fiscal year the window covers; `None`: every
+    /// bucket from the contract start (F-2).
+    fiscal_bucket: Option<u16>,
+}
+
+impl Lens {
+    fn in_window(&self, bucket: u16) -> bool {
+        bucket != 0 && self.fiscal_bucket.is_none_or(|b| b == bucket)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OutcomeTerms {
     Hire(HireTerms),
     Conversion(ConversionTerms),
@@ -239,6 +315,7 @@ enum OutcomeTerms {
 }
 
 /// An outcome event, kept until every first use is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct OutcomeRow {
     seq: u64,
     person: u32,
@@ -248,16 +325,17 @@ struct OutcomeRow {
     terms: OutcomeTerms,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Menu {
     state: MenuState,
-    xo7_student: bool,
+    /// The first date of an attendance excluded under XO-7 that carried a
+    /// student status (the XO-7 interpretation is then cited).
+    xo7_student: i32,
 }
 
 /// The streaming fold (see the module documentation).
 pub struct Tally {
-    q: Query,
     project: Option<ProjectDefined>,
-    window: Option<Window>,
     menus: Vec<Menu>,
     menu_index: std::collections::HashMap<String, u16>,
     /// Menus referred to before (or without) being defined.
@@ -265,11 +343,18 @@ pub struct Tally {
     persons: Interner,
     establishments: Interner,
     aggs: HashMap<u64, Agg>,
+    more_buckets: Vec<Vec<Bucket>>,
     /// Attendances per (menu, date), for sessions (warnings).
     attendance_days: HashMap<(u16, Date), u64>,
+    /// Counted attendances per (menu, date) (延べ).
+    counted_days: HashMap<(u16, Date), u64>,
     named: Vec<Vec<Option<u16>>>,
     outcomes: Vec<OutcomeRow>,
     saw_reference: bool,
+    /// A definition came after what refers to it, or twice.
+    broken: bool,
+    /// The seq of the last event folded (0: none).
+    last_seq: u64,
 }
 
 /// What the fold gives a report.
@@ -289,24 +374,43 @@ fn days(d: Date) -> i32 {
     d.days_from_ce()
 }
 
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::new()
+    }
+}
+
 impl Tally {
-    /// An empty fold for `q`.
-    pub fn new(q: Query) -> Tally {
+    /// An empty fold.
+    pub fn new() -> Tally {
         Tally {
-            q,
             project: None,
-            window: None,
             menus: Vec::new(),
             menu_index: std::collections::HashMap::new(),
             unknown_menus: HashSet::new(),
             persons: Interner::default(),
             establishments: Interner::default(),
             aggs: HashMap::new(),
+            more_buckets: Vec::new(),
             attendance_days: HashMap::new(),
+            counted_days: HashMap::new(),
             named: Vec::new(),
             outcomes: Vec::new(),
             saw_reference: false,
+            broken: false,
+            last_seq: 0,
         }
+    }
+
+    /// The seq of the last event folded (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Whether the stream so far can be folded in one pass (else
+    /// [`Tally::finish`] answers [`NeedsReplay`]).
+    pub fn is_sound(&self) -> bool {
+        !self.broken
     }
 
     fn menu_of(&mut self, id: &str) -> Option<u16> {
@@ -335,7 +439,10 @@ impl Tally {
             BodyView::Retraction { .. } | BodyView::Correction { .. }
         );
         match standings.get(&seq) {
-            Some(Standing::Retracted) if plain => Ok(()),
+            Some(Standing::Retracted) if plain => {
+                self.last_seq = self.last_seq.max(seq);
+                Ok(())
+            }
             Some(Standing::Corrected(b)) if plain => self.fact(seq, &b.view()),
             _ => self.fact(seq, body),
         }
@@ -344,13 +451,25 @@ impl Tally {
     /// Folds one fact: an event as it stands (corrections applied by the
     /// caller, retracted events left out), in seq order.
     pub fn fact(&mut self, seq: u64, body: &BodyView<'_>) -> Result<(), NeedsReplay> {
+        self.last_seq = self.last_seq.max(seq);
+        let r = self.fact_inner(seq, body);
+        if r.is_err() {
+            self.broken = true;
+        }
+        r
+    }
+
+    fn fact_inner(&mut self, seq: u64, body: &BodyView<'_>) -> Result<(), NeedsReplay> {
         match body {
             BodyView::Attendance {
                 menu,
                 person,
                 establishment,
                 terms,
-            } => self.attendance(menu, *person, *establishment, terms),
+            } => {
+                self.attendance(menu, *person, *establishment, terms);
+                Ok(())
+            }
             BodyView::Hire {
                 person,
                 employer,
@@ -398,7 +517,6 @@ impl Tally {
                 if self.project.is_some() || self.saw_reference {
                     return Err(NeedsReplay);
                 }
-                self.window = Some(Window::new(self.q.as_of, p.contract_start, self.q.scope));
                 self.project = Some(p.clone());
             }
             EventBody::MenuDefined(m) => {
@@ -418,7 +536,7 @@ impl Tally {
                         revisions: Vec::new(),
                         sessions: Vec::new(),
                     },
-                    xo7_student: false,
+                    xo7_student: NONE_DAY,
                 });
             }
             EventBody::TargetsRevised(t) => {
@@ -442,7 +560,7 @@ impl Tally {
         person: Option<&str>,
         establishment: Option<&str>,
         t: &AttendanceTerms,
-    ) -> Result<(), NeedsReplay> {
+    ) {
         self.saw_reference = true;
         let day = days(t.date);
         // Warnings look at every attendance, whatever its date.
@@ -458,63 +576,66 @@ impl Tally {
                 Place::Unknown => 0,
             };
         }
+        let p = p.map(|(id, _)| id);
+        let e = e.map(|(id, _)| id);
         let Some(&mi) = self.menu_index.get(menu) else {
             if !self.unknown_menus.contains(menu) {
                 self.unknown_menus.insert(menu.to_string());
             }
-            return Ok(());
+            return;
         };
         *self.attendance_days.entry((mi, t.date)).or_insert(0) += 1;
-        if t.date > self.q.as_of {
-            return Ok(());
-        }
-        let Some(w) = self.window else {
-            return Ok(());
+        let Some(contract_start) = self.project.as_ref().map(|p| p.contract_start) else {
+            return;
         };
         let m = &mut self.menus[usize::from(mi)];
         let (category, kind) = (m.state.category, m.state.kind);
         let Some(which) = subject_kind(category, t.role, p.is_some(), e.is_some()) else {
-            return Ok(());
+            return;
         };
-        let Some((id, state)) = (match which {
+        let Some(id) = (match which {
             SubjectKind::Person => p,
             SubjectKind::Establishment => e,
         }) else {
-            return Ok(());
+            return;
         };
         let verdict = output::verdict(category, kind, t, fiscal_year(t.date));
         if verdict == Verdict::Excluded(RuleId::XO7) && t.student.is_some() {
-            m.xo7_student = true;
+            m.xo7_student = m.xo7_student.min(day);
         }
+        let in_region = match which {
+            SubjectKind::Establishment => t.establishment_location == Some(Place::InRegion),
+            SubjectKind::Person => t.residence == Some(Place::InRegion),
+        };
         if verdict.counts() {
-            state.programme_first = state.programme_first.min(day);
+            *self.counted_days.entry((mi, t.date)).or_insert(0) += 1;
         }
+        let bucket = bucket_of(t.date, contract_start);
         let agg = self
             .aggs
             .entry(agg_key(mi, subject_key(which, id)))
-            .or_default();
-        if verdict.counts() && agg.first_counted.is_none_or(|f| t.date < f.terms.date) {
-            agg.first_counted = Some(FirstCounted {
-                terms: *t,
-                rule: verdict.rule(),
-                in_region: match which {
-                    SubjectKind::Establishment => t.establishment_location == Some(Place::InRegion),
-                    SubjectKind::Person => t.residence == Some(Place::InRegion),
-                },
+            .or_insert(Agg {
+                main: Bucket::new(bucket),
+                more: NO_MORE,
             });
+        if agg.main.bucket == bucket {
+            agg.main.add(t, verdict, in_region);
+            return;
         }
-        if w.holds(t.date) {
-            if agg.window_first.is_none_or(|(d, _)| t.date < d) {
-                agg.window_first = Some((t.date, verdict));
-            }
-            if verdict.counts() {
-                agg.window_counted += 1;
-                if agg.window_first_counted.is_none_or(|(d, _)| t.date < d) {
-                    agg.window_first_counted = Some((t.date, verdict));
-                }
-            }
+        if agg.more == NO_MORE {
+            agg.more = self.more_buckets.len() as u32;
+            self.more_buckets.push(Vec::new());
         }
-        Ok(())
+        let more = &mut self.more_buckets[agg.more as usize];
+        let b = match more.iter().position(|b| b.bucket == bucket) {
+            Some(i) => &mut more[i],
+            None => {
+                more.push(Bucket::new(bucket));
+                let last = more.len() - 1;
+                &mut more[last]
+            }
+        };
+        b.add(t, verdict, in_region);
     }
 
     fn outcome(
@@ -547,12 +668,52 @@ impl Tally {
         });
     }
 
-    /// The figures and the warning count.
-    pub fn finish(self) -> Result<Summary, NeedsReplay> {
-        let states = States {
-            persons: self.persons.states(),
-            establishments: self.establishments.states(),
+    /// The buckets of one (menu, subject) pair.
+    fn buckets<'a>(&'a self, agg: &'a Agg) -> impl Iterator<Item = &'a Bucket> {
+        let more: &[Bucket] = match agg.more {
+            NO_MORE => &[],
+            i => self
+                .more_buckets
+                .get(i as usize)
+                .map_or(&[], |v| v.as_slice()),
         };
+        std::iter::once(&agg.main).chain(more.iter())
+    }
+
+    /// One pair as of the lens's date and window.
+    fn now(&self, agg: &Agg, lens: &Lens) -> AggNow {
+        let mut now = AggNow::default();
+        for b in self.buckets(agg) {
+            let in_window = lens.in_window(b.bucket);
+            if let Some(fc) = b.first_counted.filter(|f| f.terms.date <= lens.as_of) {
+                if now
+                    .first_counted
+                    .is_none_or(|f| fc.terms.date < f.terms.date)
+                {
+                    now.first_counted = Some(fc);
+                }
+                if in_window
+                    && now
+                        .window_first_counted
+                        .is_none_or(|(d, _)| fc.terms.date < d)
+                {
+                    now.window_first_counted = Some((fc.terms.date, Verdict::Counted(fc.rule)));
+                }
+            }
+            if let Some((d, v)) = b.first.filter(|(d, _)| *d <= lens.as_of) {
+                if in_window && now.window_first.is_none_or(|(w, _)| d < w) {
+                    now.window_first = Some((d, v));
+                }
+            }
+        }
+        now
+    }
+
+    /// The figures and the warning count as of `q`.
+    pub fn finish(&self, q: Query) -> Result<Summary, NeedsReplay> {
+        if self.broken {
+            return Err(NeedsReplay);
+        }
         // A menu referred to before its definition would have been judged
         // without it.
         if self
@@ -562,6 +723,10 @@ impl Tally {
         {
             return Err(NeedsReplay);
         }
+        let states = States {
+            persons: self.persons.states(),
+            establishments: self.establishments.states(),
+        };
         let Some(project) = self.project.clone() else {
             return Ok(Summary {
                 project: None,
@@ -571,15 +736,17 @@ impl Tally {
                     total_outcome: 0,
                     interpretations: BTreeSet::new(),
                     fiscal_year: None,
-                    from: self.q.as_of,
+                    from: q.as_of,
                 },
                 warnings: self.warnings(&states, &[]),
             });
         };
-        let w = self
-            .window
-            .unwrap_or_else(|| Window::new(self.q.as_of, project.contract_start, self.q.scope));
-        let fy = (self.q.scope == Scope::FiscalYear).then(|| fiscal_year(self.q.as_of));
+        let w = Window::new(q.as_of, project.contract_start, q.scope);
+        let fy = (q.scope == Scope::FiscalYear).then(|| fiscal_year(q.as_of));
+        let lens = Lens {
+            as_of: q.as_of,
+            fiscal_bucket: fy,
+        };
         let mut figs: Vec<MenuFigures> = self
             .menus
             .iter()
@@ -605,17 +772,33 @@ impl Tally {
             })
             .collect();
         let mut interpretations = BTreeSet::new();
-        // Outputs (XO-1: one subject per menu).
+        // Outputs (XO-1: one subject per menu), and each subject's first
+        // counted attendance of the programme (XC-2, XC-3).
+        let mut programme_first = ProgrammeFirst {
+            persons: vec![NONE_DAY; states.persons.len()],
+            establishments: vec![NONE_DAY; states.establishments.len()],
+        };
         for (&key, agg) in &self.aggs {
-            let Some((_, first)) = agg.window_first else {
+            let now = self.now(agg, &lens);
+            if let Some(f) = now.first_counted {
+                let id = (key & u64::from(u32::MAX)) as usize;
+                let of = if key & (1 << 32) != 0 {
+                    &mut programme_first.establishments
+                } else {
+                    &mut programme_first.persons
+                };
+                if let Some(slot) = of.get_mut(id) {
+                    *slot = (*slot).min(days(f.terms.date));
+                }
+            }
+            let Some((_, first)) = now.window_first else {
                 continue;
             };
             let m = &mut figs[(key >> 40) as usize];
-            let verdict = agg.window_first_counted.map_or(first, |(_, v)| v);
+            let verdict = now.window_first_counted.map_or(first, |(_, v)| v);
             if verdict.counts() {
                 m.output += 1;
-                m.attendances += u64::from(agg.window_counted);
-                if agg.first_counted.is_some_and(|f| f.in_region) {
+                if now.first_counted.is_some_and(|f| f.in_region) {
                     m.in_region += 1;
                 }
                 if key & (1 << 32) != 0 {
@@ -625,7 +808,13 @@ impl Tally {
                 *m.excluded.entry(verdict.rule()).or_insert(0) += 1;
             }
         }
-        if self.menus.iter().any(|m| m.xo7_student) {
+        // 延べ: the counted attendances in the window.
+        for (&(mi, date), &n) in &self.counted_days {
+            if w.holds(date) {
+                figs[usize::from(mi)].attendances += n;
+            }
+        }
+        if self.menus.iter().any(|m| m.xo7_student <= days(q.as_of)) {
             interpretations.insert(RuleId::XO7);
         }
         // Outcomes, menu by menu (C-ATTR), then each counted once in the
@@ -634,7 +823,7 @@ impl Tally {
         let mut total_employees: HashMap<u64, u64> = HashMap::new();
         for (mi, menu) in self.menus.iter().enumerate() {
             let m = &mut figs[mi];
-            let entries = self.menu_outcomes(&states, mi as u16, menu, &w);
+            let entries = self.menu_outcomes(&programme_first, &lens, mi as u16, menu, &w);
             let mut people: HashSet<u32> = HashSet::new();
             let mut any_counted = false;
             for e in entries {
@@ -693,7 +882,8 @@ impl Tally {
 
     fn first_use(
         &self,
-        states: &States,
+        programme_first: &ProgrammeFirst,
+        lens: &Lens,
         mi: u16,
         kind: SubjectKind,
         id: u32,
@@ -701,16 +891,19 @@ impl Tally {
         let Some(agg) = self.aggs.get(&agg_key(mi, subject_key(kind, id))) else {
             return Err(false);
         };
-        let Some(f) = agg.first_counted else {
-            return Err(true);
+        let now = self.now(agg, lens);
+        let Some(f) = now.first_counted else {
+            // Attended the menu; counted only after the as-of date, or
+            // never.
+            return Err(self.attended_by(agg, lens.as_of));
         };
         let of = match kind {
-            SubjectKind::Person => &states.persons,
-            SubjectKind::Establishment => &states.establishments,
+            SubjectKind::Person => &programme_first.persons,
+            SubjectKind::Establishment => &programme_first.establishments,
         };
         let programme_first = of
             .get(id as usize)
-            .and_then(|st| Date::from_days_from_ce(st.programme_first))
+            .and_then(|&d| Date::from_days_from_ce(d))
             .unwrap_or(f.terms.date);
         Ok(FirstUse {
             date: f.terms.date,
@@ -720,9 +913,22 @@ impl Tally {
         })
     }
 
+    /// Whether the pair has an attendance on or before `as_of`.
+    fn attended_by(&self, agg: &Agg, as_of: Date) -> bool {
+        self.buckets(agg)
+            .any(|b| b.first.is_some_and(|(d, _)| d <= as_of))
+    }
+
     /// What each outcome gives menu `mi`, in (date, seq) order; mirrors
     /// `menu_outcomes` of `figures`.
-    fn menu_outcomes(&self, states: &States, mi: u16, menu: &Menu, w: &Window) -> Vec<Entry> {
+    fn menu_outcomes(
+        &self,
+        programme_first: &ProgrammeFirst,
+        lens: &Lens,
+        mi: u16,
+        menu: &Menu,
+        w: &Window,
+    ) -> Vec<Entry> {
         let is_a = menu.state.category == Category::A;
         let mut entries = Vec::new();
         for o in &self.outcomes {
@@ -780,7 +986,7 @@ impl Tally {
                 verdict,
                 units,
             };
-            let first = match self.first_use(states, mi, kind, id) {
+            let first = match self.first_use(programme_first, lens, mi, kind, id) {
                 Ok(f) => f,
                 // XC-8: attended but never counted in the menu. A subject
                 // who never attended the menu is not considered (C-ATTR).
@@ -874,6 +1080,13 @@ struct States {
     establishments: Vec<SubjectState>,
 }
 
+/// Every subject's first counted attendance of the programme up to the
+/// as-of date, by id (`NONE_DAY`: none).
+struct ProgrammeFirst {
+    persons: Vec<i32>,
+    establishments: Vec<i32>,
+}
+
 const KIND_HIRE: u8 = 0;
 const KIND_CONVERSION: u8 = 1;
 const KIND_FOUNDER: u8 = 2;
@@ -911,11 +1124,11 @@ mod tests {
             let again: Vec<u32> = names.iter().map(|s| i.intern(s).0).collect();
             assert_eq!(again, ids);
         }
-        i.intern(long).1.programme_first = 7;
+        i.intern(long).1.first_attendance = 7;
         i.intern("P-2").1.places = 3;
         let st = i.states();
         assert_eq!(
-            (st[1].programme_first, st[2].places, st[0].places),
+            (st[1].first_attendance, st[2].places, st[0].places),
             (7, 3, 0)
         );
         // Enough ids to make the table grow several times.

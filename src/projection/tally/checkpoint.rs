@@ -1,0 +1,654 @@
+//! A [`Tally`] as bytes: the state a checkpoint saves, so that a report
+//! folds only the events after it.
+//!
+//! The encoding is this module's own, little-endian and fixed-width, with
+//! every value checked on the way back in (dates exist, vocabulary codes
+//! are known, counts and hours are in range, indices point inside their
+//! tables). It is derived data: it is never exported, and a checkpoint
+//! that does not decode is ignored and the journal replayed instead. Its
+//! layout is tied to [`fingerprint`], which changes whenever the rules,
+//! the fold or this encoding change, so a checkpoint written by another
+//! build of the rules is never read (docs/format.md §7).
+
+use super::{
+    Agg, Bucket, FirstCounted, Interner, Menu, OutcomeRow, OutcomeTerms, SubjectState, Tally,
+    NO_MORE,
+};
+use crate::domain::{
+    AttendanceTerms, ConversionTerms, Count, Date, FiscalYear, HireTerms, MenuDefined, Place,
+    ProjectDefined, Role, School, StartupTerms, Student, TargetsRevised, WeeklyHours,
+};
+use crate::projection::resolve::MenuState;
+use crate::rules::{RuleId, Verdict};
+use hashbrown::HashMap;
+use sha2::{Digest, Sha256};
+
+/// The layout of [`Tally::encode`]. Part of [`fingerprint`].
+pub const FORMAT: u32 = 1;
+
+/// Eight bytes that name this build's counting: the layout version and a
+/// SHA-256 of the source of the rules and of the fold. A checkpoint is
+/// read only by a build with the same fingerprint, so changing a rule
+/// invalidates every checkpoint without anyone having to remember to.
+pub fn fingerprint() -> [u8; 8] {
+    const SOURCES: &[&str] = &[
+        include_str!("../../rules/mod.rs"),
+        include_str!("../../rules/outcome.rs"),
+        include_str!("../../rules/output.rs"),
+        include_str!("../../rules/students.rs"),
+        include_str!("../../rules/time.rs"),
+        include_str!("../../domain/view.rs"),
+        include_str!("../mod.rs"),
+        include_str!("../resolve.rs"),
+        include_str!("../tally.rs"),
+        include_str!("checkpoint.rs"),
+    ];
+    let mut h = Sha256::new();
+    h.update(FORMAT.to_le_bytes());
+    for s in SOURCES {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    }
+    let d = h.finalize();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
+}
+
+/// Why saved state was not read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("checkpoint state unreadable at byte {at}: {what}")]
+pub struct StateError {
+    /// Offset of the value that failed.
+    pub at: usize,
+    /// What was wrong.
+    pub what: &'static str,
+}
+
+const MAGIC: &[u8; 8] = b"JSKTALLY";
+
+struct W(Vec<u8>);
+
+impl W {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i32(&mut self, v: i32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.len(b.len());
+        self.0.extend_from_slice(b);
+    }
+    fn date(&mut self, d: Date) {
+        self.i32(d.days_from_ce());
+    }
+    fn opt_date(&mut self, d: Option<Date>) {
+        match d {
+            Some(d) => {
+                self.u8(1);
+                self.date(d);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn opt_bool(&mut self, b: Option<bool>) {
+        self.u8(match b {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+    }
+    fn code<T: PartialEq>(&mut self, all: &[T], v: &T) {
+        self.u8(all.iter().position(|x| x == v).unwrap_or(0) as u8);
+    }
+    fn opt_code<T: PartialEq>(&mut self, all: &[T], v: Option<&T>) {
+        match v {
+            Some(v) => self.code(all, v),
+            None => self.u8(u8::MAX),
+        }
+    }
+    fn json<T: serde::Serialize>(&mut self, v: &T) {
+        // Definitions are few; JSON keeps their own validation on reading.
+        let text = serde_json::to_vec(v).unwrap_or_default();
+        self.bytes(&text);
+    }
+    fn verdict(&mut self, v: Verdict) {
+        self.u8(u8::from(v.counts()));
+        self.code(RuleId::ALL, &v.rule());
+    }
+    fn attendance(&mut self, t: &AttendanceTerms) {
+        self.date(t.date);
+        self.code(Role::ALL, &t.role);
+        self.opt_code(Place::ALL, t.residence.as_ref());
+        self.opt_code(Place::ALL, t.establishment_location.as_ref());
+        self.opt_bool(t.wants_in_region);
+        self.opt_bool(t.intent_confirmed);
+        self.opt_bool(t.freelance);
+        match t.student {
+            Some(s) => {
+                self.u8(1);
+                self.code(School::ALL, &s.school);
+                self.u16(s.graduating_year.0);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn bucket(&mut self, b: &Bucket) {
+        self.u16(b.bucket);
+        match b.first {
+            Some((d, v)) => {
+                self.u8(1);
+                self.date(d);
+                self.verdict(v);
+            }
+            None => self.u8(0),
+        }
+        match &b.first_counted {
+            Some(f) => {
+                self.u8(1);
+                self.attendance(&f.terms);
+                self.code(RuleId::ALL, &f.rule);
+                self.u8(u8::from(f.in_region));
+            }
+            None => self.u8(0),
+        }
+    }
+    fn interner(&mut self, i: &Interner) {
+        let mut slots: Vec<(u32, &[u8], SubjectState)> = i
+            .table
+            .iter()
+            .map(|s| (s.id, Interner::key_of(&i.long, s), s.state))
+            .collect();
+        slots.sort_unstable_by_key(|s| s.0);
+        self.len(slots.len());
+        for (_, key, st) in slots {
+            self.bytes(key);
+            self.i32(st.first_attendance);
+            self.u8(st.places);
+        }
+    }
+}
+
+struct R<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+type Res<T> = Result<T, StateError>;
+
+impl<'a> R<'a> {
+    fn err<T>(&self, what: &'static str) -> Res<T> {
+        Err(StateError { at: self.at, what })
+    }
+    fn take(&mut self, n: usize) -> Res<&'a [u8]> {
+        match self.b.get(self.at..self.at.saturating_add(n)) {
+            Some(s) if self.at.checked_add(n).is_some() => {
+                self.at += n;
+                Ok(s)
+            }
+            _ => self.err("truncated"),
+        }
+    }
+    fn arr<const N: usize>(&mut self) -> Res<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+    fn u8(&mut self) -> Res<u8> {
+        Ok(self.arr::<1>()?[0])
+    }
+    fn u16(&mut self) -> Res<u16> {
+        Ok(u16::from_le_bytes(self.arr()?))
+    }
+    fn u32(&mut self) -> Res<u32> {
+        Ok(u32::from_le_bytes(self.arr()?))
+    }
+    fn u64(&mut self) -> Res<u64> {
+        Ok(u64::from_le_bytes(self.arr()?))
+    }
+    fn i32(&mut self) -> Res<i32> {
+        Ok(i32::from_le_bytes(self.arr()?))
+    }
+    /// A length, no greater than the bytes left divided by `min_size`
+    /// (so a damaged length cannot ask for a huge allocation).
+    fn len(&mut self, min_size: usize) -> Res<usize> {
+        let n = self.u64()?;
+        let left = (self.b.len() - self.at) / min_size.max(1);
+        match usize::try_from(n) {
+            Ok(n) if n <= left => Ok(n),
+            _ => self.err("length beyond the data"),
+        }
+    }
+    fn bytes(&mut self) -> Res<&'a [u8]> {
+        let n = self.len(1)?;
+        self.take(n)
+    }
+    fn str(&mut self) -> Res<&'a str> {
+        let b = self.bytes()?;
+        std::str::from_utf8(b).or_else(|_| self.err("not UTF-8"))
+    }
+    fn date(&mut self) -> Res<Date> {
+        let d = self.i32()?;
+        Date::from_days_from_ce(d).map_or_else(|| self.err("not a date"), Ok)
+    }
+    fn opt_date(&mut self) -> Res<Option<Date>> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.date()?)),
+            _ => self.err("bad option tag"),
+        }
+    }
+    fn day(&mut self) -> Res<i32> {
+        let d = self.i32()?;
+        if d == super::NONE_DAY || Date::from_days_from_ce(d).is_some() {
+            Ok(d)
+        } else {
+            self.err("not a day")
+        }
+    }
+    fn opt_bool(&mut self) -> Res<Option<bool>> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(false)),
+            2 => Ok(Some(true)),
+            _ => self.err("bad boolean"),
+        }
+    }
+    fn flag(&mut self) -> Res<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => self.err("bad flag"),
+        }
+    }
+    fn code<T: Copy>(&mut self, all: &[T]) -> Res<T> {
+        let c = self.u8()?;
+        all.get(usize::from(c))
+            .copied()
+            .map_or_else(|| self.err("unknown code"), Ok)
+    }
+    fn opt_code<T: Copy>(&mut self, all: &[T]) -> Res<Option<T>> {
+        let c = self.u8()?;
+        if c == u8::MAX {
+            return Ok(None);
+        }
+        all.get(usize::from(c))
+            .copied()
+            .map_or_else(|| self.err("unknown code"), |v| Ok(Some(v)))
+    }
+    fn json<T: serde::de::DeserializeOwned>(&mut self) -> Res<T> {
+        let b = self.bytes()?;
+        serde_json::from_slice(b).or_else(|_| self.err("bad definition"))
+    }
+    fn verdict(&mut self) -> Res<Verdict> {
+        let counts = self.flag()?;
+        let rule = self.code(RuleId::ALL)?;
+        Ok(if counts {
+            Verdict::Counted(rule)
+        } else {
+            Verdict::Excluded(rule)
+        })
+    }
+    fn hours(&mut self) -> Res<WeeklyHours> {
+        let h = self.u32()?;
+        WeeklyHours::from_hundredths(h).map_or_else(|| self.err("hours out of range"), Ok)
+    }
+    fn attendance(&mut self) -> Res<AttendanceTerms> {
+        Ok(AttendanceTerms {
+            date: self.date()?,
+            role: self.code(Role::ALL)?,
+            residence: self.opt_code(Place::ALL)?,
+            establishment_location: self.opt_code(Place::ALL)?,
+            wants_in_region: self.opt_bool()?,
+            intent_confirmed: self.opt_bool()?,
+            freelance: self.opt_bool()?,
+            student: if self.flag()? {
+                let school = self.code(School::ALL)?;
+                let y = self.u16()?;
+                let graduating_year =
+                    FiscalYear::new(y).map_or_else(|| self.err("year out of range"), Ok)?;
+                Some(Student {
+                    school,
+                    graduating_year,
+                })
+            } else {
+                None
+            },
+        })
+    }
+    fn bucket(&mut self) -> Res<Bucket> {
+        let bucket = self.u16()?;
+        let first = if self.flag()? {
+            Some((self.date()?, self.verdict()?))
+        } else {
+            None
+        };
+        let first_counted = if self.flag()? {
+            Some(FirstCounted {
+                terms: self.attendance()?,
+                rule: self.code(RuleId::ALL)?,
+                in_region: self.flag()?,
+            })
+        } else {
+            None
+        };
+        Ok(Bucket {
+            bucket,
+            first,
+            first_counted,
+        })
+    }
+    fn interner(&mut self) -> Res<Interner> {
+        let n = self.len(13)?;
+        let mut i = Interner::default();
+        i.table.reserve(n, |_| 0);
+        for k in 0..n {
+            let key = self.str()?;
+            let first_attendance = self.day()?;
+            let places = self.u8()?;
+            if places > 3 {
+                return self.err("bad places");
+            }
+            let (id, st) = i.intern(key);
+            if id as usize != k {
+                return self.err("an id twice");
+            }
+            *st = SubjectState {
+                first_attendance,
+                places,
+            };
+        }
+        Ok(i)
+    }
+}
+
+impl Tally {
+    /// The fold's whole state as bytes (see the module documentation).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = W(Vec::with_capacity(64 + self.aggs.len() * 48));
+        w.0.extend_from_slice(MAGIC);
+        w.0.extend_from_slice(&fingerprint());
+        w.u64(self.last_seq);
+        w.u8(u8::from(self.saw_reference));
+        w.u8(u8::from(self.broken));
+        match &self.project {
+            Some(p) => {
+                w.u8(1);
+                w.json(p);
+            }
+            None => w.u8(0),
+        }
+        w.len(self.menus.len());
+        for m in &self.menus {
+            w.json(&m.state.def);
+            w.json(&m.state.revisions);
+            w.len(m.state.sessions.len());
+            for d in &m.state.sessions {
+                w.date(*d);
+            }
+            w.i32(m.xo7_student);
+        }
+        let mut unknown: Vec<&String> = self.unknown_menus.iter().collect();
+        unknown.sort();
+        w.len(unknown.len());
+        for m in unknown {
+            w.bytes(m.as_bytes());
+        }
+        w.interner(&self.persons);
+        w.interner(&self.establishments);
+        w.len(self.aggs.len());
+        for (&key, agg) in &self.aggs {
+            w.u64(key);
+            w.bucket(&agg.main);
+            w.u32(agg.more);
+        }
+        w.len(self.more_buckets.len());
+        for more in &self.more_buckets {
+            w.len(more.len());
+            for b in more {
+                w.bucket(b);
+            }
+        }
+        for days in [&self.attendance_days, &self.counted_days] {
+            w.len(days.len());
+            for (&(mi, d), &n) in days {
+                w.u16(mi);
+                w.date(d);
+                w.u64(n);
+            }
+        }
+        w.len(self.named.len());
+        for list in &self.named {
+            w.len(list.len());
+            for m in list {
+                w.u16(m.unwrap_or(u16::MAX));
+            }
+        }
+        w.len(self.outcomes.len());
+        for o in &self.outcomes {
+            w.u64(o.seq);
+            w.u32(o.person);
+            match o.employer {
+                Some(e) => {
+                    w.u8(1);
+                    w.u32(e);
+                }
+                None => w.u8(0),
+            }
+            w.u32(o.named);
+            match o.terms {
+                OutcomeTerms::Hire(h) => {
+                    w.u8(0);
+                    w.opt_date(h.start_date);
+                    w.code(Place::ALL, &h.workplace);
+                    w.u32(h.weekly_hours.hundredths());
+                    w.opt_date(h.offer_date);
+                    w.opt_date(h.interviewed_on);
+                    w.opt_bool(h.regular_recruitment);
+                    w.opt_bool(h.employed_before_use);
+                    w.opt_bool(h.new_site_in_region);
+                }
+                OutcomeTerms::Conversion(c) => {
+                    w.u8(1);
+                    w.date(c.date);
+                    w.u32(c.weekly_hours.hundredths());
+                    w.opt_bool(c.vacancy_fill);
+                }
+                OutcomeTerms::Startup(s) => {
+                    w.u8(2);
+                    w.date(s.date);
+                    w.code(Place::ALL, &s.location);
+                    w.u32(s.employees.0);
+                }
+            }
+        }
+        w.0
+    }
+
+    /// The state [`Tally::encode`] wrote, checked value by value; an error
+    /// when the bytes are damaged or were written by another build of the
+    /// rules ([`fingerprint`]).
+    pub fn decode(bytes: &[u8]) -> Result<Tally, StateError> {
+        let mut r = R { b: bytes, at: 0 };
+        if r.take(8)? != MAGIC {
+            return r.err("not a tally");
+        }
+        if r.arr::<8>()? != fingerprint() {
+            return r.err("written by another build of the rules");
+        }
+        let mut t = Tally::new();
+        t.last_seq = r.u64()?;
+        t.saw_reference = r.flag()?;
+        t.broken = r.flag()?;
+        if r.flag()? {
+            t.project = Some(r.json::<ProjectDefined>()?);
+        }
+        let menus = r.len(8)?;
+        for i in 0..menus {
+            let def: MenuDefined = r.json()?;
+            let revisions: Vec<TargetsRevised> = r.json()?;
+            let n = r.len(4)?;
+            let mut sessions = Vec::with_capacity(n);
+            for _ in 0..n {
+                sessions.push(r.date()?);
+            }
+            let xo7_student = r.day()?;
+            if t.menu_index.insert(def.menu.0.clone(), i as u16).is_some() || i > 0xFFFF {
+                return r.err("a menu twice");
+            }
+            t.menus.push(Menu {
+                state: MenuState {
+                    menu: def.menu.0.clone(),
+                    category: def.category,
+                    kind: def.kind,
+                    def,
+                    revisions,
+                    sessions,
+                },
+                xo7_student,
+            });
+        }
+        let n = r.len(8)?;
+        for _ in 0..n {
+            t.unknown_menus.insert(r.str()?.to_string());
+        }
+        t.persons = r.interner()?;
+        t.establishments = r.interner()?;
+        let n = r.len(16)?;
+        t.aggs.reserve(n);
+        let mut max_more = None;
+        for _ in 0..n {
+            let key = r.u64()?;
+            let menu = key >> 40;
+            let id = key & u64::from(u32::MAX);
+            let of = if key & (1 << 32) != 0 {
+                &t.establishments
+            } else {
+                &t.persons
+            };
+            if menu as usize >= t.menus.len() || id as usize >= of.table.len() {
+                return r.err("a pair out of range");
+            }
+            let main = r.bucket()?;
+            let more = r.u32()?;
+            if more != NO_MORE {
+                max_more = max_more.max(Some(more));
+            }
+            if t.aggs.insert(key, Agg { main, more }).is_some() {
+                return r.err("a pair twice");
+            }
+        }
+        let n = r.len(8)?;
+        for _ in 0..n {
+            let k = r.len(8)?;
+            let mut v = Vec::with_capacity(k);
+            for _ in 0..k {
+                v.push(r.bucket()?);
+            }
+            t.more_buckets.push(v);
+        }
+        if max_more.is_some_and(|m| m as usize >= t.more_buckets.len()) {
+            return r.err("a bucket list out of range");
+        }
+        for which in 0..2 {
+            let n = r.len(14)?;
+            let mut days = HashMap::with_capacity(n);
+            for _ in 0..n {
+                let mi = r.u16()?;
+                if usize::from(mi) >= t.menus.len() {
+                    return r.err("a menu out of range");
+                }
+                let d = r.date()?;
+                let c = r.u64()?;
+                days.insert((mi, d), c);
+            }
+            if which == 0 {
+                t.attendance_days = days;
+            } else {
+                t.counted_days = days;
+            }
+        }
+        let n = r.len(8)?;
+        for _ in 0..n {
+            let k = r.len(2)?;
+            let mut list = Vec::with_capacity(k);
+            for _ in 0..k {
+                let m = r.u16()?;
+                list.push((m != u16::MAX).then_some(m));
+            }
+            t.named.push(list);
+        }
+        let n = r.len(18)?;
+        t.outcomes.reserve(n);
+        for _ in 0..n {
+            let seq = r.u64()?;
+            let person = r.u32()?;
+            if person as usize >= t.persons.table.len() {
+                return r.err("a person out of range");
+            }
+            let employer = if r.flag()? {
+                let e = r.u32()?;
+                if e as usize >= t.establishments.table.len() {
+                    return r.err("an employer out of range");
+                }
+                Some(e)
+            } else {
+                None
+            };
+            let named = r.u32()?;
+            if named != u32::MAX && named as usize >= t.named.len() {
+                return r.err("a menu list out of range");
+            }
+            let terms = match r.u8()? {
+                0 => OutcomeTerms::Hire(HireTerms {
+                    start_date: r.opt_date()?,
+                    workplace: r.code(Place::ALL)?,
+                    weekly_hours: r.hours()?,
+                    offer_date: r.opt_date()?,
+                    interviewed_on: r.opt_date()?,
+                    regular_recruitment: r.opt_bool()?,
+                    employed_before_use: r.opt_bool()?,
+                    new_site_in_region: r.opt_bool()?,
+                }),
+                1 => OutcomeTerms::Conversion(ConversionTerms {
+                    date: r.date()?,
+                    weekly_hours: r.hours()?,
+                    vacancy_fill: r.opt_bool()?,
+                }),
+                2 => OutcomeTerms::Startup(StartupTerms {
+                    date: r.date()?,
+                    location: r.code(Place::ALL)?,
+                    employees: {
+                        let c = r.u32()?;
+                        Count::new(c).map_or_else(|| r.err("count out of range"), Ok)?
+                    },
+                }),
+                _ => return r.err("unknown outcome"),
+            };
+            t.outcomes.push(OutcomeRow {
+                seq,
+                person,
+                employer,
+                named,
+                terms,
+            });
+        }
+        if r.at != bytes.len() {
+            return r.err("bytes after the end");
+        }
+        Ok(t)
+    }
+}
