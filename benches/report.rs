@@ -1,7 +1,10 @@
-//! The counting engine's cost: a cold replay of the journal and the report
-//! (`Ledger::report`), on a generated ledger of attendances and hires.
+//! The counting engine's cost, on a generated ledger of attendances and
+//! hires: a cold replay of the journal and the report (`Ledger::report`);
+//! the report from a checkpoint with 1,000 events after it; a kept report
+//! read back (`Ledger::report_rendered`); and `explain` of one menu (the
+//! full replay it walks).
 //!
-//! `cargo bench --bench report`; throughput is in events replayed.
+//! `cargo bench --bench report`; throughput is in events of the ledger.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use jisseki::domain::Date;
@@ -75,7 +78,7 @@ fn bench(c: &mut Criterion) {
         l.append(events, "bench.jsonl", AppendOptions::default())?;
         Ok(l)
     });
-    let ledger = match built {
+    let mut ledger = match built {
         Ok(l) => l,
         Err(e) => panic!("building the bench ledger: {e}"),
     };
@@ -95,6 +98,57 @@ fn bench(c: &mut Criterion) {
             ledger
                 .report(as_of, None, Scope::Cumulative)
                 .map(|r| r.totals.output)
+        })
+    });
+    g.bench_function("explain_menu_100k", |b| {
+        b.iter(|| {
+            let r = ledger.resolved(None)?;
+            let q = jisseki::projection::Query {
+                as_of,
+                scope: Scope::FiscalYear,
+            };
+            let f = jisseki::projection::figures(&r, q);
+            let report = jisseki::report::Report::new(&r, &f, as_of, None);
+            let x = jisseki::report::explanation(report, &f, Some("B-01"), None);
+            Ok::<_, jisseki::LedgerError>(x.menus.len())
+        })
+    });
+    // A checkpoint, then 1,000 more attendances after it.
+    let tail: String = (0..1_000)
+        .map(|i| {
+            format!(
+                r#"{{"type":"attendance","menu":"B-01","date":"2025-01-{:02}","role":"job_seeker","person":"P-T{i:04}","residence":"in_region","intent_confirmed":true}}"#,
+                i % 28 + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let appended = ledger.checkpoint().and_then(|_| {
+        let events = read_events(
+            tail.as_bytes(),
+            "tail.jsonl",
+            InputFormat::JsonLines,
+            Mode::Append,
+        )?;
+        ledger.append(events, "tail.jsonl", AppendOptions::default())
+    });
+    if let Err(e) = appended {
+        panic!("the tail after the checkpoint: {e}");
+    }
+    g.bench_function("report_from_checkpoint_plus_1k", |b| {
+        b.iter(|| {
+            ledger
+                .report(as_of, None, Scope::FiscalYear)
+                .map(|r| r.totals.output)
+        })
+    });
+    g.bench_function("report_kept_result", |b| {
+        b.iter(|| {
+            ledger
+                .report_rendered(as_of, Scope::FiscalYear, "bench", |r| {
+                    r.totals.output.to_string().into_bytes()
+                })
+                .map(|(bytes, _)| bytes.len())
         })
     });
     g.finish();

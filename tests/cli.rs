@@ -685,3 +685,49 @@ fn an_interrupted_init_is_simply_run_again() {
         .success()
         .stdout(predicate::str::contains("検証OK: 0 件"));
 }
+
+/// Checkpoints and kept results never change a figure: the same report
+/// before and after `jisseki checkpoint`, read back from the kept result,
+/// and after an append (which the kept result must not hide).
+#[test]
+fn checkpoints_and_kept_reports_never_change_a_figure() {
+    let f = Fixture::with_council();
+    let report = |extra: &[&str]| {
+        let mut args = vec!["report", "--as-of", "2025-02-28", "--format", "json"];
+        args.extend_from_slice(extra);
+        f.cmd(&args).assert().success().get_output().stdout.clone()
+    };
+    let plain = report(&["--no-checkpoint"]);
+    assert_eq!(report(&[]), plain, "first run: folded");
+    assert_eq!(report(&[]), plain, "second run: the kept result");
+    f.cmd(&["checkpoint"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("チェックポイントを保存しました"));
+    let listed = f
+        .cmd(&["checkpoint", "--list", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["current"], true);
+    assert_eq!(report(&[]), plain, "from the checkpoint");
+    // An attendance appended after the checkpoint shows at once.
+    let before: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    let more = f.write(
+        "more.jsonl",
+        r#"{"type":"attendance","menu":"B-01","date":"2025-02-20","role":"job_seeker","person":"P-NEW-CKPT","residence":"in_region","intent_confirmed":true}"#,
+    );
+    f.import(&more).success();
+    let after: serde_json::Value = serde_json::from_slice(&report(&[])).unwrap();
+    assert_eq!(
+        after,
+        serde_json::from_slice::<serde_json::Value>(&report(&["--no-checkpoint"])).unwrap()
+    );
+    let output = |r: &serde_json::Value| r["totals"]["output"].as_u64().unwrap();
+    assert_eq!(output(&after), output(&before) + 1);
+    assert_ne!(after["head"], before["head"]);
+}

@@ -592,24 +592,38 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let mut ledger = open(&dir, Access::Read)?;
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
-            let report = if *no_checkpoint {
-                ledger.report(as_of, known_at, scope)?
-            } else {
-                let (report, note) = ledger.report_saving(as_of, known_at, scope)?;
-                if let crate::ledger::CheckpointNote::Failed(e) = note {
-                    // The report stands; only the shortcut for the next one
-                    // was not saved.
-                    eprintln!(
-                        "{}",
-                        match lang {
-                            Lang::Ja => format!("注意: チェックポイントを保存できませんでした（集計結果は正しい）: {e}"),
-                            Lang::En => format!("note: the checkpoint was not saved (the report is sound): {e}"),
-                        }
-                    );
+            let format = cli.format;
+            let (bytes, note) = match (*no_checkpoint, known_at) {
+                (true, _) => (
+                    render_report(&ledger.report(as_of, known_at, scope)?, format, lang),
+                    crate::ledger::CheckpointNote::None,
+                ),
+                (false, Some(_)) => {
+                    let (report, note) = ledger.report_saving(as_of, known_at, scope)?;
+                    (render_report(&report, format, lang), note)
                 }
-                report
+                (false, None) => ledger.report_rendered(
+                    as_of,
+                    scope,
+                    &format!("{format:?}/{lang:?}"),
+                    |r| render_report(r, format, lang),
+                )?,
             };
-            print_report(&report, cli.format, lang);
+            if let crate::ledger::CheckpointNote::Failed(e) = note {
+                // The report stands; only the shortcut for the next one
+                // was not saved.
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!(
+                            "注意: チェックポイントを保存できませんでした（集計結果は正しい）: {e}"
+                        ),
+                        Lang::En =>
+                            format!("note: the checkpoint was not saved (the report is sound): {e}"),
+                    }
+                );
+            }
+            let _ = std::io::stdout().lock().write_all(&bytes);
             Ok(0)
         }
         Command::Checkpoint { list } => {
@@ -769,17 +783,16 @@ fn print_checkpoints(all: &[crate::ledger::CheckpointInfo], format: Format, lang
     print!("{}", crate::table::render(&head, &rows));
 }
 
-fn print_report(r: &crate::report::Report, format: Format, lang: Lang) {
-    let mut out = std::io::stdout().lock();
-    let _ = match format {
-        Format::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(r).unwrap_or_default()
-        ),
-        Format::Csv => out.write_all(&crate::report::render_csv(r)),
-        Format::Table | Format::Xlsx => write!(out, "{}", crate::report::render_table(r, lang)),
-    };
+fn render_report(r: &crate::report::Report, format: Format, lang: Lang) -> Vec<u8> {
+    match format {
+        Format::Json => {
+            let mut v = serde_json::to_vec_pretty(r).unwrap_or_default();
+            v.push(b'\n');
+            v
+        }
+        Format::Csv => crate::report::render_csv(r),
+        Format::Table | Format::Xlsx => crate::report::render_table(r, lang).into_bytes(),
+    }
 }
 
 /// `--since`/`--until`: RFC 3339, or a date (the start of that day, or its

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `checkpoint/h/` + fingerprint (8) + seq (u64 BE) | the header below |
 //! | `checkpoint/p/` + fingerprint (8) + seq (u64 BE) + part (u32 BE) | up to 1 MiB of [`Tally::encode`] |
+//! | `checkpoint/r/` + fingerprint (8) + seq (u64 BE) + SHA-256 of the request (16) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]) |
 //!
 //! Header, little-endian: format (u32), seq (u64), the chain hash of the
 //! event at seq (32 bytes), its `recorded_at` (i64 µs), the number of parts
@@ -29,11 +30,14 @@ use sha2::{Digest, Sha256};
 
 const HEAD: &[u8] = b"checkpoint/h/";
 const PART: &[u8] = b"checkpoint/p/";
+const RESULT: &[u8] = b"checkpoint/r/";
 const HEADER_FORMAT: u32 = 1;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
 const PART_BYTES: usize = 1 << 20;
 /// Checkpoints kept (the newest); older ones are removed by a save.
 pub const KEEP: usize = 3;
+/// Rendered reports kept for the head ([`Ledger::report_rendered`]).
+const RESULTS_KEPT: usize = 64;
 /// A report that had to fold at least this many events after the newest
 /// checkpoint saves a new one ([`Ledger::report_saving`]).
 pub const REPORT_SAVES_AFTER: u64 = 100_000;
@@ -318,6 +322,54 @@ impl Ledger {
         }
         self.journal.write_index(puts, deletes)?;
         Ok(seq)
+    }
+
+    /// A report of the ledger as it stands, rendered by `render`, from the
+    /// results kept for the head: the same request (`request` names the
+    /// rendering: format and language) at the same seq, by the same rules,
+    /// gives the same bytes, so a repeated request reads them back instead
+    /// of folding. A miss folds ([`Ledger::report_saving`]), renders, and
+    /// keeps the bytes, removing results of earlier seqs.
+    pub fn report_rendered(
+        &mut self,
+        as_of: crate::domain::Date,
+        scope: crate::rules::time::Scope,
+        request: &str,
+        render: impl FnOnce(&crate::report::Report) -> Vec<u8>,
+    ) -> Result<(Vec<u8>, CheckpointNote), LedgerError> {
+        let fp = fingerprint();
+        let seq = self.head().next_seq - 1;
+        let key = Sha256::digest(format!("{as_of}\n{scope:?}\n{request}").as_bytes());
+        let name = [RESULT, fp.as_slice(), &seq.to_be_bytes(), &key[..16]].concat();
+        if let Some(bytes) = self.journal.index_get(&name)? {
+            return Ok((bytes, CheckpointNote::None));
+        }
+        let (report, note) = self.report_saving(as_of, None, scope)?;
+        let bytes = render(&report);
+        let mut deletes = Vec::new();
+        let mut all = 0usize;
+        self.journal.index_for_each(RESULT, &mut |rest, _| {
+            all += 1;
+            if parse_name(rest).is_none_or(|(f, s)| f != fp || s != seq) {
+                deletes.push([RESULT, rest].concat());
+            }
+            true
+        })?;
+        // A bounded cache: at most RESULTS_KEPT requests at one seq.
+        if all - deletes.len() >= RESULTS_KEPT {
+            self.journal.index_for_each(RESULT, &mut |rest, _| {
+                deletes.push([RESULT, rest].concat());
+                true
+            })?;
+        }
+        let note = match self.journal.write_index(vec![(name, bytes.clone())], deletes) {
+            Ok(()) => note,
+            Err(e) => match note {
+                CheckpointNote::None => CheckpointNote::Failed(e.into()),
+                other => other,
+            },
+        };
+        Ok((bytes, note))
     }
 
     /// Makes a checkpoint at the head, so that the next report reads only
