@@ -134,8 +134,11 @@ pub enum Command {
     /// 集計の途中状態（チェックポイント）を保存し、次の report を速くする / save the counting state at the head, so reports read only what follows
     Checkpoint {
         /// 保存済みのチェックポイントを一覧する / list the saved checkpoints instead
-        #[arg(long)]
+        #[arg(long, conflicts_with = "clear")]
         list: bool,
+        /// チェックポイントと保存済みの集計結果をすべて削除する（数値は変わらない）/ remove every checkpoint and kept report (no figure changes)
+        #[arg(long)]
+        clear: bool,
     },
     /// 中間評価（事業継続可否の判断）/ the mid-term judgement (CONTRACT §4)
     Evaluate {
@@ -626,9 +629,20 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let _ = std::io::stdout().lock().write_all(&bytes);
             Ok(0)
         }
-        Command::Checkpoint { list } => {
+        Command::Checkpoint { list, clear } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let mut ledger = open(&dir, Access::Read)?;
+            if *clear {
+                let n = ledger.clear_checkpoints()?;
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!("チェックポイントと保存済みの集計結果を削除しました（{n} 件）"),
+                        Lang::En => format!("removed every checkpoint and kept report ({n} entries)"),
+                    }
+                );
+                return Ok(0);
+            }
             if *list {
                 let all = ledger.checkpoints()?;
                 print_checkpoints(&all, cli.format, lang);

@@ -372,6 +372,24 @@ impl Ledger {
         Ok((bytes, note))
     }
 
+    /// Removes every checkpoint and kept report (derived data: no figure
+    /// changes; the next reports replay from the start). Returns how many
+    /// entries were removed.
+    pub fn clear_checkpoints(&mut self) -> Result<usize, LedgerError> {
+        let mut deletes = Vec::new();
+        for prefix in [HEAD, PART, RESULT] {
+            self.journal.index_for_each(prefix, &mut |rest, _| {
+                deletes.push([prefix, rest].concat());
+                true
+            })?;
+        }
+        let n = deletes.len();
+        if n > 0 {
+            self.journal.write_index(Vec::new(), deletes)?;
+        }
+        Ok(n)
+    }
+
     /// Makes a checkpoint at the head, so that the next report reads only
     /// what is appended after it. Returns its seq (0 on an empty ledger,
     /// when nothing is saved), and the number of events folded to make it.
@@ -556,6 +574,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(left, 0);
+        assert_eq!(reports(&l), replayed(&l));
+        assert!(l.clear_checkpoints().unwrap() > 0);
+        assert!(l.checkpoints().unwrap().is_empty());
+        assert_eq!(l.report_start(None).unwrap(), 0);
         assert_eq!(reports(&l), replayed(&l));
     }
 

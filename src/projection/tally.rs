@@ -269,6 +269,13 @@ impl Bucket {
     }
 }
 
+/// The attendances of one menu on one day.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Day {
+    all: u64,
+    counted: u64,
+}
+
 /// No further buckets (`Agg::more`).
 const NO_MORE: u32 = u32::MAX;
 
@@ -344,10 +351,9 @@ pub struct Tally {
     establishments: Interner,
     aggs: HashMap<u64, Agg>,
     more_buckets: Vec<Vec<Bucket>>,
-    /// Attendances per (menu, date), for sessions (warnings).
-    attendance_days: HashMap<(u16, Date), u64>,
-    /// Counted attendances per (menu, date) (延べ).
-    counted_days: HashMap<(u16, Date), u64>,
+    /// Attendances per (menu, date): all of them, for sessions (warnings),
+    /// and the counted ones (延べ).
+    days: HashMap<(u16, Date), Day>,
     named: Vec<Vec<Option<u16>>>,
     outcomes: Vec<OutcomeRow>,
     saw_reference: bool,
@@ -392,8 +398,7 @@ impl Tally {
             establishments: Interner::default(),
             aggs: HashMap::new(),
             more_buckets: Vec::new(),
-            attendance_days: HashMap::new(),
-            counted_days: HashMap::new(),
+            days: HashMap::new(),
             named: Vec::new(),
             outcomes: Vec::new(),
             saw_reference: false,
@@ -584,20 +589,35 @@ impl Tally {
             }
             return;
         };
-        *self.attendance_days.entry((mi, t.date)).or_insert(0) += 1;
+        let counted = self.judge_attendance(mi, p, e, t);
+        let d = self.days.entry((mi, t.date)).or_default();
+        d.all += 1;
+        d.counted += u64::from(counted);
+    }
+
+    /// Folds a dated attendance of menu `mi` into its subject's buckets;
+    /// whether it counts (XO-1…XO-7).
+    fn judge_attendance(
+        &mut self,
+        mi: u16,
+        p: Option<u32>,
+        e: Option<u32>,
+        t: &AttendanceTerms,
+    ) -> bool {
+        let day = days(t.date);
         let Some(contract_start) = self.project.as_ref().map(|p| p.contract_start) else {
-            return;
+            return false;
         };
         let m = &mut self.menus[usize::from(mi)];
         let (category, kind) = (m.state.category, m.state.kind);
         let Some(which) = subject_kind(category, t.role, p.is_some(), e.is_some()) else {
-            return;
+            return false;
         };
         let Some(id) = (match which {
             SubjectKind::Person => p,
             SubjectKind::Establishment => e,
         }) else {
-            return;
+            return false;
         };
         let verdict = output::verdict(category, kind, t, fiscal_year(t.date));
         if verdict == Verdict::Excluded(RuleId::XO7) && t.student.is_some() {
@@ -607,9 +627,6 @@ impl Tally {
             SubjectKind::Establishment => t.establishment_location == Some(Place::InRegion),
             SubjectKind::Person => t.residence == Some(Place::InRegion),
         };
-        if verdict.counts() {
-            *self.counted_days.entry((mi, t.date)).or_insert(0) += 1;
-        }
         let bucket = bucket_of(t.date, contract_start);
         let agg = self
             .aggs
@@ -620,7 +637,7 @@ impl Tally {
             });
         if agg.main.bucket == bucket {
             agg.main.add(t, verdict, in_region);
-            return;
+            return verdict.counts();
         }
         if agg.more == NO_MORE {
             agg.more = self.more_buckets.len() as u32;
@@ -636,6 +653,7 @@ impl Tally {
             }
         };
         b.add(t, verdict, in_region);
+        verdict.counts()
     }
 
     fn outcome(
@@ -774,20 +792,26 @@ impl Tally {
         let mut interpretations = BTreeSet::new();
         // Outputs (XO-1: one subject per menu), and each subject's first
         // counted attendance of the programme (XC-2, XC-3).
-        let mut programme_first = ProgrammeFirst {
+        let mut subjects = SubjectsNow {
             persons: vec![NONE_DAY; states.persons.len()],
             establishments: vec![NONE_DAY; states.establishments.len()],
+            person_menus: vec![0; states.persons.len()],
+            establishment_menus: vec![0; states.establishments.len()],
         };
         for (&key, agg) in &self.aggs {
             let now = self.now(agg, &lens);
+            let id = (key & u64::from(u32::MAX)) as usize;
+            let mi = key >> 40;
+            let (first, menus) = if key & (1 << 32) != 0 {
+                (&mut subjects.establishments, &mut subjects.establishment_menus)
+            } else {
+                (&mut subjects.persons, &mut subjects.person_menus)
+            };
+            if let Some(bits) = menus.get_mut(id).filter(|_| mi < 64) {
+                *bits |= 1 << mi;
+            }
             if let Some(f) = now.first_counted {
-                let id = (key & u64::from(u32::MAX)) as usize;
-                let of = if key & (1 << 32) != 0 {
-                    &mut programme_first.establishments
-                } else {
-                    &mut programme_first.persons
-                };
-                if let Some(slot) = of.get_mut(id) {
+                if let Some(slot) = first.get_mut(id) {
                     *slot = (*slot).min(days(f.terms.date));
                 }
             }
@@ -809,9 +833,9 @@ impl Tally {
             }
         }
         // 延べ: the counted attendances in the window.
-        for (&(mi, date), &n) in &self.counted_days {
+        for (&(mi, date), d) in &self.days {
             if w.holds(date) {
-                figs[usize::from(mi)].attendances += n;
+                figs[usize::from(mi)].attendances += d.counted;
             }
         }
         if self.menus.iter().any(|m| m.xo7_student <= days(q.as_of)) {
@@ -821,9 +845,9 @@ impl Tally {
         // totals (C-DEDUP).
         let mut counted_units: HashSet<(u64, u8)> = HashSet::new();
         let mut total_employees: HashMap<u64, u64> = HashMap::new();
-        for (mi, menu) in self.menus.iter().enumerate() {
+        let per_menu = self.outcome_entries(&subjects, &lens, &w);
+        for (mi, entries) in per_menu.into_iter().enumerate() {
             let m = &mut figs[mi];
-            let entries = self.menu_outcomes(&programme_first, &lens, mi as u16, menu, &w);
             let mut people: HashSet<u32> = HashSet::new();
             let mut any_counted = false;
             for e in entries {
@@ -882,7 +906,7 @@ impl Tally {
 
     fn first_use(
         &self,
-        programme_first: &ProgrammeFirst,
+        programme_first: &SubjectsNow,
         lens: &Lens,
         mi: u16,
         kind: SubjectKind,
@@ -919,129 +943,176 @@ impl Tally {
             .any(|b| b.first.is_some_and(|(d, _)| d <= as_of))
     }
 
-    /// What each outcome gives menu `mi`, in (date, seq) order; mirrors
-    /// `menu_outcomes` of `figures`.
-    fn menu_outcomes(
+    /// What each outcome gives each menu, per menu in (date, seq) order.
+    /// An outcome is judged for the menus it names (C-ATTR), else for the
+    /// menus its subjects attended (the others do not consider it).
+    fn outcome_entries(
         &self,
-        programme_first: &ProgrammeFirst,
+        subjects: &SubjectsNow,
         lens: &Lens,
-        mi: u16,
-        menu: &Menu,
         w: &Window,
-    ) -> Vec<Entry> {
-        let is_a = menu.state.category == Category::A;
-        let mut entries = Vec::new();
+    ) -> Vec<Vec<Entry>> {
+        let n = self.menus.len();
+        let mut per: Vec<Vec<Entry>> = (0..n).map(|_| Vec::new()).collect();
         for o in &self.outcomes {
-            let (kind, id, date, offer, regular) = match o.terms {
-                OutcomeTerms::Hire(h) if is_a => match o.employer {
-                    Some(e) => (
-                        SubjectKind::Establishment,
-                        e,
-                        h.start_date,
-                        h.offer_date,
-                        h.regular_recruitment == Some(true),
-                    ),
-                    None => continue,
-                },
-                OutcomeTerms::Hire(h) => (
-                    SubjectKind::Person,
-                    o.person,
-                    h.start_date,
-                    h.offer_date,
-                    h.regular_recruitment == Some(true),
-                ),
-                OutcomeTerms::Conversion(c) if is_a => match o.employer {
-                    Some(e) => (SubjectKind::Establishment, e, Some(c.date), None, false),
-                    None => continue,
-                },
-                OutcomeTerms::Conversion(c) => {
-                    (SubjectKind::Person, o.person, Some(c.date), None, false)
+            let mut judge = |mi: u16| {
+                if let (Some(menu), Some(entries)) =
+                    (self.menus.get(usize::from(mi)), per.get_mut(usize::from(mi)))
+                {
+                    self.judge_outcome(subjects, lens, o, mi, menu, w, entries);
                 }
-                OutcomeTerms::Startup(s) if is_a && menu.state.kind == MenuKind::Seminar => {
-                    (SubjectKind::Person, o.person, Some(s.date), None, false)
-                }
-                OutcomeTerms::Startup(_) => continue,
             };
-            // C-ATTR: the menus an outcome names narrow its attribution.
-            let names = self.named.get(o.named as usize);
-            if let Some(named) = names {
-                if !named.contains(&Some(mi)) {
-                    continue;
-                }
-            }
-            match date {
-                Some(d) => {
-                    if w.outcome(d, offer, regular).is_none() {
-                        continue;
+            match self.named.get(o.named as usize) {
+                Some(list) => {
+                    let mut seen: Vec<u16> = Vec::with_capacity(list.len());
+                    for mi in list.iter().flatten() {
+                        if !seen.contains(mi) {
+                            seen.push(*mi);
+                            judge(*mi);
+                        }
                     }
                 }
-                None if offer.is_none_or(|o| w.holds(o)) => {}
-                None => continue,
-            }
-            let entry = |kind: u8, verdict, units| Entry {
-                seq: o.seq,
-                date,
-                kind,
-                person: o.person,
-                verdict,
-                units,
-            };
-            let first = match self.first_use(programme_first, lens, mi, kind, id) {
-                Ok(f) => f,
-                // XC-8: attended but never counted in the menu. A subject
-                // who never attended the menu is not considered (C-ATTR).
-                Err(attended) => {
-                    if attended || names.is_some() {
-                        let k = match o.terms {
-                            OutcomeTerms::Conversion(_) => KIND_CONVERSION,
-                            OutcomeTerms::Startup(_) => KIND_FOUNDER,
-                            OutcomeTerms::Hire(_) => KIND_HIRE,
-                        };
-                        entries.push(entry(k, Verdict::Excluded(RuleId::XC8), 0));
-                    }
-                    continue;
-                }
-            };
-            match o.terms {
-                OutcomeTerms::Hire(h) => {
-                    let v = if is_a {
-                        outcome::hire_a(&h, &first)
-                    } else {
-                        outcome::hire_bc(menu.state.category, &h, &first)
-                    };
-                    entries.push(entry(KIND_HIRE, v, 1));
-                }
-                OutcomeTerms::Conversion(c) => {
-                    let v = if is_a {
-                        outcome::conversion_a(&c, &first)
-                    } else {
-                        outcome::conversion_bc(&c, &first)
-                    };
-                    entries.push(entry(KIND_CONVERSION, v, 1));
-                }
-                OutcomeTerms::Startup(s) => {
-                    let v = outcome::startup_a(&s, &first);
-                    entries.push(entry(KIND_FOUNDER, v.founder, 1));
-                    if v.employee_count > 0 {
-                        entries.push(entry(
-                            KIND_EMPLOYEES,
-                            v.employees,
-                            u64::from(v.employee_count),
-                        ));
+                None if n > 64 => (0..n as u16).for_each(judge),
+                None => {
+                    let mut mask = subjects.person_menus.get(o.person as usize).copied().unwrap_or(0)
+                        | o.employer
+                            .and_then(|e| subjects.establishment_menus.get(e as usize).copied())
+                            .unwrap_or(0);
+                    while mask != 0 {
+                        let mi = mask.trailing_zeros() as u16;
+                        mask &= mask - 1;
+                        judge(mi);
                     }
                 }
             }
         }
-        entries.sort_by_key(|e| (e.date, e.seq));
-        entries
+        for entries in &mut per {
+            entries.sort_by_key(|e| (e.date, e.seq));
+        }
+        per
+    }
+
+    /// What outcome `o` gives menu `mi`; mirrors `menu_outcomes` of
+    /// `figures`.
+    #[allow(clippy::too_many_arguments)]
+    fn judge_outcome(
+        &self,
+        programme_first: &SubjectsNow,
+        lens: &Lens,
+        o: &OutcomeRow,
+        mi: u16,
+        menu: &Menu,
+        w: &Window,
+        entries: &mut Vec<Entry>,
+    ) {
+        let is_a = menu.state.category == Category::A;
+        let (kind, id, date, offer, regular) = match o.terms {
+            OutcomeTerms::Hire(h) if is_a => match o.employer {
+                Some(e) => (
+                    SubjectKind::Establishment,
+                    e,
+                    h.start_date,
+                    h.offer_date,
+                    h.regular_recruitment == Some(true),
+                ),
+                None => return,
+            },
+            OutcomeTerms::Hire(h) => (
+                SubjectKind::Person,
+                o.person,
+                h.start_date,
+                h.offer_date,
+                h.regular_recruitment == Some(true),
+            ),
+            OutcomeTerms::Conversion(c) if is_a => match o.employer {
+                Some(e) => (SubjectKind::Establishment, e, Some(c.date), None, false),
+                None => return,
+            },
+            OutcomeTerms::Conversion(c) => {
+                (SubjectKind::Person, o.person, Some(c.date), None, false)
+            }
+            OutcomeTerms::Startup(s) if is_a && menu.state.kind == MenuKind::Seminar => {
+                (SubjectKind::Person, o.person, Some(s.date), None, false)
+            }
+            OutcomeTerms::Startup(_) => return,
+        };
+        // C-ATTR: the menus an outcome names narrow its attribution.
+        let names = self.named.get(o.named as usize);
+        if let Some(named) = names {
+            if !named.contains(&Some(mi)) {
+                return;
+            }
+        }
+        match date {
+            Some(d) => {
+                if w.outcome(d, offer, regular).is_none() {
+                    return;
+                }
+            }
+            None if offer.is_none_or(|o| w.holds(o)) => {}
+            None => return,
+        }
+        let entry = |kind: u8, verdict, units| Entry {
+            seq: o.seq,
+            date,
+            kind,
+            person: o.person,
+            verdict,
+            units,
+        };
+        let first = match self.first_use(programme_first, lens, mi, kind, id) {
+            Ok(f) => f,
+            // XC-8: attended but never counted in the menu. A subject
+            // who never attended the menu is not considered (C-ATTR).
+            Err(attended) => {
+                if attended || names.is_some() {
+                    let k = match o.terms {
+                        OutcomeTerms::Conversion(_) => KIND_CONVERSION,
+                        OutcomeTerms::Startup(_) => KIND_FOUNDER,
+                        OutcomeTerms::Hire(_) => KIND_HIRE,
+                    };
+                    entries.push(entry(k, Verdict::Excluded(RuleId::XC8), 0));
+                }
+                return;
+            }
+        };
+        match o.terms {
+            OutcomeTerms::Hire(h) => {
+                let v = if is_a {
+                    outcome::hire_a(&h, &first)
+                } else {
+                    outcome::hire_bc(menu.state.category, &h, &first)
+                };
+                entries.push(entry(KIND_HIRE, v, 1));
+            }
+            OutcomeTerms::Conversion(c) => {
+                let v = if is_a {
+                    outcome::conversion_a(&c, &first)
+                } else {
+                    outcome::conversion_bc(&c, &first)
+                };
+                entries.push(entry(KIND_CONVERSION, v, 1));
+            }
+            OutcomeTerms::Startup(s) => {
+                let v = outcome::startup_a(&s, &first);
+                entries.push(entry(KIND_FOUNDER, v.founder, 1));
+                if v.employee_count > 0 {
+                    entries.push(entry(
+                        KIND_EMPLOYEES,
+                        v.employees,
+                        u64::from(v.employee_count),
+                    ));
+                }
+            }
+        }
     }
 
     /// The number of warnings `warnings` would list.
     fn warnings(&self, states: &States, figs: &[MenuFigures]) -> usize {
         let mut n = 0usize;
-        for (&(mi, date), &count) in &self.attendance_days {
+        for (&(mi, date), d) in &self.days {
             if !self.menus[usize::from(mi)].state.sessions.contains(&date) {
-                n += count as usize;
+                n += d.all as usize;
             }
         }
         for o in &self.outcomes {
@@ -1080,11 +1151,14 @@ struct States {
     establishments: Vec<SubjectState>,
 }
 
-/// Every subject's first counted attendance of the programme up to the
-/// as-of date, by id (`NONE_DAY`: none).
-struct ProgrammeFirst {
+/// What a query needs of every subject, by id: its first counted
+/// attendance of the programme up to the as-of date (`NONE_DAY`: none), and
+/// the menus it attended (bit `mi`, for the first 64 menus).
+struct SubjectsNow {
     persons: Vec<i32>,
     establishments: Vec<i32>,
+    person_menus: Vec<u64>,
+    establishment_menus: Vec<u64>,
 }
 
 const KIND_HIRE: u8 = 0;

@@ -11,7 +11,7 @@
 //! build of the rules is never read (docs/format.md §7).
 
 use super::{
-    Agg, Bucket, FirstCounted, Interner, Menu, OutcomeRow, OutcomeTerms, SubjectState, Tally,
+    Agg, Bucket, Day, FirstCounted, Interner, Menu, OutcomeRow, OutcomeTerms, SubjectState, Tally,
     NO_MORE,
 };
 use crate::domain::{
@@ -20,7 +20,6 @@ use crate::domain::{
 };
 use crate::projection::resolve::MenuState;
 use crate::rules::{RuleId, Verdict};
-use hashbrown::HashMap;
 use sha2::{Digest, Sha256};
 
 /// The layout of [`Tally::encode`]. Part of [`fingerprint`].
@@ -422,13 +421,12 @@ impl Tally {
                 w.bucket(b);
             }
         }
-        for days in [&self.attendance_days, &self.counted_days] {
-            w.len(days.len());
-            for (&(mi, d), &n) in days {
-                w.u16(mi);
-                w.date(d);
-                w.u64(n);
-            }
+        w.len(self.days.len());
+        for (&(mi, d), n) in &self.days {
+            w.u16(mi);
+            w.date(d);
+            w.u64(n.all);
+            w.u64(n.counted);
         }
         w.len(self.named.len());
         for list in &self.named {
@@ -563,22 +561,18 @@ impl Tally {
         if max_more.is_some_and(|m| m as usize >= t.more_buckets.len()) {
             return r.err("a bucket list out of range");
         }
-        for which in 0..2 {
-            let n = r.len(14)?;
-            let mut days = HashMap::with_capacity(n);
-            for _ in 0..n {
-                let mi = r.u16()?;
-                if usize::from(mi) >= t.menus.len() {
-                    return r.err("a menu out of range");
-                }
-                let d = r.date()?;
-                let c = r.u64()?;
-                days.insert((mi, d), c);
+        let n = r.len(22)?;
+        t.days.reserve(n);
+        for _ in 0..n {
+            let mi = r.u16()?;
+            if usize::from(mi) >= t.menus.len() {
+                return r.err("a menu out of range");
             }
-            if which == 0 {
-                t.attendance_days = days;
-            } else {
-                t.counted_days = days;
+            let d = r.date()?;
+            let all = r.u64()?;
+            let counted = r.u64()?;
+            if counted > all || t.days.insert((mi, d), Day { all, counted }).is_some() {
+                return r.err("a bad day");
             }
         }
         let n = r.len(8)?;
