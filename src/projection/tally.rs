@@ -276,6 +276,65 @@ struct Day {
     counted: u64,
 }
 
+/// Days kept in the dense table: a year before the contract start to
+/// eleven after it. Other dates go to a map.
+const DENSE_DAYS: i32 = 12 * 366;
+
+/// [`Day`]s by (menu, date): a dense table per menu over the dates a
+/// project uses (no hashing per attendance), and a map for the rest.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Days {
+    /// The day at index 0 of each menu's table (a year before the contract
+    /// start), once the project is known.
+    base: Option<i32>,
+    /// `DENSE_DAYS` entries per menu.
+    dense: Vec<Day>,
+    sparse: HashMap<(u16, Date), Day>,
+}
+
+impl Days {
+    /// Adds to the (menu, date) entry; `contract_start` fixes the dense
+    /// table's first day the first time it is known.
+    fn add(&mut self, mi: u16, date: Date, contract_start: Option<Date>, all: u64, counted: u64) {
+        if self.base.is_none() && self.dense.is_empty() {
+            self.base = contract_start.map(|c| days(c) - 366);
+        }
+        let slot = self.base.and_then(|b| {
+            let off = days(date) - b;
+            (0..DENSE_DAYS)
+                .contains(&off)
+                .then(|| usize::from(mi) * DENSE_DAYS as usize + off as usize)
+        });
+        let d = match slot {
+            Some(i) => {
+                if self.dense.len() <= i {
+                    self.dense
+                        .resize((usize::from(mi) + 1) * DENSE_DAYS as usize, Day::default());
+                }
+                &mut self.dense[i]
+            }
+            None => self.sparse.entry((mi, date)).or_default(),
+        };
+        d.all += all;
+        d.counted += counted;
+    }
+
+    /// Every non-empty entry: menu, date, counts.
+    fn iter(&self) -> impl Iterator<Item = (u16, Date, Day)> + '_ {
+        let dense = self.base.into_iter().flat_map(move |b| {
+            self.dense.iter().enumerate().filter_map(move |(i, d)| {
+                if d.all == 0 {
+                    return None;
+                }
+                let mi = (i / DENSE_DAYS as usize) as u16;
+                let date = Date::from_days_from_ce(b + (i % DENSE_DAYS as usize) as i32)?;
+                Some((mi, date, *d))
+            })
+        });
+        dense.chain(self.sparse.iter().map(|(&(mi, date), d)| (mi, date, *d)))
+    }
+}
+
 /// No further buckets (`Agg::more`).
 const NO_MORE: u32 = u32::MAX;
 
@@ -353,7 +412,7 @@ pub struct Tally {
     more_buckets: Vec<Vec<Bucket>>,
     /// Attendances per (menu, date): all of them, for sessions (warnings),
     /// and the counted ones (延べ).
-    days: HashMap<(u16, Date), Day>,
+    days: Days,
     named: Vec<Vec<Option<u16>>>,
     outcomes: Vec<OutcomeRow>,
     saw_reference: bool,
@@ -398,7 +457,7 @@ impl Tally {
             establishments: Interner::default(),
             aggs: HashMap::new(),
             more_buckets: Vec::new(),
-            days: HashMap::new(),
+            days: Days::default(),
             named: Vec::new(),
             outcomes: Vec::new(),
             saw_reference: false,
@@ -590,9 +649,8 @@ impl Tally {
             return;
         };
         let counted = self.judge_attendance(mi, p, e, t);
-        let d = self.days.entry((mi, t.date)).or_default();
-        d.all += 1;
-        d.counted += u64::from(counted);
+        let base = self.project.as_ref().map(|p| p.contract_start);
+        self.days.add(mi, t.date, base, 1, u64::from(counted));
     }
 
     /// Folds a dated attendance of menu `mi` into its subject's buckets;
@@ -833,7 +891,7 @@ impl Tally {
             }
         }
         // 延べ: the counted attendances in the window.
-        for (&(mi, date), d) in &self.days {
+        for (mi, date, d) in self.days.iter() {
             if w.holds(date) {
                 figs[usize::from(mi)].attendances += d.counted;
             }
@@ -1110,7 +1168,7 @@ impl Tally {
     /// The number of warnings `warnings` would list.
     fn warnings(&self, states: &States, figs: &[MenuFigures]) -> usize {
         let mut n = 0usize;
-        for (&(mi, date), d) in &self.days {
+        for (mi, date, d) in self.days.iter() {
             if !self.menus[usize::from(mi)].state.sessions.contains(&date) {
                 n += d.all as usize;
             }

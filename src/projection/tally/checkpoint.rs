@@ -421,8 +421,9 @@ impl Tally {
                 w.bucket(b);
             }
         }
-        w.len(self.days.len());
-        for (&(mi, d), n) in &self.days {
+        let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
+        w.len(days.len());
+        for (mi, d, n) in days {
             w.u16(mi);
             w.date(d);
             w.u64(n.all);
@@ -562,7 +563,7 @@ impl Tally {
             return r.err("a bucket list out of range");
         }
         let n = r.len(22)?;
-        t.days.reserve(n);
+        let contract_start = t.project.as_ref().map(|p| p.contract_start);
         for _ in 0..n {
             let mi = r.u16()?;
             if usize::from(mi) >= t.menus.len() {
@@ -571,9 +572,10 @@ impl Tally {
             let d = r.date()?;
             let all = r.u64()?;
             let counted = r.u64()?;
-            if counted > all || t.days.insert((mi, d), Day { all, counted }).is_some() {
+            if counted > all || all == 0 {
                 return r.err("a bad day");
             }
+            t.days.add(mi, d, contract_start, all, counted);
         }
         let n = r.len(8)?;
         for _ in 0..n {
