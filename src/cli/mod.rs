@@ -605,12 +605,11 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     let (report, note) = ledger.report_saving(as_of, known_at, scope)?;
                     (render_report(&report, format, lang), note)
                 }
-                (false, None) => ledger.report_rendered(
-                    as_of,
-                    scope,
-                    &format!("{format:?}/{lang:?}"),
-                    |r| render_report(r, format, lang),
-                )?,
+                (false, None) => {
+                    ledger.report_rendered(as_of, scope, &format!("{format:?}/{lang:?}"), |r| {
+                        render_report(r, format, lang)
+                    })?
+                }
             };
             if let crate::ledger::CheckpointNote::Failed(e) = note {
                 // The report stands; only the shortcut for the next one
@@ -637,8 +636,10 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 println!(
                     "{}",
                     match lang {
-                        Lang::Ja => format!("チェックポイントと保存済みの集計結果を削除しました（{n} 件）"),
-                        Lang::En => format!("removed every checkpoint and kept report ({n} entries)"),
+                        Lang::Ja =>
+                            format!("チェックポイントと保存済みの集計結果を削除しました（{n} 件）"),
+                        Lang::En =>
+                            format!("removed every checkpoint and kept report ({n} entries)"),
                     }
                 );
                 return Ok(0);

@@ -362,7 +362,10 @@ impl Ledger {
                 true
             })?;
         }
-        let note = match self.journal.write_index(vec![(name, bytes.clone())], deletes) {
+        let note = match self
+            .journal
+            .write_index(vec![(name, bytes.clone())], deletes)
+        {
             Ok(()) => note,
             Err(e) => match note {
                 CheckpointNote::None => CheckpointNote::Failed(e.into()),

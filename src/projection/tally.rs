@@ -861,7 +861,10 @@ impl Tally {
             let id = (key & u64::from(u32::MAX)) as usize;
             let mi = key >> 40;
             let (first, menus) = if key & (1 << 32) != 0 {
-                (&mut subjects.establishments, &mut subjects.establishment_menus)
+                (
+                    &mut subjects.establishments,
+                    &mut subjects.establishment_menus,
+                )
             } else {
                 (&mut subjects.persons, &mut subjects.person_menus)
             };
@@ -1004,19 +1007,15 @@ impl Tally {
     /// What each outcome gives each menu, per menu in (date, seq) order.
     /// An outcome is judged for the menus it names (C-ATTR), else for the
     /// menus its subjects attended (the others do not consider it).
-    fn outcome_entries(
-        &self,
-        subjects: &SubjectsNow,
-        lens: &Lens,
-        w: &Window,
-    ) -> Vec<Vec<Entry>> {
+    fn outcome_entries(&self, subjects: &SubjectsNow, lens: &Lens, w: &Window) -> Vec<Vec<Entry>> {
         let n = self.menus.len();
         let mut per: Vec<Vec<Entry>> = (0..n).map(|_| Vec::new()).collect();
         for o in &self.outcomes {
             let mut judge = |mi: u16| {
-                if let (Some(menu), Some(entries)) =
-                    (self.menus.get(usize::from(mi)), per.get_mut(usize::from(mi)))
-                {
+                if let (Some(menu), Some(entries)) = (
+                    self.menus.get(usize::from(mi)),
+                    per.get_mut(usize::from(mi)),
+                ) {
                     self.judge_outcome(subjects, lens, o, mi, menu, w, entries);
                 }
             };
@@ -1032,7 +1031,11 @@ impl Tally {
                 }
                 None if n > 64 => (0..n as u16).for_each(judge),
                 None => {
-                    let mut mask = subjects.person_menus.get(o.person as usize).copied().unwrap_or(0)
+                    let mut mask = subjects
+                        .person_menus
+                        .get(o.person as usize)
+                        .copied()
+                        .unwrap_or(0)
                         | o.employer
                             .and_then(|e| subjects.establishment_menus.get(e as usize).copied())
                             .unwrap_or(0);

@@ -19,6 +19,7 @@
 //! and [`generate_jsonl`] writes keys in its own fixed order, whatever map
 //! features `serde_json` was built with.
 
+pub mod bc;
 pub mod bulk;
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};

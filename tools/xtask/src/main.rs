@@ -4,12 +4,13 @@
 //! |---|---|
 //! | `schemas` | writes the JSON Schemas of the events into `schemas/` |
 //! | `check-schemas` | exits 1, listing the files, when `schemas/` is not what `schemas` would write |
-//! | `ci` | every check CI runs: fmt, clippy `-D warnings`, schemas, all tests |
+//! | `ci` | every check CI runs: fmt, clippy `-D warnings`, schemas, all tests, jisseki beside SQLite on 40k events, fuzzing |
 //! | `gen` | writes a synthetic council's events as JSON Lines |
 //! | `bench` | prints the performance figures (`tools/bench.sh`) |
 //! | `crash` | many real-crash iterations (`tools/crash.sh`) |
 //! | `simulate` | the deterministic fault simulation over N seeds (`tests/simulation.rs`) |
 //! | `fuzz` | every cargo-fuzz target for N seconds (`fuzz/`) |
+//! | `bench-vs-sqlite` | the same events in jisseki and in SQLite: same figures, times, sizes, memory (`tools/bench_vs_sqlite.py`) |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,7 +34,11 @@ commands:
                   the deterministic fault simulation (tests/simulation.rs), in release
   fuzz [--seconds N] [--target T] [--seed S] [--if-nightly]
                   each cargo-fuzz target (fuzz/) for N seconds (default 60); installs
-                  cargo-fuzz if missing; --if-nightly skips without a nightly toolchain";
+                  cargo-fuzz if missing; --if-nightly skips without a nightly toolchain
+  bench-vs-sqlite --events N [--seed S] [--work DIR]
+                  N events of B/C menus (synth::bc) into jisseki and into SQLite: checks
+                  both give the same figures, prints import and report times, disk and
+                  memory, and their ratios (tools/bench_vs_sqlite.py)";
 
 /// The workspace root (this crate lives in `tools/xtask`).
 fn workspace_root() -> PathBuf {
@@ -116,6 +121,10 @@ fn ci() -> ExitCode {
         )
         && check_schemas() == ExitCode::SUCCESS
         && step("tests", &cargo, &["test", "--workspace"])
+        // The same figures from jisseki and from one SQL query over the same
+        // events (O-BC1, O-BC2, XO-3, C-BC1, C-BC2, XC-6, XC-7): a check of
+        // both, small enough for CI.
+        && bench_vs_sqlite(&["--events".into(), "40000".into()]) == ExitCode::SUCCESS
         // A fixed seed: CI replays the same search (a slower machine runs a
         // prefix of it), so a crash found here is found again, not by luck.
         && fuzz(&[
@@ -373,6 +382,91 @@ fn gen(args: &[String]) -> ExitCode {
     }
 }
 
+/// `cargo xtask bench-vs-sqlite --events N [--seed S] [--work DIR]`.
+fn bench_vs_sqlite(args: &[String]) -> ExitCode {
+    let mut events: u64 = 10_000_000;
+    let mut seed: u64 = 2024;
+    let mut work: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next();
+        let ok = match (flag.as_str(), value) {
+            ("--events", Some(v)) => v.parse().map(|v| events = v).is_ok(),
+            ("--seed", Some(v)) => v.parse().map(|v| seed = v).is_ok(),
+            ("--work", Some(v)) => {
+                work = Some(PathBuf::from(v));
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            eprintln!("xtask bench-vs-sqlite: bad flag or value: {flag}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let root = workspace_root();
+    let work = work
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("jisseki-vs-sqlite-{events}-{seed}")));
+    if !step(
+        "build",
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "jisseki",
+            "-p",
+            "jisseki",
+        ],
+    ) {
+        return ExitCode::FAILURE;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release").join("jisseki");
+    let file = work.join("events.jsonl");
+    let generated = std::fs::create_dir_all(&work)
+        .and_then(|()| std::fs::File::create(&file))
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            jisseki::synth::bc::write(events, seed, &mut w)?;
+            std::io::Write::flush(&mut w)
+        });
+    if let Err(e) = generated {
+        eprintln!("xtask bench-vs-sqlite: {}: {e}", file.display());
+        return ExitCode::FAILURE;
+    }
+    let script = root.join("tools").join("bench_vs_sqlite.py");
+    let (Some(script), Some(bin), Some(file), Some(dir)) =
+        (script.to_str(), bin.to_str(), file.to_str(), work.to_str())
+    else {
+        eprintln!("xtask bench-vs-sqlite: paths must be UTF-8");
+        return ExitCode::FAILURE;
+    };
+    let as_of = jisseki::synth::bc::AS_OF;
+    if step(
+        "bench-vs-sqlite",
+        "python3",
+        &[
+            script,
+            "--jisseki",
+            bin,
+            "--events",
+            file,
+            "--work",
+            dir,
+            "--as-of",
+            as_of,
+        ],
+    ) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn script(name: &str, args: &[String]) -> ExitCode {
     let path = workspace_root().join("tools").join(name);
     let args: Vec<&str> = std::iter::once(path.to_str().unwrap_or(name))
@@ -396,6 +490,7 @@ fn main() -> ExitCode {
         Some("crash") => script("crash.sh", &args[2..]),
         Some("simulate") => simulate(&args[2..]),
         Some("fuzz") => fuzz(&args[2..]),
+        Some("bench-vs-sqlite") => bench_vs_sqlite(&args[2..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
