@@ -212,7 +212,7 @@ fn a_disk_that_fills_up_during_an_import_leaves_the_ledger_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("small");
     std::fs::create_dir_all(&mnt).unwrap();
-    // Room for sled's 8 MiB log segments; the filler leaves 600 kB.
+    // Room for sled's 2 MiB log segments; the filler leaves 600 kB.
     let Some(_guard) = Tmpfs::mount(&mnt, "64m") else {
         return;
     };

@@ -432,14 +432,15 @@ fn engine(e: sled::Error) -> StorageError {
 /// not take all memory.
 pub const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The size of sled's log segments in a new ledger. sled stores any page
-/// larger than a quarter of a segment as a separate "blob" file, and reads
-/// every blob back when it opens a database; with the default 512 KiB
-/// segments, leaves of event chunks are blobs, and opening a ledger of 10M
-/// events read 1.1 GB. Segments of 8 MiB keep pages inline (docs/format.md
-/// §3). sled refuses to change a database's segment size, so a ledger keeps
-/// the size it was created with ([`segment_size_of`]).
-pub const SLED_SEGMENT_BYTES: usize = 8 << 20;
+/// The size of sled's log segments in a new ledger. sled stores a page
+/// larger than a quarter of a segment as a separate "blob" file, and on
+/// opening reads back every blob written since its last snapshot. Measured
+/// on 10M events (docs/PERFORMANCE.md): sled's default 512 KiB segments
+/// gave a 3.0 GB ledger that took 0.35 s to open; 2 MiB segments 2.1 GB and
+/// 0.08 s; 8 MiB 1.97 GB and 0.16 s. sled refuses to change a database's
+/// segment size, so a ledger keeps the size it was created with
+/// ([`segment_size_of`]).
+pub const SLED_SEGMENT_BYTES: usize = 2 << 20;
 
 /// The segment size a sled database in `dir` was created with (its `conf`
 /// file), if it exists.

@@ -7,7 +7,7 @@
 //! | name | value |
 //! |---|---|
 //! | `checkpoint/h/` + fingerprint (8) + seq (u64 BE) | the header below |
-//! | `checkpoint/p/` + fingerprint (8) + seq (u64 BE) + part (u32 BE) | up to 1 MiB of [`Tally::encode`] |
+//! | `checkpoint/p/` + fingerprint (8) + seq (u64 BE) + part (u32 BE) | up to 64 KiB of [`Tally::encode`] |
 //! | `checkpoint/r/` + fingerprint (8) + seq (u64 BE) + SHA-256 of the request (16) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]) |
 //!
 //! Header, little-endian: format (u32), seq (u64), the chain hash of the
@@ -33,7 +33,10 @@ const PART: &[u8] = b"checkpoint/p/";
 const RESULT: &[u8] = b"checkpoint/r/";
 const HEADER_FORMAT: u32 = 1;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
-const PART_BYTES: usize = 1 << 20;
+/// Parts stay well under sled's blob threshold (a quarter of a segment, and
+/// segments are at least 512 KiB), so they are never separate files that
+/// sled reads back on opening.
+const PART_BYTES: usize = 64 << 10;
 /// Checkpoints kept (the newest); older ones are removed by a save.
 pub const KEEP: usize = 3;
 /// Rendered reports kept for the head ([`Ledger::report_rendered`]).
