@@ -21,3 +21,4 @@ pub mod projection;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod server;

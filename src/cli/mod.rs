@@ -203,6 +203,45 @@ pub enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// 複数の事業の台帳を HTTP で提供する（トークンによる権限管理）/ serve many projects' ledgers over HTTP, with bearer tokens and roles
+    Serve {
+        /// 事業ごとの台帳とトークンを置くディレクトリ / the directory of the projects' ledgers and the tokens
+        #[arg(long)]
+        root: PathBuf,
+        /// 待ち受けるアドレス（ポート 0 は空きポート）/ address to listen on (port 0 picks one)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// serve のアクセストークンを作成・失効・一覧する / create, revoke or list the tokens of `serve`
+    Token {
+        /// serve の --root と同じディレクトリ / the same directory as serve's --root
+        #[arg(long, global = true)]
+        root: Option<PathBuf>,
+        #[command(subcommand)]
+        /// 操作 / what to do
+        action: TokenAction,
+    },
+}
+
+/// `jisseki token ...`.
+#[derive(Subcommand, Debug)]
+pub enum TokenAction {
+    /// トークンを作成する（秘密の値は一度だけ表示）/ create a token (its secret is shown once)
+    Create {
+        /// 役割 / role
+        #[arg(long, value_enum)]
+        role: crate::server::tokens::Role,
+        /// 対象の事業（admin 以外は必須）/ the project (required but for admin)
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// トークンを失効させる / revoke a token
+    Revoke {
+        /// トークンの ID（t-...）/ the token's id (t-...)
+        id: String,
+    },
+    /// トークンを一覧する（秘密の値は保存されていない）/ list the tokens (no secret is stored)
+    List,
 }
 
 /// Exit codes: 0 success, 1 refused input or failed check, 2 usage, 3
@@ -470,6 +509,28 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
+        Command::Serve { root, listen } => {
+            crate::server::serve(root, listen, |addr| {
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!("待ち受け中: http://{addr}"),
+                        Lang::En => format!("listening on http://{addr}"),
+                    }
+                );
+                let _ = std::io::stdout().flush();
+            })
+            .map_err(|e| Failure::Usage(format!("serve: {e}")))?;
+            Ok(0)
+        }
+        Command::Token { root, action } => {
+            let Some(root) = root else {
+                return Err(Failure::Usage(
+                    lang.pick("--root が必要です", "--root is needed").into(),
+                ));
+            };
+            token(root, action, cli.format, lang)
+        }
         Command::Evaluate {
             year,
             known_at,
@@ -796,6 +857,74 @@ fn print_checkpoints(all: &[crate::ledger::CheckpointInfo], format: Format, lang
         return;
     }
     print!("{}", crate::table::render(&head, &rows));
+}
+
+fn token(root: &Path, action: &TokenAction, format: Format, lang: Lang) -> Result<u8, Failure> {
+    use crate::server::tokens;
+    let fail = |e: tokens::TokenError| Failure::Usage(format!("token: {e}"));
+    match action {
+        TokenAction::Create { role, project } => {
+            let (t, secret) = tokens::create(root, *role, project.as_deref()).map_err(fail)?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    json!({"id": t.id, "token": secret, "role": t.role, "project": t.project})
+                ),
+                _ => {
+                    println!("{secret}");
+                    eprintln!(
+                        "{}",
+                        match lang {
+                            Lang::Ja => format!(
+                                "トークン {} を作成しました（{}）。秘密の値は今だけ表示されます",
+                                t.id,
+                                t.role.as_str()
+                            ),
+                            Lang::En => format!(
+                                "created token {} ({}); the secret is shown only now",
+                                t.id,
+                                t.role.as_str()
+                            ),
+                        }
+                    );
+                }
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let t = tokens::revoke(root, id).map_err(fail)?;
+            println!(
+                "{}",
+                match lang {
+                    Lang::Ja => format!("トークン {} を失効させました", t.id),
+                    Lang::En => format!("revoked token {}", t.id),
+                }
+            );
+        }
+        TokenAction::List => {
+            let all = tokens::load(root).map_err(fail)?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+            } else {
+                let head = match lang {
+                    Lang::Ja => ["ID", "役割", "事業", "作成"],
+                    Lang::En => ["id", "role", "project", "created"],
+                };
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.id.clone(),
+                            t.role.as_str().into(),
+                            t.project.clone().unwrap_or_else(|| "*".into()),
+                            t.created_at.clone(),
+                        ]
+                    })
+                    .collect();
+                print!("{}", crate::table::render(&head, &rows));
+            }
+        }
+    }
+    Ok(0)
 }
 
 fn render_report(r: &crate::report::Report, format: Format, lang: Lang) -> Vec<u8> {

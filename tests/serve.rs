@@ -1,0 +1,299 @@
+//! `jisseki serve`: the real binary on a loopback port, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const FIXTURE: &str = "tests/fixtures/council_small.jsonl";
+
+fn jisseki() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jisseki"));
+    c.env_remove("JISSEKI_LEDGER")
+        .env_remove("JISSEKI_LANG")
+        .env_remove("JISSEKI_TEST_NOW");
+    c
+}
+
+fn token(root: &Path, role: &str, project: Option<&str>) -> String {
+    let mut c = jisseki();
+    c.args(["token", "create", "--root"])
+        .arg(root)
+        .args(["--role", role]);
+    if let Some(p) = project {
+        c.args(["--project", p]);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(root: &Path) -> Server {
+        let mut child = jisseki()
+            .args(["serve", "--lang", "en", "--listen", "127.0.0.1:0", "--root"])
+            .arg(root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .split_once("http://")
+            .map(|(_, a)| format!("http://{}", a.trim()))
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Status and body, whatever the status.
+fn call(req: ureq::Request, body: Option<(&str, &[u8])>) -> (u16, String) {
+    let r = match body {
+        Some((ct, bytes)) => req.set("Content-Type", ct).send_bytes(bytes),
+        None => req.call(),
+    };
+    match r {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn bearer(req: ureq::Request, t: &str) -> ureq::Request {
+    req.set("Authorization", &format!("Bearer {t}"))
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+#[test]
+fn roles_tokens_appends_reports_and_a_graceful_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let kushiro = token(&root, "council", Some("kushiro"));
+    let kitami = token(&root, "council", Some("kitami"));
+    let auditor = token(&root, "auditor", Some("kushiro"));
+    let stored = std::fs::read_to_string(root.join("tokens.json")).unwrap();
+    assert!(!stored.contains(&kushiro), "only hashes are stored");
+    let s = Server::start(&root);
+
+    assert_eq!(call(ureq::get(&s.url("/healthz")), None).0, 200);
+    // No token, a wrong token: 401.
+    let report = s.url("/projects/kushiro/report?as_of=2025-02-28");
+    assert_eq!(call(ureq::get(&report), None).0, 401);
+    assert_eq!(call(bearer(ureq::get(&report), "jsk_wrong"), None).0, 401);
+    // Only an admin creates projects.
+    let new = |p: &str| format!(r#"{{"project":"{p}"}}"#);
+    let create = |t: &str, p: &str| {
+        call(
+            bearer(ureq::post(&s.url("/projects")), t),
+            Some(("application/json", new(p).as_bytes())),
+        )
+        .0
+    };
+    assert_eq!(create(&kushiro, "kushiro"), 403);
+    assert_eq!(create(&admin, "kushiro"), 201);
+    assert_eq!(create(&admin, "kitami"), 201);
+    assert_eq!(create(&admin, "kitami"), 409);
+
+    // The council appends its events; a retry of the same batch appends
+    // nothing twice.
+    let events = std::fs::read(FIXTURE).unwrap();
+    let post = |t: &str, p: &str, body: &[u8], ct: &str| {
+        call(
+            bearer(ureq::post(&s.url(&format!("/projects/{p}/events"))), t),
+            Some((ct, body)),
+        )
+    };
+    let (code, body) = post(&kushiro, "kushiro", &events, "application/x-ndjson");
+    assert_eq!(code, 201, "{body}");
+    let first = json(&body);
+    let n = first["appended"].as_array().unwrap().len();
+    assert!(n > 10);
+    let (code, body) = post(&kushiro, "kushiro", &events, "application/x-ndjson");
+    assert_eq!(code, 200, "{body}");
+    let again = json(&body);
+    assert_eq!(again["appended"].as_array().unwrap().len(), 0);
+    assert_eq!(again["already"].as_array().unwrap().len(), n);
+    assert_eq!(again["head"], first["head"]);
+
+    // Another council's token on this project, the auditor appending, and a
+    // project that does not exist: 403, with no hint of existence.
+    assert_eq!(
+        post(&kitami, "kushiro", &events, "application/x-ndjson").0,
+        403
+    );
+    assert_eq!(
+        post(&auditor, "kushiro", &events, "application/x-ndjson").0,
+        403
+    );
+    let (c1, b1) = post(&kitami, "nosuch", &events, "application/x-ndjson");
+    let (c2, b2) = post(&kitami, "kushiro", &events, "application/x-ndjson");
+    assert_eq!((c1, &b1), (c2, &b2));
+
+    // A bad CSV is refused whole, its row and column named.
+    let csv = "type,menu,date,role,person,residence,intent_confirmed\nattendance,B-01,2025-01-10,job_seeker,P-X1,in_region,true\nattendance,B-01,2025-13-40,job_seeker,P-X2,in_region,true\n";
+    let (code, body) = post(&kushiro, "kushiro", csv.as_bytes(), "text/csv");
+    assert_eq!(code, 422, "{body}");
+    let err = json(&body);
+    assert_eq!(err["errors"][0]["line"], 3, "{body}");
+    assert_eq!(err["errors"][0]["field"], "date", "{body}");
+    // expected_seq: refused when the ledger moved.
+    let head = first["head"]["seq"].as_u64().unwrap();
+    let good = "type,menu,date,role,person,residence,intent_confirmed\nattendance,B-01,2025-01-10,job_seeker,P-X1,in_region,true\n";
+    let stale = format!("/projects/kushiro/events?expected_seq={}", head - 1);
+    let (code, _) = call(
+        bearer(ureq::post(&s.url(&stale)), &kushiro),
+        Some(("text/csv", good.as_bytes())),
+    );
+    assert_eq!(code, 409);
+
+    // Reports for the council and the auditor; known-at before the events.
+    let (code, body) = call(bearer(ureq::get(&report), &auditor), None);
+    assert_eq!(code, 200, "{body}");
+    let r = json(&body);
+    assert_eq!(r["head"]["seq"], head);
+    assert!(r["totals"]["output"].as_u64().unwrap() > 0);
+    let (_, body2) = call(bearer(ureq::get(&report), &kushiro), None);
+    assert_eq!(json(&body2), r, "the kept report is the same");
+    let early = s.url("/projects/kushiro/report?as_of=2025-02-28&known_at=2000-01-01T00:00:00Z");
+    let (code, body) = call(bearer(ureq::get(&early), &auditor), None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["totals"]["output"], 0);
+    assert_eq!(
+        call(bearer(ureq::get(&report), &kitami), None).0,
+        403,
+        "a council reads only its own project"
+    );
+    // Export and verify.
+    let (code, body) = call(
+        bearer(ureq::get(&s.url("/projects/kushiro/export")), &auditor),
+        None,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(body.lines().count() as u64, head);
+    let (code, body) = call(
+        bearer(ureq::get(&s.url("/projects/kushiro/verify")), &admin),
+        None,
+    );
+    assert_eq!(
+        (code, json(&body)["ok"].clone()),
+        (200, serde_json::json!(true))
+    );
+
+    // SIGTERM: exits 0, and every acknowledged event is in the ledger.
+    assert!(s.stop().success());
+    let out = jisseki()
+        .args(["verify", "--format", "json", "--ledger"])
+        .arg(root.join("projects").join("kushiro"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["events"], head);
+    // The access log names who did what.
+    let log = std::fs::read_to_string(root.join("access.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().map(json).collect();
+    assert!(lines
+        .iter()
+        .any(|l| l["status"] == 401 && l["token"].is_null()));
+    assert!(lines.iter().any(|l| l["status"] == 403
+        && l["role"] == "council"
+        && l["path"] == "/projects/kushiro/events"));
+    assert!(!log.contains(&kushiro), "no secret in the access log");
+}
+
+/// Many clients appending to one project at once get gap-free seqs, and
+/// none of their acknowledged events is lost or duplicated.
+#[test]
+fn concurrent_appends_get_gap_free_seqs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let s = Server::start(&root);
+    let created = call(
+        bearer(ureq::post(&s.url("/projects")), &admin),
+        Some(("application/json", br#"{"project":"p"}"#)),
+    );
+    assert_eq!(created.0, 201);
+    let preamble = std::fs::read_to_string(FIXTURE).unwrap();
+    let defs: String = preamble.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let (code, _) = call(
+        bearer(ureq::post(&s.url("/projects/p/events")), &council),
+        Some(("application/x-ndjson", defs.as_bytes())),
+    );
+    assert_eq!(code, 201);
+    let url = s.url("/projects/p/events");
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (url, council) = (url.clone(), council.clone());
+            std::thread::spawn(move || {
+                let mut seqs = Vec::new();
+                for i in 0..25 {
+                    let id = format!("0193a1c0-0000-7000-8000-{:012x}", 0x1000 + t * 100 + i);
+                    let line = format!(
+                        r#"{{"id":"{id}","type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-{t}-{i}","residence":"in_region","intent_confirmed":true}}"#
+                    );
+                    // Each event sent twice, as a client retrying would.
+                    for _ in 0..2 {
+                        let (code, body) = call(
+                            bearer(ureq::post(&url), &council),
+                            Some(("application/x-ndjson", line.as_bytes())),
+                        );
+                        assert!(code == 200 || code == 201, "{code} {body}");
+                        let v = json(&body);
+                        let seq = v["appended"][0]["seq"]
+                            .as_u64()
+                            .or_else(|| v["already"][0]["seq"].as_u64())
+                            .unwrap();
+                        seqs.push(seq);
+                    }
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let first = seqs[0];
+    assert_eq!(seqs.len(), 200);
+    assert_eq!(seqs, (first..first + 200).collect::<Vec<_>>(), "gap-free");
+    assert!(s.stop().success());
+}
