@@ -297,3 +297,112 @@ fn concurrent_appends_get_gap_free_seqs() {
     assert_eq!(seqs, (first..first + 200).collect::<Vec<_>>(), "gap-free");
     assert!(s.stop().success());
 }
+
+/// Every route × every role: what each may do, and the OpenAPI document
+/// served. 401 without a token; 403 for what a role may not do or another
+/// project; 2xx otherwise.
+#[test]
+fn every_route_for_every_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let other = token(&root, "council", Some("q"));
+    let auditor = token(&root, "auditor", Some("p"));
+    let evaluator = token(&root, "evaluator", Some("p"));
+    let s = Server::start(&root);
+    for p in ["p", "q"] {
+        let body = format!(r#"{{"project":"{p}"}}"#);
+        let created = call(
+            bearer(ureq::post(&s.url("/projects")), &admin),
+            Some(("application/json", body.as_bytes())),
+        );
+        assert_eq!(created.0, 201);
+    }
+    let events = std::fs::read(FIXTURE).unwrap();
+    let appended = call(
+        bearer(ureq::post(&s.url("/projects/p/events")), &council),
+        Some(("application/x-ndjson", &events)),
+    );
+    assert_eq!(appended.0, 201);
+    let (code, doc) = call(ureq::get(&s.url("/openapi.json")), None);
+    assert_eq!(code, 200);
+    assert!(json(&doc)["paths"]["/projects/{p}/report"].is_object());
+
+    let reads = [
+        "/projects/p/report?as_of=2025-02-28",
+        "/projects/p/report?as_of=2025-02-28&format=csv&cumulative=true",
+        "/projects/p/evaluate?year=1",
+        "/projects/p/evaluate?year=1&format=xlsx",
+        "/projects/p/explain?as_of=2025-02-28&menu=B-01",
+        "/projects/p/log?type=hire&limit=2",
+        "/projects/p/export",
+        "/projects/p/verify",
+    ];
+    for path in reads {
+        let get = |t: Option<&str>| {
+            let r = ureq::get(&s.url(path));
+            call(t.map_or(r.clone(), |t| bearer(r, t)), None)
+        };
+        assert_eq!(get(None).0, 401, "{path}");
+        for (who, t) in [
+            ("admin", &admin),
+            ("council", &council),
+            ("auditor", &auditor),
+            ("evaluator", &evaluator),
+        ] {
+            let (code, body) = get(Some(t));
+            assert_eq!(code, 200, "{who} {path}: {body}");
+        }
+        assert_eq!(get(Some(&other)).0, 403, "{path}");
+    }
+    // Writes: the council of p and the admin only.
+    let one = r#"{"type":"attendance","menu":"B-01","date":"2025-01-20","role":"job_seeker","person":"P-ROLE","residence":"in_region","intent_confirmed":true}"#;
+    for (who, t, want) in [
+        ("auditor", &auditor, 403),
+        ("evaluator", &evaluator, 403),
+        ("other council", &other, 403),
+        ("council", &council, 201),
+        // Without an id, the same line is another event.
+        ("admin", &admin, 201),
+    ] {
+        let (code, body) = call(
+            bearer(ureq::post(&s.url("/projects/p/events")), t),
+            Some(("application/x-ndjson", one.as_bytes())),
+        );
+        assert_eq!(code, want, "{who}: {body}");
+    }
+    for (who, t) in [("council", &council), ("auditor", &auditor)] {
+        let body = br#"{"project":"z"}"#;
+        let (code, _) = call(
+            bearer(ureq::post(&s.url("/projects")), t),
+            Some(("application/json", body)),
+        );
+        assert_eq!(code, 403, "{who} creating a project");
+    }
+    // The access log: the admin sees all, the auditor only p's lines, a
+    // council none.
+    let (code, _) = call(
+        bearer(ureq::get(&s.url("/projects/q/verify")), &other),
+        None,
+    );
+    assert_eq!(code, 200, "a council reads its own project");
+    let (code, all) = call(bearer(ureq::get(&s.url("/access-log")), &admin), None);
+    assert_eq!(code, 200);
+    assert!(all.contains("/projects/q"), "the admin sees q's lines");
+    let (code, mine) = call(bearer(ureq::get(&s.url("/access-log")), &auditor), None);
+    assert_eq!(code, 200);
+    assert!(mine.lines().count() > 0 && !mine.contains("/projects/q"));
+    assert_eq!(
+        call(bearer(ureq::get(&s.url("/access-log")), &council), None).0,
+        403
+    );
+    // Paging of the log.
+    let page = ureq::get(&s.url("/projects/p/log?limit=5"))
+        .set("Authorization", &format!("Bearer {auditor}"))
+        .call()
+        .unwrap();
+    assert_eq!(page.header("x-next-offset"), Some("5"));
+    assert_eq!(page.into_string().unwrap().lines().count(), 5);
+    assert!(s.stop().success());
+}

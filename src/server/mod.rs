@@ -20,9 +20,17 @@
 //! | `GET /healthz` | anyone | `ok` |
 //! | `POST /projects` `{"project": P}` | admin | creates the project's ledger |
 //! | `POST /projects/{p}/events[?expected_seq=N]` | council of p, admin | appends JSON Lines, or CSV with `Content-Type: text/csv`; all or nothing; idempotent by event `id` |
-//! | `GET /projects/{p}/report?as_of=D[&known_at=T][&cumulative=true]` | anyone granted p | CONTRACT §3 as JSON |
-//! | `GET /projects/{p}/export` | anyone granted p | every event as JSON Lines |
+//! | `GET /projects/{p}/report?as_of=D[&known_at=T][&cumulative=true][&format=csv]` | anyone granted p | CONTRACT §3 as JSON, or CSV |
+//! | `GET /projects/{p}/evaluate?year=1\|2[&known_at=T][&format=xlsx][&lang=en]` | anyone granted p | CONTRACT §4 as JSON, or the workbook |
+//! | `GET /projects/{p}/explain?as_of=D&menu=M\|person=P\|establishment=E[&known_at=T][&cumulative=true]` | anyone granted p | every event behind the figures, with its rule |
+//! | `GET /projects/{p}/log?[type=T][&menu=M][&person=P][&establishment=E][&since=T][&until=T][&offset=N][&limit=N]` | anyone granted p | events, filtered and paged, as JSON Lines |
+//! | `GET /projects/{p}/export` | anyone granted p | every event as JSON Lines, streamed |
 //! | `GET /projects/{p}/verify` | anyone granted p | the chain check |
+//! | `GET /access-log?[token=ID][&limit=N]` | admin; auditors (their project's lines) | the access log |
+//! | `GET /openapi.json` | anyone | the OpenAPI 3.1 description (`schemas/openapi.json`) |
+//!
+//! At most [`IN_FLIGHT_MAX`] requests are served at once; beyond that the
+//! answer is 503 with `Retry-After`, never a hang.
 
 pub mod tokens;
 
@@ -46,6 +54,27 @@ use tokens::{Role, TokenEntry};
 
 /// The largest request body accepted (an import of a council's year).
 pub const BODY_LIMIT: usize = 256 << 20;
+/// Requests served at once; more are refused with 503 and `Retry-After`.
+pub const IN_FLIGHT_MAX: usize = 256;
+
+/// Every route: method and path, as in `schemas/openapi.json` (a test holds
+/// the two equal, and another calls each route).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/openapi.json"),
+    ("get", "/access-log"),
+    ("post", "/projects"),
+    ("post", "/projects/{p}/events"),
+    ("get", "/projects/{p}/report"),
+    ("get", "/projects/{p}/evaluate"),
+    ("get", "/projects/{p}/explain"),
+    ("get", "/projects/{p}/log"),
+    ("get", "/projects/{p}/export"),
+    ("get", "/projects/{p}/verify"),
+];
+
+/// The OpenAPI 3.1 description of the routes.
+pub const OPENAPI: &str = include_str!("../../schemas/openapi.json");
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -300,6 +329,29 @@ struct ReportQuery {
     known_at: Option<String>,
     #[serde(default)]
     cumulative: bool,
+    format: Option<String>,
+}
+
+fn bad(what: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", what.into())
+}
+
+fn parse_known_at(t: &Option<String>) -> Result<Option<i64>, ApiError> {
+    match t {
+        Some(t) => Ok(Some(
+            crate::journal::chain::parse_timestamp(t)
+                .ok_or_else(|| bad("known_at: an RFC 3339 time"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn scope_of(cumulative: bool) -> crate::rules::time::Scope {
+    if cumulative {
+        crate::rules::time::Scope::Cumulative
+    } else {
+        crate::rules::time::Scope::FiscalYear
+    }
 }
 
 async fn report(
@@ -311,31 +363,281 @@ async fn report(
     if !may_read(&caller, &p) {
         return Err(ApiError::forbidden());
     }
-    let bad = |what: &str| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", what.into());
     let as_of = crate::domain::Date::parse_iso(&q.as_of).ok_or_else(|| bad("as_of: YYYY-MM-DD"))?;
-    let known_at = match &q.known_at {
-        Some(t) => Some(
-            crate::journal::chain::parse_timestamp(t)
-                .ok_or_else(|| bad("known_at: an RFC 3339 time"))?,
-        ),
-        None => None,
-    };
-    let scope = if q.cumulative {
-        crate::rules::time::Scope::Cumulative
-    } else {
-        crate::rules::time::Scope::FiscalYear
+    let known_at = parse_known_at(&q.known_at)?;
+    let scope = scope_of(q.cumulative);
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(bad("format: json or csv")),
     };
     let ledger = app.ledger(&p)?;
     let bytes = blocking(move || {
         let mut l = ledger.lock().map_err(|_| ApiError::internal())?;
-        let render = |r: &crate::report::Report| serde_json::to_vec(r).unwrap_or_default();
+        let render = |r: &crate::report::Report| {
+            if csv {
+                crate::report::render_csv(r)
+            } else {
+                serde_json::to_vec(r).unwrap_or_default()
+            }
+        };
+        let request = if csv { "api/csv" } else { "api/json" };
         Ok(match known_at {
-            None => l.report_rendered(as_of, scope, "api/json", render)?.0,
+            None => l.report_rendered(as_of, scope, request, render)?.0,
             Some(_) => render(&l.report_saving(as_of, known_at, scope)?.0),
         })
     })
     .await?;
+    let ct = if csv {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+struct EvaluateQuery {
+    year: u8,
+    known_at: Option<String>,
+    format: Option<String>,
+    lang: Option<crate::i18n::Lang>,
+}
+
+async fn evaluate(
+    State(app): State<Arc<App>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    UrlPath(p): UrlPath<String>,
+    Query(q): Query<EvaluateQuery>,
+) -> Result<Response, ApiError> {
+    if !may_read(&caller, &p) {
+        return Err(ApiError::forbidden());
+    }
+    if !matches!(q.year, 1 | 2) {
+        return Err(bad("year: 1 or 2 (year 3 has no mid-term judgement)"));
+    }
+    let known_at = parse_known_at(&q.known_at)?;
+    let xlsx = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("xlsx") => true,
+        Some(_) => return Err(bad("format: json or xlsx")),
+    };
+    let lang = q.lang.unwrap_or_default();
+    let ledger = app.ledger(&p)?;
+    let bytes = blocking(move || {
+        let l = ledger.lock().map_err(|_| ApiError::internal())?;
+        let r = l.resolved(known_at)?;
+        drop(l);
+        let e = crate::evaluate::evaluate(&r, q.year, lang).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "evaluate", e.to_string())
+        })?;
+        if !xlsx {
+            return Ok(serde_json::to_vec(&e).unwrap_or_default());
+        }
+        let dir = tempfile::tempdir().map_err(|_| ApiError::internal())?;
+        let path = dir.path().join("judgement.xlsx");
+        crate::report::xlsx::write_workbook(&r, &e, &path).map_err(|_| ApiError::internal())?;
+        std::fs::read(&path).map_err(|_| ApiError::internal())
+    })
+    .await?;
+    let ct = if xlsx {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else {
+        "application/json"
+    };
+    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+struct ExplainQuery {
+    as_of: String,
+    known_at: Option<String>,
+    #[serde(default)]
+    cumulative: bool,
+    menu: Option<String>,
+    person: Option<String>,
+    establishment: Option<String>,
+}
+
+async fn explain(
+    State(app): State<Arc<App>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    UrlPath(p): UrlPath<String>,
+    Query(q): Query<ExplainQuery>,
+) -> Result<Response, ApiError> {
+    if !may_read(&caller, &p) {
+        return Err(ApiError::forbidden());
+    }
+    let as_of = crate::domain::Date::parse_iso(&q.as_of).ok_or_else(|| bad("as_of: YYYY-MM-DD"))?;
+    let known_at = parse_known_at(&q.known_at)?;
+    let subject = q.person.clone().or(q.establishment.clone());
+    if q.menu.is_none() && subject.is_none() {
+        return Err(bad("menu, person or establishment"));
+    }
+    let scope = scope_of(q.cumulative);
+    let ledger = app.ledger(&p)?;
+    let bytes = blocking(move || {
+        let l = ledger.lock().map_err(|_| ApiError::internal())?;
+        let r = l.resolved(known_at)?;
+        drop(l);
+        if let Some(m) = &q.menu {
+            if !r.menus.contains_key(m.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "no_menu",
+                    format!("no menu {m}"),
+                ));
+            }
+        }
+        let f = crate::projection::figures(&r, crate::projection::Query { as_of, scope });
+        let report = crate::report::Report::new(&r, &f, as_of, known_at);
+        let x = crate::report::explanation(report, &f, q.menu.as_deref(), subject.as_deref());
+        Ok(serde_json::to_vec(&x).unwrap_or_default())
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    #[serde(rename = "type")]
+    types: Option<String>,
+    menu: Option<String>,
+    person: Option<String>,
+    establishment: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// The most events one `log` page gives.
+pub const LOG_PAGE_MAX: usize = 10_000;
+
+async fn log(
+    State(app): State<Arc<App>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    UrlPath(p): UrlPath<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, ApiError> {
+    if !may_read(&caller, &p) {
+        return Err(ApiError::forbidden());
+    }
+    let time = |t: &Option<String>, what: &str| match t {
+        Some(t) => crate::journal::chain::parse_timestamp(t)
+            .map(Some)
+            .ok_or_else(|| bad(what)),
+        None => Ok(None),
+    };
+    let limit = q.limit.unwrap_or(1_000).min(LOG_PAGE_MAX);
+    let filter = crate::ledger::LogFilter {
+        types: q
+            .types
+            .map(|t| t.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        menu: q.menu,
+        person: q.person,
+        establishment: q.establishment,
+        since_us: time(&q.since, "since: an RFC 3339 time")?,
+        until_us: time(&q.until, "until: an RFC 3339 time")?,
+        limit: Some(q.offset.saturating_add(limit).saturating_add(1)),
+    };
+    let offset = q.offset;
+    let ledger = app.ledger(&p)?;
+    let (bytes, more) = blocking(move || {
+        let l = ledger.lock().map_err(|_| ApiError::internal())?;
+        let events = l.log(&filter)?;
+        let more = events.len() > offset + limit;
+        let mut out = Vec::new();
+        for e in events.iter().skip(offset).take(limit) {
+            out.extend_from_slice(&e.export_line());
+            out.push(b'\n');
+        }
+        Ok((out, more))
+    })
+    .await?;
+    let mut r = ([(header::CONTENT_TYPE, "application/x-ndjson")], bytes).into_response();
+    if more {
+        // The next page, as a header (the body stays JSON Lines).
+        if let Ok(v) = header::HeaderValue::from_str(&(offset + limit).to_string()) {
+            r.headers_mut().insert("x-next-offset", v);
+        }
+    }
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct AccessQuery {
+    token: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The access log: an admin sees every line; an auditor the lines about
+/// the project its token is for.
+async fn access_log(
+    State(app): State<Arc<App>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    Query(q): Query<AccessQuery>,
+) -> Result<Response, ApiError> {
+    let prefix = match (caller.role, &caller.project) {
+        (Role::Admin, _) => None,
+        (Role::Auditor, Some(p)) => Some(format!("/projects/{p}/")),
+        _ => return Err(ApiError::forbidden()),
+    };
+    let root = app.root.clone();
+    let limit = q.limit.unwrap_or(1_000).min(LOG_PAGE_MAX);
+    let bytes = blocking(move || {
+        let text = std::fs::read_to_string(root.join("access.log")).unwrap_or_default();
+        let mut lines: Vec<&str> =
+            text.lines()
+                .filter(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+                    prefix.as_deref().is_none_or(|pre| {
+                        v["path"].as_str().is_some_and(|path| path.starts_with(pre))
+                    }) && q.token.as_deref().is_none_or(|t| v["token"] == t)
+                })
+                .collect();
+        let skip = lines.len().saturating_sub(limit);
+        lines.drain(..skip);
+        let mut out = lines.join("\n").into_bytes();
+        if !out.is_empty() {
+            out.push(b'\n');
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], bytes).into_response())
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// Sends what is written through a channel, 64 KiB at a time.
+struct ChannelWriter {
+    buf: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= 64 << 10 {
+            self.flush()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
 }
 
 async fn export(
@@ -347,14 +649,30 @@ async fn export(
         return Err(ApiError::forbidden());
     }
     let ledger = app.ledger(&p)?;
-    let bytes = blocking(move || {
-        let l = ledger.lock().map_err(|_| ApiError::internal())?;
-        let mut out = Vec::new();
-        l.export(&mut out)?;
-        Ok(out)
-    })
-    .await?;
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], bytes).into_response())
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChannelWriter {
+            buf: Vec::new(),
+            tx: tx.clone(),
+        };
+        let done = match ledger.lock() {
+            Ok(l) => l.export(&mut w).map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err("internal error".to_string()),
+        };
+        let done = done.and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()));
+        if let Err(e) = done {
+            // The client sees a broken stream, not a complete-looking one.
+            let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 async fn verify(
@@ -395,16 +713,17 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let caller = match (path.as_str(), presented) {
-        ("/healthz", _) => None,
+    let open = matches!(path.as_str(), "/healthz" | "/openapi.json");
+    let caller = match (open, presented) {
+        (true, _) => None,
         (_, Some(secret)) => {
             let all = tokens::load(&app.root).unwrap_or_default();
             tokens::find(&all, &secret).cloned()
         }
         _ => None,
     };
-    let response = match (&caller, path.as_str()) {
-        (_, "/healthz") => next.run(req).await,
+    let response = match (&caller, open) {
+        (_, true) => next.run(req).await,
         (Some(c), _) => {
             req.extensions_mut().insert(Caller(c.clone()));
             next.run(req).await
@@ -439,11 +758,32 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
 
 /// The service's routes over `root`.
 fn router(app: Arc<App>) -> Router {
+    let overload = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            |_: tower::BoxError| async {
+                let mut r = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "too many requests at once; retry".into(),
+                )
+                .into_response();
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                r
+            },
+        ))
+        .load_shed()
+        .concurrency_limit(IN_FLIGHT_MAX);
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .route("/access-log", get(access_log))
         .route("/projects", post(create_project))
         .route("/projects/{p}/events", post(append))
         .route("/projects/{p}/report", get(report))
+        .route("/projects/{p}/evaluate", get(evaluate))
+        .route("/projects/{p}/explain", get(explain))
+        .route("/projects/{p}/log", get(log))
         .route("/projects/{p}/export", get(export))
         .route("/projects/{p}/verify", get(verify))
         .layer(axum::middleware::from_fn_with_state(
@@ -451,6 +791,7 @@ fn router(app: Arc<App>) -> Router {
             authenticate,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(overload)
         .with_state(app)
 }
 
@@ -501,4 +842,30 @@ pub fn serve(
         open.clear();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `schemas/openapi.json` describes exactly the routes the router
+    /// serves.
+    #[test]
+    fn the_openapi_document_names_every_route_and_no_other() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut described: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                described.push((method.clone(), path.clone()));
+            }
+        }
+        described.sort();
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        served.sort();
+        assert_eq!(described, served);
+    }
 }
