@@ -406,3 +406,139 @@ fn every_route_for_every_role() {
     assert_eq!(page.into_string().unwrap().lines().count(), 5);
     assert!(s.stop().success());
 }
+
+/// Clients appending single events with their own ids until the server
+/// goes away; every acknowledged id, per client.
+fn hammer(s: &Server, council: &str, clients: u64) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    (0..clients)
+        .map(|t| {
+            let (url, council) = (s.url("/projects/p/events"), council.to_string());
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0..100_000u64 {
+                    let id = format!("0193a1c0-0000-7000-8000-{:012x}", (t << 32) | i);
+                    let line = format!(
+                        r#"{{"id":"{id}","type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-{t}-{i}","residence":"in_region","intent_confirmed":true}}"#
+                    );
+                    let r = ureq::post(&url)
+                        .set("Authorization", &format!("Bearer {council}"))
+                        .set("Content-Type", "application/x-ndjson")
+                        .send_bytes(line.as_bytes());
+                    match r {
+                        Ok(r) if r.status() == 201 => acked.push(id),
+                        // The server is gone, or refuses new work while
+                        // it stops.
+                        _ => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+fn project_with_menus(s: &Server, admin: &str, council: &str) {
+    let created = call(
+        bearer(ureq::post(&s.url("/projects")), admin),
+        Some(("application/json", br#"{"project":"p"}"#)),
+    );
+    assert_eq!(created.0, 201);
+    let defs: String = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .lines()
+        .take(3)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (code, _) = call(
+        bearer(ureq::post(&s.url("/projects/p/events")), council),
+        Some(("application/x-ndjson", defs.as_bytes())),
+    );
+    assert_eq!(code, 201);
+}
+
+/// The ids in the project's ledger, after checking its chain.
+fn ids_in_ledger(root: &Path) -> std::collections::HashSet<String> {
+    let ledger = root.join("projects").join("p");
+    let out = jisseki()
+        .args(["verify", "--format", "json", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["ok"], true);
+    let out = jisseki()
+        .args(["export", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| json(l)["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// SIGKILL under load: every append that was acknowledged (2xx) is in the
+/// ledger afterwards, and the chain verifies.
+#[test]
+fn a_server_killed_under_load_loses_no_acknowledged_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let mut s = Server::start(&root);
+    project_with_menus(&s, &admin, &council);
+    let clients = hammer(&s, &council, 8);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let acked: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 20,
+        "the load ran ({} acknowledged)",
+        acked.len()
+    );
+    let stored = ids_in_ledger(&root);
+    let lost: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    // And it serves again.
+    let s = Server::start(&root);
+    let (code, _) = call(
+        bearer(ureq::get(&s.url("/projects/p/verify")), &admin),
+        None,
+    );
+    assert_eq!(code, 200);
+}
+
+/// SIGTERM with appends in flight: they finish, the server exits 0, and
+/// nothing acknowledged is lost.
+#[test]
+fn sigterm_with_appends_in_flight_finishes_them_and_exits_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let s = Server::start(&root);
+    project_with_menus(&s, &admin, &council);
+    let clients = hammer(&s, &council, 8);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(s.stop().success(), "exit 0 after SIGTERM");
+    let acked: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 20,
+        "the load ran ({} acknowledged)",
+        acked.len()
+    );
+    let stored = ids_in_ledger(&root);
+    assert!(acked.iter().all(|id| stored.contains(id)));
+}
