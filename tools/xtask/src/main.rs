@@ -10,7 +10,10 @@
 //! | `crash` | many real-crash iterations (`tools/crash.sh`) |
 //! | `simulate` | the deterministic fault simulation over N seeds (`tests/simulation.rs`) |
 //! | `fuzz` | every cargo-fuzz target for N seconds (`fuzz/`) |
+//! | `load` | `jisseki serve` under load on loopback: throughput, p50/p99/p999, errors |
 //! | `bench-vs-sqlite` | the same events in jisseki and in SQLite: same figures, times, sizes, memory (`tools/bench_vs_sqlite.py`) |
+
+mod load;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +38,10 @@ commands:
   fuzz [--seconds N] [--target T] [--seed S] [--if-nightly]
                   each cargo-fuzz target (fuzz/) for N seconds (default 60); installs
                   cargo-fuzz if missing; --if-nightly skips without a nightly toolchain
+  load [--clients N] [--seconds S]
+                  jisseki serve under load on loopback (default 64 clients, 10 s): N clients
+                  appending single durable events and one asking for reports; throughput,
+                  p50/p99/p999 latency, errors
   bench-vs-sqlite --events N [--seed S] [--work DIR]
                   N events of B/C menus (synth::bc) into jisseki and into SQLite: checks
                   both give the same figures, prints import and report times, disk and
@@ -382,6 +389,56 @@ fn gen(args: &[String]) -> ExitCode {
     }
 }
 
+/// The release binary, built first.
+fn release_jisseki() -> Option<PathBuf> {
+    if !step(
+        "build",
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "jisseki",
+            "-p",
+            "jisseki",
+        ],
+    ) {
+        return None;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    Some(target.join("release").join("jisseki"))
+}
+
+/// `cargo xtask load [--clients N] [--seconds S]`.
+fn load(args: &[String]) -> ExitCode {
+    let (mut clients, mut seconds) = (64usize, 10u64);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let ok = match (flag.as_str(), it.next()) {
+            ("--clients", Some(v)) => v.parse().map(|v| clients = v).is_ok(),
+            ("--seconds", Some(v)) => v.parse().map(|v| seconds = v).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            eprintln!("xtask load: bad flag or value: {flag}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let Some(bin) = release_jisseki() else {
+        return ExitCode::FAILURE;
+    };
+    match load::run(&bin, clients, seconds) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `cargo xtask bench-vs-sqlite --events N [--seed S] [--work DIR]`.
 fn bench_vs_sqlite(args: &[String]) -> ExitCode {
     let mut events: u64 = 10_000_000;
@@ -491,6 +548,7 @@ fn main() -> ExitCode {
         Some("simulate") => simulate(&args[2..]),
         Some("fuzz") => fuzz(&args[2..]),
         Some("bench-vs-sqlite") => bench_vs_sqlite(&args[2..]),
+        Some("load") => load(&args[2..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
