@@ -542,3 +542,43 @@ fn sigterm_with_appends_in_flight_finishes_them_and_exits_cleanly() {
     let stored = ids_in_ledger(&root);
     assert!(acked.iter().all(|id| stored.contains(id)));
 }
+
+/// An id already recorded with other content is refused, with its line and
+/// the seq that holds it; nothing of the request is appended.
+#[test]
+fn a_conflicting_id_is_refused_and_nothing_appended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let s = Server::start(&root);
+    project_with_menus(&s, &admin, &council);
+    let url = s.url("/projects/p/events");
+    let line = |person: &str| {
+        format!(
+            r#"{{"id":"0193a1c0-0000-7000-8000-00000000abcd","type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"{person}","residence":"in_region","intent_confirmed":true}}"#
+        )
+    };
+    let (code, body) = call(
+        bearer(ureq::post(&url), &council),
+        Some(("application/x-ndjson", line("P-1").as_bytes())),
+    );
+    assert_eq!(code, 201, "{body}");
+    let head = json(&body)["head"]["seq"].as_u64().unwrap();
+    let fresh = r#"{"type":"attendance","menu":"B-01","date":"2025-01-11","role":"job_seeker","person":"P-2","residence":"in_region","intent_confirmed":true}"#;
+    let batch = format!("{fresh}\n{}\n", line("P-OTHER"));
+    let (code, body) = call(
+        bearer(ureq::post(&url), &council),
+        Some(("application/x-ndjson", batch.as_bytes())),
+    );
+    assert_eq!(code, 422, "{body}");
+    let err = json(&body);
+    assert_eq!(err["errors"][0]["line"], 2, "{body}");
+    assert_eq!(err["errors"][0]["field"], "id", "{body}");
+    let (_, verify) = call(
+        bearer(ureq::get(&s.url("/projects/p/verify")), &council),
+        None,
+    );
+    assert_eq!(json(&verify)["events"], head, "nothing appended");
+    assert!(s.stop().success());
+}
