@@ -211,6 +211,17 @@ pub struct AppendReport {
     pub head: Option<Head>,
 }
 
+/// One request of [`Ledger::append_group`].
+#[derive(Debug, Clone)]
+pub struct GroupRequest {
+    /// Its events.
+    pub batch: Vec<InputEvent>,
+    /// The name its errors give the input.
+    pub file: String,
+    /// Its options (`check_only` is ignored).
+    pub opts: AppendOptions,
+}
+
 /// Filters of [`Ledger::log`].
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
@@ -460,6 +471,126 @@ impl Ledger {
             .collect();
         report.head = Some(self.head());
         Ok(report)
+    }
+
+    /// Appends several requests with one write and one sync (group commit):
+    /// each request is judged as if appended alone after the ones before it
+    /// (all or nothing, idempotent, its own `expect_seq`), and every
+    /// accepted request is written in one atomic batch, then synced, before
+    /// any is acknowledged. The outer error is a storage failure: then no
+    /// request was appended.
+    pub fn append_group(
+        &mut self,
+        requests: Vec<GroupRequest>,
+    ) -> Result<Vec<Result<AppendReport, LedgerError>>, LedgerError> {
+        // Each event's line carries its request's index above bit 40, so
+        // one plan of the accepted requests can be split back per request.
+        const SHIFT: u32 = 40;
+        let mask = (1u64 << SHIFT) - 1;
+        let head = self.head();
+        let mut accepted: Vec<InputEvent> = Vec::new();
+        let mut plan: Option<Plan> = None;
+        let mut results: Vec<Option<Result<(), LedgerError>>> = Vec::new();
+        for (k, req) in requests.iter().enumerate() {
+            let planned_events = plan.as_ref().map_or(0, |p| p.new.len() as u64);
+            if let Some(expected) = req.opts.expect_seq {
+                let actual = head.events() + planned_events;
+                if actual != expected {
+                    results.push(Some(Err(LedgerError::ExpectSeq { expected, actual })));
+                    continue;
+                }
+            }
+            let tag = (k as u64) << SHIFT;
+            let mut batch = accepted.clone();
+            batch.extend(req.batch.iter().cloned().map(|mut e| {
+                e.line |= tag;
+                e
+            }));
+            match self.plan(batch, &req.file, false) {
+                Ok(p) => {
+                    accepted.extend(req.batch.iter().cloned().map(|mut e| {
+                        e.line |= tag;
+                        e
+                    }));
+                    plan = Some(p);
+                    results.push(None);
+                }
+                Err(LedgerError::Input(errs)) => {
+                    // Lines back to the request's own; a conflict with an
+                    // earlier request of the group is a conflict with the
+                    // seq that request's event is about to get.
+                    let errs = errs
+                        .0
+                        .into_iter()
+                        .map(|mut e| {
+                            e.at.line = e.at.line.map(|l| l & mask);
+                            if let InputErrorKind::IdConflictInBatch { id, first_line } = &e.kind {
+                                if first_line >> SHIFT != k as u64 {
+                                    let seq = plan.as_ref().and_then(|p| {
+                                        p.new
+                                            .iter()
+                                            .position(|(l, _)| *l == *first_line)
+                                            .map(|i| head.next_seq + i as u64)
+                                    });
+                                    e.kind = InputErrorKind::IdConflict {
+                                        id: id.clone(),
+                                        seq: seq.unwrap_or(0),
+                                    };
+                                } else {
+                                    e.kind = InputErrorKind::IdConflictInBatch {
+                                        id: id.clone(),
+                                        first_line: first_line & mask,
+                                    };
+                                }
+                            }
+                            e
+                        })
+                        .collect();
+                    results.push(Some(Err(LedgerError::Input(InputErrors(errs)))));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let Some(plan) = plan else {
+            return Ok(results
+                .into_iter()
+                .map(|r| match r {
+                    Some(Err(e)) => Err(e),
+                    _ => Ok(AppendReport {
+                        head: Some(head),
+                        ..Default::default()
+                    }),
+                })
+                .collect());
+        };
+        let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
+        let events = plan.new.into_iter().map(|(_, e)| e).collect();
+        let recs = self.journal.append(events, plan.index)?;
+        let new_head = self.head();
+        let mut reports: Vec<AppendReport> = (0..requests.len())
+            .map(|_| AppendReport {
+                head: Some(new_head),
+                ..Default::default()
+            })
+            .collect();
+        for (line, r) in lines.into_iter().zip(recs.iter()) {
+            if let Some(rep) = reports.get_mut((line >> SHIFT) as usize) {
+                rep.appended.push((line & mask, r.seq, r.id));
+            }
+        }
+        for (line, seq, id) in plan.already {
+            if let Some(rep) = reports.get_mut((line >> SHIFT) as usize) {
+                rep.already.push((line & mask, seq, id));
+            }
+        }
+        Ok(results
+            .into_iter()
+            .zip(reports)
+            .map(|(r, rep)| match r {
+                Some(Err(e)) => Err(e),
+                _ => Ok(rep),
+            })
+            .collect())
     }
 
     /// Restores an export into this empty ledger: every line must be the
@@ -1251,5 +1382,92 @@ mod tests {
         assert_eq!(by_index.replacements, by_scan.replacements);
         // Known earlier, the later ones are left out.
         assert_eq!(l.supersessions(6).unwrap().effects.len(), 1);
+    }
+
+    /// A group commit judges each request as if appended alone after the
+    /// ones before it: the same seqs, the same idempotent no-ops, the same
+    /// refusals (with each request's own line numbers), the same events.
+    #[test]
+    fn a_group_commit_equals_appending_the_requests_one_by_one() {
+        let id = |n: u32| format!("0193a1c0-0000-7000-8000-{n:012x}");
+        let att = |n: u32, p: &str| {
+            format!(
+                r#"{{"id":"{}","type":"attendance","menu":"B-1","date":"2024-11-01","role":"job_seeker","person":"{p}","residence":"in_region","intent_confirmed":true}}"#,
+                id(n)
+            )
+        };
+        let requests: Vec<(String, Option<u64>)> = vec![
+            (format!("{}\n{}", att(1, "P"), att(2, "Q")), None),
+            // An undefined menu on line 2: refused whole.
+            (format!("{}\n{}", att(3, "R"), att(4, "S").replace("B-1", "B-9")), None),
+            // A retry of the first request's line 2: a no-op; and a new one.
+            (format!("{}\n{}", att(5, "T"), att(2, "Q")), None),
+            // The id of request 1's first event with other content.
+            (att(1, "OTHER"), None),
+            // Expects the ledger as it stands after the requests before.
+            (att(6, "U"), Some(6)),
+            (att(7, "V"), Some(99)),
+            (r#"{"type":"retraction","target":"0193a1c0-0000-7000-8000-000000000005","reason":"x"}"#.to_string(), None),
+        ];
+        let preamble = [
+            r#"{"type":"project_defined","project":"p","name":"p","region_kind":"shortage","municipalities":["甲市"],"contract_start":"2024-10-01","years":3}"#,
+            r#"{"type":"menu_defined","menu":"B-1","category":"B","kind":"seminar","name":"B","targets":[]}"#,
+        ]
+        .join("\n");
+        let fresh = || {
+            let clock = Arc::new(ManualClock::at(1_730_000_000_000_000));
+            let mut l = Ledger::with_storage(Box::new(MemStorage::default()), clock).unwrap();
+            append(&mut l, &preamble);
+            l
+        };
+        let parse = |t: &str, name: &str| {
+            read_events(t.as_bytes(), name, InputFormat::JsonLines, Mode::Append).unwrap()
+        };
+        let outcome = |r: Result<AppendReport, LedgerError>| match r {
+            Ok(rep) => Ok((rep.appended, rep.already)),
+            Err(LedgerError::Input(e)) => Err(e
+                .0
+                .iter()
+                .map(|x| (x.code(), x.at.line, x.at.field.clone(), x.render(Lang::En)))
+                .collect::<Vec<_>>()),
+            Err(e) => Err(vec![("other", None, None, e.to_string())]),
+        };
+        let mut one = fresh();
+        let mut each = Vec::new();
+        for (k, (text, expect)) in requests.iter().enumerate() {
+            let name = format!("r{k}.jsonl");
+            let opts = AppendOptions {
+                expect_seq: *expect,
+                check_only: false,
+            };
+            each.push(outcome(one.append(parse(text, &name), &name, opts)));
+        }
+        let mut group = fresh();
+        let got = group
+            .append_group(
+                requests
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (text, expect))| GroupRequest {
+                        batch: parse(text, &format!("r{k}.jsonl")),
+                        file: format!("r{k}.jsonl"),
+                        opts: AppendOptions {
+                            expect_seq: *expect,
+                            check_only: false,
+                        },
+                    })
+                    .collect(),
+            )
+            .unwrap();
+        let got: Vec<_> = got.into_iter().map(outcome).collect();
+        assert_eq!(got, each);
+        assert!(got[1].is_err() && got[3].is_err() && got[5].is_err());
+        assert_eq!(group.head().next_seq, one.head().next_seq);
+        let bodies = |l: &Ledger| {
+            l.events()
+                .map(|e| e.map(|e| (e.seq, e.id, e.body)).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bodies(&group), bodies(&one));
     }
 }

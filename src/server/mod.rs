@@ -2,9 +2,13 @@
 //! adapter over the same [`Ledger`] API as the command line.
 //!
 //! - One ledger per project under `<root>/projects/<project>/`, opened once
-//!   and kept open; appends to a project are serialized by its own lock (a
-//!   gap-free `seq`), and projects do not wait for each other. Ledger calls
-//!   run on tokio's blocking pool.
+//!   and kept open. Each project has one writer thread: it takes every
+//!   append request waiting and appends them with one write and one sync
+//!   (group commit, [`Ledger::append_group`]; each request still all or
+//!   nothing, judged as if alone), so seqs are gap-free and a busy project
+//!   pays one fsync for many requests. Projects do not wait for each other.
+//!   Other ledger calls run on tokio's blocking pool under the project's
+//!   lock.
 //! - Every request but `/healthz` carries `Authorization: Bearer <token>`
 //!   ([`tokens`]). A missing or unknown token: 401. A token for another
 //!   project: 403, the same whether or not that project exists.
@@ -36,7 +40,7 @@ pub mod tokens;
 
 use crate::io::{read_events, InputFormat, Mode};
 use crate::journal::SystemClock;
-use crate::ledger::{Access, AppendOptions, Ledger, LedgerError};
+use crate::ledger::{Access, AppendOptions, AppendReport, GroupRequest, Ledger, LedgerError};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -86,9 +90,70 @@ pub enum ServeError {
 
 struct App {
     root: PathBuf,
-    /// Open ledgers by project; each behind its own lock.
-    ledgers: Mutex<HashMap<String, Arc<Mutex<Ledger>>>>,
+    /// Open ledgers by project; each behind its own lock, with its writer.
+    ledgers: Mutex<HashMap<String, Project>>,
+    /// The writer threads, joined when the server stops.
+    writers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     access_log: Mutex<std::fs::File>,
+}
+
+/// An open project: its ledger and the queue of its writer.
+struct Project {
+    ledger: Arc<Mutex<Ledger>>,
+    queue: std::sync::mpsc::Sender<Job>,
+}
+
+/// One append request waiting for the project's writer.
+struct Job {
+    request: GroupRequest,
+    reply: tokio::sync::oneshot::Sender<Result<AppendReport, ApiError>>,
+}
+
+/// The most requests one group commit takes.
+pub const GROUP_MAX: usize = 64;
+
+/// A project's writer: takes every append request waiting (up to
+/// [`GROUP_MAX`]), appends them with one write and one sync
+/// ([`Ledger::append_group`]: each still all or nothing), then answers each.
+fn writer(ledger: Arc<Mutex<Ledger>>, queue: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (requests, replies): (Vec<GroupRequest>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+        let results = match ledger.lock() {
+            Ok(mut l) => l.append_group(requests),
+            Err(_) => {
+                for reply in replies {
+                    let _ = reply.send(Err(ApiError::internal()));
+                }
+                continue;
+            }
+        };
+        match results {
+            Ok(rs) => {
+                for (r, reply) in rs.into_iter().zip(replies) {
+                    let _ = reply.send(r.map_err(ApiError::from));
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was written.
+                let message = e.render(crate::i18n::Lang::En);
+                for reply in replies {
+                    let _ = reply.send(Err(ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "ledger",
+                        message.clone(),
+                    )));
+                }
+            }
+        }
+    }
 }
 
 /// Who is asking (set by the authentication layer).
@@ -100,11 +165,21 @@ impl App {
         self.root.join("projects").join(p)
     }
 
-    /// The project's open ledger, opening it on first use.
+    /// The project's open ledger, opening it (and starting its writer) on
+    /// first use.
     fn ledger(&self, p: &str) -> Result<Arc<Mutex<Ledger>>, ApiError> {
+        self.project(p, |h| h.ledger.clone())
+    }
+
+    /// The queue of the project's writer.
+    fn queue(&self, p: &str) -> Result<std::sync::mpsc::Sender<Job>, ApiError> {
+        self.project(p, |h| h.queue.clone())
+    }
+
+    fn project<T>(&self, p: &str, f: impl FnOnce(&Project) -> T) -> Result<T, ApiError> {
         let mut open = self.ledgers.lock().map_err(|_| ApiError::internal())?;
-        if let Some(l) = open.get(p) {
-            return Ok(l.clone());
+        if let Some(h) = open.get(p) {
+            return Ok(f(h));
         }
         let dir = self.project_dir(p);
         if !dir.join("JISSEKI").exists() {
@@ -116,8 +191,22 @@ impl App {
         }
         let l = Ledger::open(&dir, Access::Write, Arc::new(SystemClock))?;
         let l = Arc::new(Mutex::new(l));
-        open.insert(p.to_string(), l.clone());
-        Ok(l)
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w = l.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("writer {p}"))
+            .spawn(move || writer(w, rx))
+            .map_err(|_| ApiError::internal())?;
+        if let Ok(mut ws) = self.writers.lock() {
+            ws.push(handle);
+        }
+        let h = Project {
+            ledger: l,
+            queue: tx,
+        };
+        let out = f(&h);
+        open.insert(p.to_string(), h);
+        Ok(out)
     }
 }
 
@@ -280,25 +369,31 @@ async fn append(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
-    let ledger = app.ledger(&p)?;
-    let report = blocking(move || {
+    let queue = app.queue(&p)?;
+    let events = blocking(move || {
         let (format, name) = if csv {
             (InputFormat::Csv, "request.csv")
         } else {
             (InputFormat::JsonLines, "request.jsonl")
         };
         let events = read_events(&body, name, format, Mode::Append).map_err(LedgerError::Input)?;
-        let mut l = ledger.lock().map_err(|_| ApiError::internal())?;
-        Ok(l.append(
-            events,
-            name,
-            AppendOptions {
+        Ok((events, name))
+    })
+    .await?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job = Job {
+        request: GroupRequest {
+            batch: events.0,
+            file: events.1.to_string(),
+            opts: AppendOptions {
                 expect_seq: q.expected_seq,
                 check_only: false,
             },
-        )?)
-    })
-    .await?;
+        },
+        reply,
+    };
+    queue.send(job).map_err(|_| ApiError::internal())?;
+    let report = answer.await.map_err(|_| ApiError::internal())??;
     let rows = |v: &[(u64, u64, uuid::Uuid)]| {
         v.iter()
             .map(|(line, seq, id)| json!({"line": line, "seq": seq, "id": id}))
@@ -825,6 +920,7 @@ pub fn serve(
     let app = Arc::new(App {
         root: root.to_path_buf(),
         ledgers: Mutex::new(HashMap::new()),
+        writers: Mutex::new(Vec::new()),
         access_log: Mutex::new(access_log),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -837,9 +933,18 @@ pub fn serve(
             .with_graceful_shutdown(shutdown_signal())
             .await
     })?;
-    // Every request has finished: close the ledgers (sled flushes).
+    // Every request has finished: stop the writers (their queues close),
+    // then close the ledgers (sled flushes).
     if let Ok(mut open) = app.ledgers.lock() {
         open.clear();
+    }
+    let writers = app
+        .writers
+        .lock()
+        .map(|mut w| std::mem::take(&mut *w))
+        .unwrap_or_default();
+    for w in writers {
+        let _ = w.join();
     }
     Ok(())
 }
