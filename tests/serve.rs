@@ -582,3 +582,30 @@ fn a_conflicting_id_is_refused_and_nothing_appended() {
     assert_eq!(json(&verify)["events"], head, "nothing appended");
     assert!(s.stop().success());
 }
+
+/// Admins creating the same project at once: one creates it, the others are
+/// told it exists.
+#[test]
+fn a_project_created_twice_at_once_is_created_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let s = Server::start(&root);
+    let url = s.url("/projects");
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, admin) = (url.clone(), admin.clone());
+            std::thread::spawn(move || {
+                call(
+                    bearer(ureq::post(&url), &admin),
+                    Some(("application/json", br#"{"project":"race"}"#)),
+                )
+                .0
+            })
+        })
+        .collect();
+    let mut codes: Vec<u16> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [201, 409, 409, 409, 409, 409, 409, 409]);
+    assert!(s.stop().success());
+}

@@ -94,6 +94,8 @@ struct App {
     ledgers: Mutex<HashMap<String, Project>>,
     /// The writer threads, joined when the server stops.
     writers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Held while a project is created: one at a time.
+    creating: Arc<Mutex<()>>,
     access_log: Mutex<std::fs::File>,
 }
 
@@ -333,7 +335,9 @@ async fn create_project(
         ));
     }
     let dir = app.project_dir(&body.project);
+    let creating = app.creating.clone();
     blocking(move || {
+        let _one_at_a_time = creating.lock().map_err(|_| ApiError::internal())?;
         if dir.join("JISSEKI").exists() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -921,6 +925,7 @@ pub fn serve(
         root: root.to_path_buf(),
         ledgers: Mutex::new(HashMap::new()),
         writers: Mutex::new(Vec::new()),
+        creating: Arc::new(Mutex::new(())),
         access_log: Mutex::new(access_log),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
