@@ -892,6 +892,15 @@ impl Ledger {
         Ok((report, note))
     }
 
+    /// The last seq a report known at `known_at_us` reads (T-2): the last
+    /// recorded by then, or the head.
+    fn cut(&self, known_at_us: Option<i64>) -> Result<u64, LedgerError> {
+        Ok(match known_at_us {
+            Some(t) => self.journal.last_seq_recorded_by(t)?,
+            None => self.head().next_seq - 1,
+        })
+    }
+
     /// The corrections and retractions recorded up to seq `cut`, and how
     /// each target stands.
     fn standings(
@@ -920,10 +929,7 @@ impl Ledger {
         scope: crate::rules::time::Scope,
     ) -> Result<(crate::report::Report, Option<checkpoints::Folded>), LedgerError> {
         let q = crate::projection::Query { as_of, scope };
-        let cut = match known_at_us {
-            Some(t) => self.journal.last_seq_recorded_by(t)?,
-            None => self.head().next_seq - 1,
-        };
+        let cut = self.cut(known_at_us)?;
         let (effects, standings) = self.standings(cut)?;
         let folded = self.fold(cut, &effects, &standings)?;
         match folded.tally.finish(q) {

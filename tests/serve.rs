@@ -244,18 +244,7 @@ fn concurrent_appends_get_gap_free_seqs() {
     let admin = token(&root, "admin", None);
     let council = token(&root, "council", Some("p"));
     let s = Server::start(&root);
-    let created = call(
-        bearer(ureq::post(&s.url("/projects")), &admin),
-        Some(("application/json", br#"{"project":"p"}"#)),
-    );
-    assert_eq!(created.0, 201);
-    let preamble = std::fs::read_to_string(FIXTURE).unwrap();
-    let defs: String = preamble.lines().take(3).map(|l| format!("{l}\n")).collect();
-    let (code, _) = call(
-        bearer(ureq::post(&s.url("/projects/p/events")), &council),
-        Some(("application/x-ndjson", defs.as_bytes())),
-    );
-    assert_eq!(code, 201);
+    project_with_menus(&s, &admin, &council);
     let url = s.url("/projects/p/events");
     let threads: Vec<_> = (0..8)
         .map(|t| {

@@ -236,11 +236,8 @@ impl Ledger {
     /// The seq of the checkpoint a report known at `known_at_us` (or of the
     /// ledger as it stands) starts from; 0 when it replays from the start.
     pub fn report_start(&self, known_at_us: Option<i64>) -> Result<u64, LedgerError> {
-        let cut = match known_at_us {
-            Some(t) => self.journal.last_seq_recorded_by(t)?,
-            None => self.head().next_seq - 1,
-        };
-        let (effects, _) = self.standings(cut)?;
+        let cut = self.cut(known_at_us)?;
+        let effects = self.supersessions(cut)?.effects;
         Ok(self
             .newest_checkpoint(cut, &effects)?
             .map_or(0, |(t, _)| t.last_seq()))

@@ -310,6 +310,31 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::internal())?
 }
 
+/// Runs `f` on project `p`'s ledger, under the project's lock, on the
+/// blocking pool (the caller has checked the token may).
+async fn on_ledger<T: Send + 'static>(
+    app: &App,
+    p: &str,
+    f: impl FnOnce(&mut Ledger) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let ledger = app.ledger(p)?;
+    blocking(move || {
+        let mut l = ledger.lock().map_err(|_| ApiError::internal())?;
+        f(&mut l)
+    })
+    .await
+}
+
+/// The facts of project `p` as known at `known_at` (the lock is held only
+/// while reading them).
+async fn resolved(
+    app: &App,
+    p: &str,
+    known_at: Option<i64>,
+) -> Result<crate::projection::Resolved, ApiError> {
+    on_ledger(app, p, move |l| Ok(l.resolved(known_at)?)).await
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -470,9 +495,7 @@ async fn report(
         Some("csv") => true,
         Some(_) => return Err(bad("format: json or csv")),
     };
-    let ledger = app.ledger(&p)?;
-    let bytes = blocking(move || {
-        let mut l = ledger.lock().map_err(|_| ApiError::internal())?;
+    let bytes = on_ledger(&app, &p, move |l| {
         let render = |r: &crate::report::Report| {
             if csv {
                 crate::report::render_csv(r)
@@ -522,11 +545,8 @@ async fn evaluate(
         Some(_) => return Err(bad("format: json or xlsx")),
     };
     let lang = q.lang.unwrap_or_default();
-    let ledger = app.ledger(&p)?;
+    let r = resolved(&app, &p, known_at).await?;
     let bytes = blocking(move || {
-        let l = ledger.lock().map_err(|_| ApiError::internal())?;
-        let r = l.resolved(known_at)?;
-        drop(l);
         let e = crate::evaluate::evaluate(&r, q.year, lang).map_err(|e| {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "evaluate", e.to_string())
         })?;
@@ -574,11 +594,8 @@ async fn explain(
         return Err(bad("menu, person or establishment"));
     }
     let scope = scope_of(q.cumulative);
-    let ledger = app.ledger(&p)?;
+    let r = resolved(&app, &p, known_at).await?;
     let bytes = blocking(move || {
-        let l = ledger.lock().map_err(|_| ApiError::internal())?;
-        let r = l.resolved(known_at)?;
-        drop(l);
         if let Some(m) = &q.menu {
             if !r.menus.contains_key(m.as_str()) {
                 return Err(ApiError::new(
@@ -643,9 +660,7 @@ async fn log(
         limit: Some(q.offset.saturating_add(limit).saturating_add(1)),
     };
     let offset = q.offset;
-    let ledger = app.ledger(&p)?;
-    let (bytes, more) = blocking(move || {
-        let l = ledger.lock().map_err(|_| ApiError::internal())?;
+    let (bytes, more) = on_ledger(&app, &p, move |l| {
         let events = l.log(&filter)?;
         let more = events.len() > offset + limit;
         let mut out = Vec::new();
@@ -782,12 +797,7 @@ async fn verify(
     if !may_read(&caller, &p) {
         return Err(ApiError::forbidden());
     }
-    let ledger = app.ledger(&p)?;
-    let v = blocking(move || {
-        let l = ledger.lock().map_err(|_| ApiError::internal())?;
-        Ok(l.verify())
-    })
-    .await?;
+    let v = on_ledger(&app, &p, |l| Ok(l.verify())).await?;
     let (status, body) = match v {
         crate::journal::Verification::Intact { events, head } => (
             StatusCode::OK,
