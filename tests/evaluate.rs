@@ -343,3 +343,36 @@ fn the_chart_parses_and_plots_the_reports_totals() {
             .any(|n| n.attribute("class") == Some("output") && n.has_attribute("points")));
     }
 }
+
+#[test]
+fn the_judgement_as_csv_has_a_row_per_menu_and_the_projects_decision() {
+    let s = menus(4, 1, 1);
+    let built = s.ledger();
+    let v = built.json(&["evaluate", "--format", "json", "--year", "1"]);
+    let out = built
+        .run(&["evaluate", "--year", "1", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a BOM for Excel");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let menus = v["menus"].as_array().unwrap();
+    assert_eq!(rows.len(), menus.len() + 1);
+    for (row, m) in rows.iter().zip(menus) {
+        assert_eq!(&row[col("menu")], m["menu"].as_str().unwrap());
+        assert_eq!(&row[col("decision")], m["decision"].as_str().unwrap());
+        assert_eq!(&row[col("output")], m["output"].to_string());
+    }
+    let last = rows.last().unwrap();
+    assert_eq!(&last[col("menu")], "project");
+    assert_eq!(
+        &last[col("decision")],
+        v["project_decision"].as_str().unwrap()
+    );
+}

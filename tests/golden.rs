@@ -390,3 +390,76 @@ fn explain_an_establishment_shows_the_hires_credited_to_it() {
     assert_eq!(m["outcomes"][0]["verdict"]["counted"], "C-A1");
     assert_eq!(m["outcomes"][0]["person"], "Z");
 }
+
+/// `explain --format csv` and `xlsx`, and `report --format xlsx`: the same
+/// verdicts and figures as the JSON, for people who work in Excel.
+#[test]
+fn explain_and_report_for_spreadsheets_carry_the_same_verdicts_and_figures() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let hire = s(
+        r#"{"type":"hire","person":"P","offer_date":"2024-10-25","start_date":"2024-11-15","workplace":"in_region","weekly_hours":40}"#,
+    );
+    let l = Ledger::with(&[s(PROJECT), menu("B-1", "B"), s(P_B1), hire]);
+    let args = ["explain", "--menu", "B-1", "--as-of", "2025-03-31"];
+    let out = l
+        .run(&args)
+        .args(["--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a BOM for Excel");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let field = |row: &csv::StringRecord, name: &str| {
+        let i = headers.iter().position(|h| h == name).unwrap();
+        row[i].to_string()
+    };
+    let subject = rows.iter().find(|x| field(x, "row") == "subject").unwrap();
+    assert_eq!(field(subject, "subject"), "P");
+    assert_eq!(field(subject, "verdict"), "counted");
+    assert_eq!(field(subject, "rule"), "O-BC1");
+    let outcome = rows.iter().find(|x| field(x, "row") == "outcome").unwrap();
+    assert_eq!(field(outcome, "verdict"), "excluded");
+    assert_eq!(field(outcome, "rule"), "XC-3");
+    assert!(field(outcome, "reason").contains("事業利用前から内定"));
+    assert_eq!(field(outcome, "seqs"), "4");
+
+    let book = l.tmp.path().join("explain.xlsx");
+    l.run(&args)
+        .args(["--format", "xlsx", "--output"])
+        .arg(&book)
+        .assert()
+        .success();
+    let mut wb: Xlsx<_> = open_workbook(&book).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["参加者・事業所", "アウトカム"]);
+    let outcomes = wb.worksheet_range("アウトカム").unwrap();
+    assert_eq!(outcomes.get((1, 7)), Some(&Data::String("XC-3".into())));
+
+    let book = l.tmp.path().join("report.xlsx");
+    l.run(&["report", "--as-of", "2025-03-31", "--format", "xlsx"])
+        .arg("--output")
+        .arg(&book)
+        .assert()
+        .success();
+    let json = l.menu(&["--as-of", "2025-03-31"], "B-1");
+    let mut wb: Xlsx<_> = open_workbook(&book).unwrap();
+    let sheet = wb.worksheet_range("実績").unwrap();
+    // Row 7 is the first menu: output (col 5) and outcome (col 8).
+    assert_eq!(sheet.get((7, 0)), Some(&Data::String("B-1".into())));
+    assert_eq!(
+        sheet.get((7, 5)),
+        Some(&Data::Float(json["output"].as_f64().unwrap()))
+    );
+    assert_eq!(
+        sheet.get((7, 8)),
+        Some(&Data::Float(json["outcome"].as_f64().unwrap()))
+    );
+    // xlsx needs somewhere to go.
+    l.run(&["report", "--as-of", "2025-03-31", "--format", "xlsx"])
+        .assert()
+        .code(2);
+}

@@ -598,3 +598,424 @@ fn a_project_created_twice_at_once_is_created_once() {
     assert_eq!(codes, [201, 409, 409, 409, 409, 409, 409, 409]);
     assert!(s.stop().success());
 }
+
+/// Status, content type and raw body, whatever the status.
+fn call_raw(req: ureq::Request, body: Option<(&str, &[u8])>) -> (u16, String, Vec<u8>) {
+    let r = match body {
+        Some((ct, bytes)) => req.set("Content-Type", ct).send_bytes(bytes),
+        None => req.call(),
+    };
+    let r = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = r.status();
+    let ct = r.header("Content-Type").unwrap_or("").to_string();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes).unwrap();
+    (status, ct, bytes)
+}
+
+/// The OpenAPI template a concrete path is served under.
+fn template_of(path: &str) -> String {
+    let path = path.split('?').next().unwrap();
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["", "projects", _, rest @ ..] if !rest.is_empty() => {
+            format!("/projects/{{p}}/{}", rest.join("/"))
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// Checks one answer against the document: its status is described for
+/// the route (or falls under `default`, for errors), its content type is
+/// one the response lists, and a JSON body validates against the schema
+/// given for it (each line, for JSON Lines).
+fn conforms(doc: &serde_json::Value, method: &str, path: &str, answer: &(u16, String, Vec<u8>)) {
+    let (status, ct, body) = answer;
+    let op = &doc["paths"][template_of(path)][method];
+    assert!(op.is_object(), "{method} {path}: not in the document");
+    let mut response = &op["responses"][status.to_string()];
+    if response.is_null() && *status >= 400 {
+        response = &op["responses"]["default"];
+    }
+    assert!(
+        response.is_object(),
+        "{method} {path}: status {status} is not described"
+    );
+    if let Some(r) = response["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        response = &doc["components"]["responses"][name];
+    }
+    let media = ct.split(';').next().unwrap().trim();
+    let content = &response["content"][media];
+    assert!(
+        content.is_object(),
+        "{method} {path} → {status}: content type {ct:?} is not described"
+    );
+    let schema = &content["schema"];
+    let body_text = || String::from_utf8(body.clone()).unwrap();
+    match media {
+        "application/json" | "application/x-ndjson" => {
+            // The schema with the document's components beside it, so that
+            // `#/components/...` and `report.schema.json` both resolve.
+            let mut root = schema.clone();
+            if let Some(o) = root.as_object_mut() {
+                o.insert("$id".into(), "https://jisseki.invalid/openapi.json".into());
+                o.insert("components".into(), doc["components"].clone());
+            }
+            let mut options = jsonschema::options().with_draft(jsonschema::Draft::Draft202012);
+            for name in [
+                "report.schema.json",
+                "evaluation.schema.json",
+                "event.schema.json",
+            ] {
+                let text = std::fs::read_to_string(Path::new("schemas").join(name)).unwrap();
+                options = options.with_resource(
+                    format!("https://jisseki.invalid/{name}"),
+                    jsonschema::Resource::from_contents(json(&text)).unwrap(),
+                );
+            }
+            let v = options
+                .build(&root)
+                .unwrap_or_else(|e| panic!("{method} {path}: schema: {e}"));
+            let text = body_text();
+            let values: Vec<serde_json::Value> = if media == "application/json" {
+                vec![json(&text)]
+            } else {
+                text.lines().map(json).collect()
+            };
+            for value in values {
+                let errors: Vec<String> = v.iter_errors(&value).map(|e| e.to_string()).collect();
+                assert!(
+                    errors.is_empty(),
+                    "{method} {path} → {status}: {errors:?}\n{value}"
+                );
+            }
+        }
+        "text/csv" => {
+            let text = body_text();
+            assert!(text.starts_with('\u{feff}'), "{path}: a BOM for Excel");
+            let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+            assert!(!r.headers().unwrap().is_empty());
+            for rec in r.records() {
+                rec.unwrap_or_else(|e| panic!("{path}: {e}"));
+            }
+        }
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            use calamine::Reader;
+            let mut wb = calamine::Xlsx::new(std::io::Cursor::new(body.clone()))
+                .unwrap_or_else(|e| panic!("{path}: not a workbook: {e}"));
+            let names = wb.sheet_names();
+            assert!(!names.is_empty());
+            let first = wb.worksheet_range(&names[0]).unwrap();
+            assert!(first.height() > 1, "{path}: an empty sheet");
+        }
+        "text/plain" => {}
+        other => panic!("{path}: unexpected content type {other}"),
+    }
+}
+
+/// Every answer the service gives, successes and errors alike, is one the
+/// OpenAPI document describes, with a body that validates against it; and
+/// every error is JSON, even those axum answers itself.
+#[test]
+fn answers_conform_to_the_openapi_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let auditor = token(&root, "auditor", Some("p"));
+    let s = Server::start(&root);
+    let doc = json(&call(ureq::get(&s.url("/openapi.json")), None).1);
+    let events = std::fs::read(FIXTURE).unwrap();
+    let bad_csv = "type,id,menu,date,role,person,residence,intent_confirmed\nattendance,,B-01,2025-13-01,job_seeker,P-9,in_region,true\n";
+    let known_at = "2099-01-01T00:00:00Z";
+    let post = |path: &str, t: &str, ct: &str, body: &[u8]| {
+        let a = call_raw(bearer(ureq::post(&s.url(path)), t), Some((ct, body)));
+        conforms(&doc, "post", path, &a);
+        a
+    };
+    let get = |path: &str, t: Option<&str>| {
+        let r = ureq::get(&s.url(path));
+        let a = call_raw(t.map_or(r.clone(), |t| bearer(r, t)), None);
+        conforms(&doc, "get", path, &a);
+        a
+    };
+    let json_ct = "application/json";
+    assert_eq!(
+        post("/projects", &admin, json_ct, br#"{"project":"p"}"#).0,
+        201
+    );
+    assert_eq!(
+        post("/projects", &admin, json_ct, br#"{"project":"p"}"#).0,
+        409
+    );
+    assert_eq!(
+        post("/projects", &admin, json_ct, br#"{"project":"a b"}"#).0,
+        400
+    );
+    // A body that is not the JSON asked for: axum's own answer, as JSON.
+    assert_eq!(post("/projects", &admin, json_ct, b"{").0, 400);
+    assert_eq!(
+        post("/projects", &council, json_ct, br#"{"project":"q"}"#).0,
+        403
+    );
+    let ndjson = "application/x-ndjson";
+    assert_eq!(post("/projects/p/events", &council, ndjson, &events).0, 201);
+    assert_eq!(post("/projects/p/events", &council, ndjson, &events).0, 200);
+    let refused = post(
+        "/projects/p/events",
+        &council,
+        "text/csv",
+        bad_csv.as_bytes(),
+    );
+    assert_eq!(refused.0, 422);
+    let e = json(std::str::from_utf8(&refused.2).unwrap());
+    assert_eq!(e["errors"][0]["line"], 2, "{e}");
+    let one = br#"{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-X","residence":"in_region","intent_confirmed":true}"#;
+    assert_eq!(
+        post("/projects/p/events?expected_seq=1", &council, ndjson, one).0,
+        409
+    );
+    assert_eq!(post("/projects/p/events", &auditor, ndjson, &events).0, 403);
+
+    let reads: &[(&str, u16)] = &[
+        ("/healthz", 200),
+        ("/projects/p/report?as_of=2025-02-28", 200),
+        (
+            "/projects/p/report?as_of=2025-02-28&cumulative=true&format=csv",
+            200,
+        ),
+        (
+            "/projects/p/report?as_of=2025-02-28&format=xlsx&lang=en",
+            200,
+        ),
+        ("/projects/p/report?as_of=2025-02-31", 400),
+        ("/projects/p/report?as_of=2025-02-28&format=pdf", 400),
+        ("/projects/p/report", 400),
+        ("/projects/p/evaluate?year=1", 200),
+        ("/projects/p/evaluate?year=1&format=csv", 200),
+        ("/projects/p/evaluate?year=1&format=xlsx", 200),
+        ("/projects/p/evaluate?year=3", 400),
+        ("/projects/p/evaluate?year=x", 400),
+        ("/projects/p/explain?as_of=2025-02-28&menu=B-01", 200),
+        (
+            "/projects/p/explain?as_of=2025-02-28&menu=B-01&format=csv",
+            200,
+        ),
+        (
+            "/projects/p/explain?as_of=2025-02-28&menu=B-01&format=xlsx",
+            200,
+        ),
+        (
+            "/projects/p/explain?as_of=2025-02-28&person=P-0001&lang=en",
+            200,
+        ),
+        ("/projects/p/explain?as_of=2025-02-28&menu=Z-9", 404),
+        ("/projects/p/explain?as_of=2025-02-28", 400),
+        ("/projects/p/log?type=attendance&limit=3", 200),
+        ("/projects/p/log?since=yesterday", 400),
+        ("/projects/p/export", 200),
+        ("/projects/p/verify", 200),
+        ("/access-log?limit=5", 200),
+    ];
+    for (path, status) in reads {
+        let a = get(path, Some(&auditor));
+        assert_eq!(a.0, *status, "{path}: {}", String::from_utf8_lossy(&a.2));
+    }
+    let known = format!("/projects/p/report?as_of=2025-02-28&known_at={known_at}");
+    assert_eq!(get(&known, Some(&auditor)).0, 200);
+    assert_eq!(get("/projects/p/report?as_of=2025-02-28", None).0, 401);
+    assert_eq!(
+        get("/projects/q/report?as_of=2025-02-28", Some(&auditor)).0,
+        403
+    );
+    assert_eq!(
+        get("/projects/q/report?as_of=2025-02-28", Some(&admin)).0,
+        404
+    );
+    // A route that does not exist, and a method a route does not take:
+    // JSON errors too (not described per route; checked by hand).
+    for a in [
+        call_raw(bearer(ureq::get(&s.url("/nowhere")), &admin), None),
+        call_raw(
+            bearer(ureq::delete(&s.url("/projects/p/report")), &admin),
+            None,
+        ),
+    ] {
+        assert!(a.0 == 404 || a.0 == 405, "{}", a.0);
+        assert!(a.1.starts_with("application/json"), "{a:?}");
+        assert!(json(std::str::from_utf8(&a.2).unwrap())["message"].is_string());
+    }
+    assert!(s.stop().success());
+}
+
+/// More requests at once than `--max-in-flight` allows: the one too many
+/// is answered 503 with `Retry-After` at once (it does not wait for a
+/// slot), and the service answers normally once the others end.
+#[test]
+fn overload_is_answered_503_with_retry_after_never_a_hang() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let council = token(&root, "council", Some("p"));
+    let mut child = jisseki()
+        .args([
+            "serve",
+            "--max-in-flight",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+        ])
+        .arg(&root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let s = Server {
+        base: line
+            .split_once("http://")
+            .map(|(_, a)| format!("http://{}", a.trim()))
+            .unwrap(),
+        child,
+    };
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Two uploads that never finish sending their body hold both slots.
+    let slow: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            write!(
+                c,
+                "POST /projects/p/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {council}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{{\"type\":"
+            )
+            .unwrap();
+            c.flush().unwrap();
+            c
+        })
+        .collect();
+    // Let the server take both.
+    let mut refused = None;
+    for _ in 0..100 {
+        let a = call_raw(
+            ureq::get(&s.url("/healthz")).timeout(std::time::Duration::from_secs(30)),
+            None,
+        );
+        if a.0 == 503 {
+            refused = Some(a);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (_, ct, body) = refused.expect("a third request at once is refused");
+    assert!(ct.starts_with("application/json"));
+    assert_eq!(
+        json(std::str::from_utf8(&body).unwrap())["error"],
+        "overloaded"
+    );
+    let r = ureq::get(&s.url("/healthz")).call();
+    match r {
+        Err(ureq::Error::Status(503, r)) => assert_eq!(r.header("Retry-After"), Some("1")),
+        other => panic!("expected 503, got {other:?}"),
+    }
+    drop(slow);
+    let mut ok = false;
+    for _ in 0..100 {
+        if call_raw(ureq::get(&s.url("/healthz")), None).0 == 200 {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ok, "the service answers again once the slots are free");
+    assert!(s.stop().success());
+}
+
+/// A large import into one project does not hold up appends to another:
+/// each project has its own writer and lock.
+#[test]
+fn appends_to_one_project_do_not_wait_for_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let p = token(&root, "council", Some("p"));
+    let q = token(&root, "council", Some("q"));
+    let s = Server::start(&root);
+    project_with_menus(&s, &admin, &p);
+    let created = call(
+        bearer(ureq::post(&s.url("/projects")), &admin),
+        Some(("application/json", br#"{"project":"q"}"#)),
+    );
+    assert_eq!(created.0, 201);
+    let defs: String = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .lines()
+        .take(3)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        call(
+            bearer(ureq::post(&s.url("/projects/q/events")), &q),
+            Some(("application/x-ndjson", defs.as_bytes()))
+        )
+        .0,
+        201
+    );
+    // 100k attendances: seconds of work for p's writer (in a debug build).
+    let mut big = String::new();
+    for i in 0..100_000u64 {
+        big.push_str(&format!(
+            r#"{{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-{i}","residence":"in_region","intent_confirmed":true}}"#
+        ));
+        big.push('\n');
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let importer = {
+        let (url, p, done) = (s.url("/projects/p/events"), p.clone(), done.clone());
+        std::thread::spawn(move || {
+            let code = call_raw(
+                bearer(ureq::post(&url), &p),
+                Some(("application/x-ndjson", big.as_bytes())),
+            )
+            .0;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            code
+        })
+    };
+    // Append to q, one event at a time, for as long as p's import runs.
+    let started = std::time::Instant::now();
+    let mut slowest = std::time::Duration::ZERO;
+    let mut during = 0;
+    let mut i = 0;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let line = format!(
+            r#"{{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"Q-{i}","residence":"in_region","intent_confirmed":true}}"#
+        );
+        i += 1;
+        let t = std::time::Instant::now();
+        let (code, body) = call(
+            bearer(ureq::post(&s.url("/projects/q/events")), &q),
+            Some(("application/x-ndjson", line.as_bytes())),
+        );
+        assert_eq!(code, 201, "{body}");
+        slowest = slowest.max(t.elapsed());
+        during += 1;
+    }
+    let import = started.elapsed();
+    assert_eq!(importer.join().unwrap(), 201);
+    eprintln!("p's import: {import:?}; q: {during} appends meanwhile, the slowest {slowest:?}");
+    // Were q's appends queued behind p's writer, one of them would wait
+    // for the whole write of p's 100k events (seconds).
+    assert!(during >= 10, "q was served all along ({during})");
+    assert!(
+        slowest * 4 < import,
+        "no append to q waited for p's import: slowest {slowest:?} of {import:?}"
+    );
+    assert!(s.stop().success());
+}

@@ -23,7 +23,7 @@ pub enum Format {
     Json,
     /// CSV for spreadsheets.
     Csv,
-    /// An Excel workbook (`evaluate`, with `--output`).
+    /// An Excel workbook (`report`, `evaluate`, `explain`; with `--output`).
     Xlsx,
 }
 
@@ -130,6 +130,9 @@ pub enum Command {
         /// チェックポイントを保存しない（台帳ディレクトリに何も書かない）/ never save a checkpoint (write nothing to the ledger directory)
         #[arg(long)]
         no_checkpoint: bool,
+        /// --format xlsx の出力先 / the workbook to write with --format xlsx
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// 集計の途中状態（チェックポイント）を保存し、次の report を速くする / save the counting state at the head, so reports read only what follows
     Checkpoint {
@@ -187,6 +190,9 @@ pub enum Command {
         /// 累計 / cumulative
         #[arg(long)]
         cumulative: bool,
+        /// --format xlsx の出力先 / the workbook to write with --format xlsx
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// 入力内容の警告を一覧する（拒否はしない）/ list data-entry warnings (nothing is refused)
     Check {
@@ -211,6 +217,9 @@ pub enum Command {
         /// 待ち受けるアドレス（ポート 0 は空きポート）/ address to listen on (port 0 picks one)
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// 同時に処理する要求の上限（超えた分は 503 と Retry-After）/ requests served at once; more are answered 503 with Retry-After
+        #[arg(long, default_value_t = crate::server::IN_FLIGHT_MAX)]
+        max_in_flight: usize,
     },
     /// serve のアクセストークンを作成・失効・一覧する / create, revoke or list the tokens of `serve`
     Token {
@@ -509,8 +518,12 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Demo { seed, keep } => demo(*seed, keep.as_deref(), lang),
-        Command::Serve { root, listen } => {
-            crate::server::serve(root, listen, |addr| {
+        Command::Serve {
+            root,
+            listen,
+            max_in_flight,
+        } => {
+            crate::server::serve(root, listen, *max_in_flight, |addr| {
                 println!(
                     "{}",
                     match lang {
@@ -553,15 +566,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default())
                 }
                 Format::Xlsx => {
-                    let Some(path) = output else {
-                        return Err(Failure::Usage(
-                            lang.pick(
-                                "--format xlsx には --output FILE.xlsx が必要です",
-                                "--format xlsx needs --output FILE.xlsx",
-                            )
-                            .into(),
-                        ));
-                    };
+                    let path = xlsx_output(output, lang)?;
                     crate::report::xlsx::write_workbook(&r, &e, path)
                         .map_err(|err| Failure::Usage(format!("{}: {err}", path.display())))?;
                     eprintln!(
@@ -572,7 +577,12 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                         }
                     );
                 }
-                _ => print!("{}", crate::evaluate::render(&e, lang)),
+                Format::Csv => {
+                    let _ = std::io::stdout()
+                        .lock()
+                        .write_all(&crate::report::sheets::evaluation_csv(&e, lang));
+                }
+                Format::Table => print!("{}", crate::evaluate::render(&e, lang)),
             }
             Ok(0)
         }
@@ -652,11 +662,22 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             known_at,
             cumulative,
             no_checkpoint,
+            output,
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let mut ledger = open(&dir, Access::Read)?;
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
             let format = cli.format;
+            if format == Format::Xlsx {
+                let path = xlsx_output(output, lang)?;
+                let report = match no_checkpoint {
+                    true => ledger.report(as_of, known_at, scope)?,
+                    false => ledger.report_saving(as_of, known_at, scope)?.0,
+                };
+                let bytes = crate::report::xlsx::report_workbook(&report, lang)
+                    .map_err(|err| Failure::Usage(format!("{}: {err}", path.display())))?;
+                return write_workbook_file(path, &bytes, lang);
+            }
             let (bytes, note) = match (*no_checkpoint, known_at) {
                 (true, _) => (
                     render_report(&ledger.report(as_of, known_at, scope)?, format, lang),
@@ -742,10 +763,15 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             as_of,
             known_at,
             cumulative,
+            output,
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
+            let xlsx_path = match cli.format {
+                Format::Xlsx => Some(xlsx_output(output, lang)?),
+                _ => None,
+            };
             let subject = person.as_deref().or(establishment.as_deref());
             if menu.is_none() && subject.is_none() {
                 return Err(Failure::Usage(
@@ -772,7 +798,18 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 Format::Json => {
                     println!("{}", serde_json::to_string_pretty(&x).unwrap_or_default())
                 }
-                _ => print!("{}", crate::report::render_explanation(&x, lang)),
+                Format::Csv => {
+                    let _ = std::io::stdout()
+                        .lock()
+                        .write_all(&crate::report::sheets::explanation_csv(&x, lang));
+                }
+                Format::Xlsx => {
+                    let path = xlsx_path.unwrap_or(std::path::Path::new(""));
+                    let bytes = crate::report::xlsx::explanation_workbook(&x, lang)
+                        .map_err(|err| Failure::Usage(format!("{}: {err}", path.display())))?;
+                    return write_workbook_file(path, &bytes, lang);
+                }
+                Format::Table => print!("{}", crate::report::render_explanation(&x, lang)),
             }
             Ok(0)
         }
@@ -924,6 +961,35 @@ fn token(root: &Path, action: &TokenAction, format: Format, lang: Lang) -> Resul
             }
         }
     }
+    Ok(0)
+}
+
+/// The `--output` a workbook needs.
+fn xlsx_output(output: &Option<PathBuf>, lang: Lang) -> Result<&std::path::Path, Failure> {
+    output.as_deref().ok_or_else(|| {
+        Failure::Usage(
+            lang.pick(
+                "--format xlsx には --output FILE.xlsx が必要です",
+                "--format xlsx needs --output FILE.xlsx",
+            )
+            .into(),
+        )
+    })
+}
+
+/// Writes a workbook's bytes and says so on stderr.
+fn write_workbook_file(path: &std::path::Path, bytes: &[u8], lang: Lang) -> Result<u8, Failure> {
+    std::fs::write(path, bytes).map_err(|source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    eprintln!(
+        "{}",
+        match lang {
+            Lang::Ja => format!("ブックを書き出しました: {}", path.display()),
+            Lang::En => format!("wrote the workbook {}", path.display()),
+        }
+    );
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 //! shapes what the projection computed.
 
 pub mod chart;
+pub mod sheets;
 pub mod xlsx;
 
 use crate::domain::{Category, Date};

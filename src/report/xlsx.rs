@@ -89,12 +89,21 @@ fn cell(row: u32, col: u16) -> String {
 
 /// Writes the evaluation workbook to `path`.
 pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), XlsxError> {
+    evaluation_workbook(r, e)?.save(path)
+}
+
+/// The evaluation workbook, as the bytes of an `.xlsx` file.
+pub fn workbook_bytes(r: &Resolved, e: &Evaluation) -> Result<Vec<u8>, XlsxError> {
+    evaluation_workbook(r, e)?.save_to_buffer()
+}
+
+fn evaluation_workbook(r: &Resolved, e: &Evaluation) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let pct = Format::new().set_num_format("0.0%");
     let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
     let Some(project) = &r.project else {
-        return wb.save(path);
+        return Ok(wb);
     };
 
     // 1. Figures per fiscal year and category, from the contract start to the cutoff.
@@ -390,7 +399,7 @@ pub fn write_workbook(r: &Resolved, e: &Evaluation, path: &Path) -> Result<(), X
         ws.insert_chart(*row, 6, chart)?;
     }
     ws.set_column_width(0, 12)?;
-    wb.save(path)
+    Ok(wb)
 }
 
 /// Landscape, one page wide: councils print these sheets.
@@ -398,4 +407,267 @@ fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
     Ok(())
+}
+
+/// The report (CONTRACT.md §3) as a workbook: one sheet, a row per menu
+/// with plan, actual and rate, and the totals. Rates are formulas over
+/// their cells, as in the judgement workbook.
+pub fn report_workbook(report: &crate::report::Report, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let pct = Format::new().set_num_format("0.0%");
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+    let ws = wb.add_worksheet();
+    ws.set_name(SHEET_FIGURES)?;
+    print_setup(ws)?;
+    ws.write_string_with_format(0, 0, report.project.as_deref().unwrap_or("-"), &bold)?;
+    let facts: [(&str, &str); 4] = [
+        ("基準日", "as of"),
+        ("集計開始日", "from"),
+        ("記録時点", "known at"),
+        ("最後のイベント seq", "last event seq"),
+    ];
+    for (i, (ja, en)) in facts.iter().enumerate() {
+        ws.write_string(1 + i as u32, 0, lang.pick(ja, en))?;
+    }
+    ws.write_datetime_with_format(1, 1, excel_date(report.as_of)?, &date_fmt)?;
+    ws.write_datetime_with_format(2, 1, excel_date(report.from)?, &date_fmt)?;
+    ws.write_string(
+        3,
+        1,
+        report
+            .known_at
+            .as_deref()
+            .unwrap_or(lang.pick("最新", "latest")),
+    )?;
+    ws.write_number(4, 1, report.head.seq as f64)?;
+    ws.write_string(4, 2, &report.head.hash)?;
+    let names: &[&str] = match lang {
+        Lang::Ja => &[
+            "メニュー",
+            "区分",
+            "種類",
+            "名称",
+            "アウトプット目標",
+            "アウトプット",
+            "達成率",
+            "アウトカム目標",
+            "アウトカム",
+            "達成率",
+            "延べ人数",
+            "地域内",
+            "就職",
+            "正社員転換",
+            "創業者",
+            "創業の従業員",
+            "除外（ルール:件数）",
+        ],
+        Lang::En => &[
+            "menu",
+            "category",
+            "kind",
+            "name",
+            "output target",
+            "output",
+            "rate",
+            "outcome target",
+            "outcome",
+            "rate",
+            "attendances",
+            "in region",
+            "hires",
+            "conversions",
+            "founders",
+            "start-up employees",
+            "excluded (rule:count)",
+        ],
+    };
+    let head = 6;
+    headers(ws, head, names, &bold)?;
+    let mut row = head + 1;
+    for m in &report.menus {
+        ws.write_string(row, 0, &m.menu)?;
+        ws.write_string(row, 1, format!("{:?}", m.category).as_str())?;
+        let kind = match (m.kind, lang) {
+            (crate::domain::MenuKind::Seminar, Lang::Ja) => "セミナー等",
+            (crate::domain::MenuKind::Accompaniment, Lang::Ja) => "伴走型支援",
+            (k, _) => k.as_str(),
+        };
+        ws.write_string(row, 2, kind)?;
+        ws.write_string(row, 3, &m.name)?;
+        let target = |ws: &mut Worksheet, col: u16, t: Option<u64>| match t {
+            Some(t) => ws.write_number(row, col, t as f64).map(|_| ()),
+            None => ws.write_string(row, col, "-").map(|_| ()),
+        };
+        target(ws, 4, m.output_target)?;
+        ws.write_number(row, 5, m.output as f64)?;
+        ratio(ws, row, 6, m.output, m.output_target, &pct)?;
+        target(ws, 7, m.outcome_target)?;
+        ws.write_number(row, 8, m.outcome as f64)?;
+        ratio(ws, row, 9, m.outcome, m.outcome_target, &pct)?;
+        ws.write_number(row, 10, m.attendances as f64)?;
+        match m.in_region_share {
+            Some(v) => ws.write_number_with_format(row, 11, v, &pct).map(|_| ())?,
+            None => ws.write_string(row, 11, "-").map(|_| ())?,
+        }
+        let b = &m.outcome_breakdown;
+        for (i, v) in [b.hires, b.conversions, b.founders, b.startup_employees]
+            .iter()
+            .enumerate()
+        {
+            ws.write_number(row, 12 + i as u16, *v as f64)?;
+        }
+        let excluded: Vec<String> = m.excluded.iter().map(|(r, n)| format!("{r}:{n}")).collect();
+        ws.write_string(row, 16, excluded.join(" ").as_str())?;
+        row += 1;
+    }
+    ws.write_string_with_format(row, 0, lang.pick("合計", "total"), &bold)?;
+    ws.write_number_with_format(row, 5, report.totals.output as f64, &bold)?;
+    ws.write_number_with_format(row, 8, report.totals.outcome as f64, &bold)?;
+    ws.set_column_width(3, 24)?;
+    ws.set_column_width(16, 28)?;
+    ws.set_freeze_panes(head + 1, 1)?;
+    wb.save_to_buffer()
+}
+
+/// `explain` as a workbook: the subjects behind each menu's output, and
+/// the outcomes, each with its verdict, rule, reason and events.
+pub fn explanation_workbook(
+    x: &crate::report::Explanation,
+    lang: Lang,
+) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+    let verdict = |v: Verdict| match (v, lang) {
+        (Verdict::Counted(_), Lang::Ja) => "計上",
+        (Verdict::Excluded(_), Lang::Ja) => "除外",
+        (Verdict::Counted(_), Lang::En) => "counted",
+        (Verdict::Excluded(_), Lang::En) => "excluded",
+    };
+    let ws = wb.add_worksheet();
+    ws.set_name(lang.pick("参加者・事業所", "subjects"))?;
+    print_setup(ws)?;
+    headers(
+        ws,
+        0,
+        match lang {
+            Lang::Ja => &[
+                "メニュー",
+                "対象",
+                "ID",
+                "判定",
+                "ルール",
+                "理由",
+                "延べ",
+                "初回計上日",
+                "地域内",
+                "参加イベント seq",
+            ],
+            Lang::En => &[
+                "menu",
+                "subject",
+                "id",
+                "verdict",
+                "rule",
+                "reason",
+                "counted",
+                "first counted",
+                "in region",
+                "attendance seqs",
+            ],
+        },
+        &bold,
+    )?;
+    let mut row = 1;
+    for m in &x.menus {
+        for s in &m.subjects {
+            ws.write_string(row, 0, &m.menu)?;
+            let kind = match (&s.subject, lang) {
+                (Subject::Establishment(_), Lang::Ja) => "事業所",
+                (Subject::Person(_), Lang::Ja) => "個人",
+                (Subject::Establishment(_), Lang::En) => "establishment",
+                (Subject::Person(_), Lang::En) => "person",
+            };
+            ws.write_string(row, 1, kind)?;
+            ws.write_string(row, 2, s.subject.id())?;
+            ws.write_string(row, 3, verdict(s.verdict))?;
+            ws.write_string(row, 4, s.verdict.rule().as_str())?;
+            ws.write_string(row, 5, s.verdict.rule().describe(lang))?;
+            ws.write_number(row, 6, s.counted_attendances as f64)?;
+            if let Some(d) = s.first_counted {
+                ws.write_datetime_with_format(row, 7, excel_date(d)?, &date_fmt)?;
+            }
+            ws.write_boolean(row, 8, s.in_region)?;
+            let seqs: Vec<String> = s.attendances.iter().map(|a| a.seq.to_string()).collect();
+            ws.write_string(row, 9, seqs.join(",").as_str())?;
+            row += 1;
+        }
+    }
+    ws.set_column_width(5, 40)?;
+    ws.set_freeze_panes(1, 0)?;
+
+    let ws = wb.add_worksheet();
+    ws.set_name(lang.pick("アウトカム", "outcomes"))?;
+    print_setup(ws)?;
+    headers(
+        ws,
+        0,
+        match lang {
+            Lang::Ja => &[
+                "メニュー",
+                "seq",
+                "種類",
+                "人",
+                "計上先",
+                "日付",
+                "判定",
+                "ルール",
+                "理由",
+                "件数",
+                "イベントID",
+            ],
+            Lang::En => &[
+                "menu",
+                "seq",
+                "kind",
+                "person",
+                "credited to",
+                "date",
+                "verdict",
+                "rule",
+                "reason",
+                "units",
+                "event id",
+            ],
+        },
+        &bold,
+    )?;
+    let mut row = 1;
+    for m in &x.menus {
+        for o in &m.outcomes {
+            ws.write_string(row, 0, &m.menu)?;
+            ws.write_number(row, 1, o.event.seq as f64)?;
+            ws.write_string(row, 2, o.kind)?;
+            ws.write_string(row, 3, &o.person)?;
+            ws.write_string(row, 4, o.subject.id())?;
+            match o.date {
+                Some(d) => ws
+                    .write_datetime_with_format(row, 5, excel_date(d)?, &date_fmt)
+                    .map(|_| ())?,
+                None => ws
+                    .write_string(row, 5, lang.pick("不明", "unknown"))
+                    .map(|_| ())?,
+            }
+            ws.write_string(row, 6, verdict(o.verdict))?;
+            ws.write_string(row, 7, o.verdict.rule().as_str())?;
+            ws.write_string(row, 8, o.verdict.rule().describe(lang))?;
+            ws.write_number(row, 9, o.units as f64)?;
+            ws.write_string(row, 10, o.event.id.to_string().as_str())?;
+            row += 1;
+        }
+    }
+    ws.set_column_width(8, 40)?;
+    ws.set_freeze_panes(1, 0)?;
+    wb.save_to_buffer()
 }

@@ -24,17 +24,22 @@
 //! | `GET /healthz` | anyone | `ok` |
 //! | `POST /projects` `{"project": P}` | admin | creates the project's ledger |
 //! | `POST /projects/{p}/events[?expected_seq=N]` | council of p, admin | appends JSON Lines, or CSV with `Content-Type: text/csv`; all or nothing; idempotent by event `id` |
-//! | `GET /projects/{p}/report?as_of=D[&known_at=T][&cumulative=true][&format=csv]` | anyone granted p | CONTRACT §3 as JSON, or CSV |
-//! | `GET /projects/{p}/evaluate?year=1\|2[&known_at=T][&format=xlsx][&lang=en]` | anyone granted p | CONTRACT §4 as JSON, or the workbook |
-//! | `GET /projects/{p}/explain?as_of=D&menu=M\|person=P\|establishment=E[&known_at=T][&cumulative=true]` | anyone granted p | every event behind the figures, with its rule |
+//! | `GET /projects/{p}/report?as_of=D[&known_at=T][&cumulative=true][&format=F][&lang=en]` | anyone granted p | CONTRACT §3 |
+//! | `GET /projects/{p}/evaluate?year=1\|2[&known_at=T][&format=F][&lang=en]` | anyone granted p | CONTRACT §4 |
+//! | `GET /projects/{p}/explain?as_of=D&menu=M\|person=P\|establishment=E[&known_at=T][&cumulative=true][&format=F][&lang=en]` | anyone granted p | every event behind the figures, with its rule |
 //! | `GET /projects/{p}/log?[type=T][&menu=M][&person=P][&establishment=E][&since=T][&until=T][&offset=N][&limit=N]` | anyone granted p | events, filtered and paged, as JSON Lines |
 //! | `GET /projects/{p}/export` | anyone granted p | every event as JSON Lines, streamed |
 //! | `GET /projects/{p}/verify` | anyone granted p | the chain check |
 //! | `GET /access-log?[token=ID][&limit=N]` | admin; auditors (their project's lines) | the access log |
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 description (`schemas/openapi.json`) |
 //!
-//! At most [`IN_FLIGHT_MAX`] requests are served at once; beyond that the
-//! answer is 503 with `Retry-After`, never a hang.
+//! `format` is `json` (the default), `csv` (UTF-8 with a BOM, for Excel) or
+//! `xlsx`; the last two come as attachments. Every error is JSON, those
+//! axum answers itself included (`json_errors`).
+//!
+//! At most `--max-in-flight` requests ([`IN_FLIGHT_MAX`] by default) are
+//! served at once, over the whole service; beyond that the answer is 503
+//! with `Retry-After`, at once, never a hang.
 
 pub mod tokens;
 
@@ -454,6 +459,61 @@ struct ReportQuery {
     #[serde(default)]
     cumulative: bool,
     format: Option<String>,
+    lang: Option<crate::i18n::Lang>,
+}
+
+/// What a read route answers in: `format=json` (the default), `csv` or
+/// `xlsx`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Out {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+impl Out {
+    fn parse(f: &Option<String>) -> Result<Out, ApiError> {
+        match f.as_deref() {
+            None | Some("json") => Ok(Out::Json),
+            Some("csv") => Ok(Out::Csv),
+            Some("xlsx") => Ok(Out::Xlsx),
+            Some(_) => Err(bad("format: json, csv or xlsx")),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Out::Json => "application/json",
+            Out::Csv => "text/csv; charset=utf-8",
+            Out::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    /// The body with its content type, and a file name for downloads.
+    fn respond(self, bytes: Vec<u8>, name: &str) -> Response {
+        let ext = match self {
+            Out::Json => "json",
+            Out::Csv => "csv",
+            Out::Xlsx => "xlsx",
+        };
+        let mut r = ([(header::CONTENT_TYPE, self.content_type())], bytes).into_response();
+        if self != Out::Json {
+            if let Ok(v) =
+                header::HeaderValue::from_str(&format!("attachment; filename=\"{name}.{ext}\""))
+            {
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+        }
+        r
+    }
+}
+
+fn xlsx_failed(e: rust_xlsxwriter::XlsxError) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "xlsx",
+        format!("the workbook could not be written: {e}"),
+    )
 }
 
 fn bad(what: &str) -> ApiError {
@@ -490,32 +550,31 @@ async fn report(
     let as_of = crate::domain::Date::parse_iso(&q.as_of).ok_or_else(|| bad("as_of: YYYY-MM-DD"))?;
     let known_at = parse_known_at(&q.known_at)?;
     let scope = scope_of(q.cumulative);
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(bad("format: json or csv")),
-    };
+    let out = Out::parse(&q.format)?;
+    let lang = q.lang.unwrap_or_default();
     let bytes = on_ledger(&app, &p, move |l| {
-        let render = |r: &crate::report::Report| {
-            if csv {
-                crate::report::render_csv(r)
-            } else {
-                serde_json::to_vec(r).unwrap_or_default()
-            }
+        let render = |r: &crate::report::Report| -> Result<Vec<u8>, ApiError> {
+            Ok(match out {
+                Out::Json => serde_json::to_vec(r).unwrap_or_default(),
+                Out::Csv => crate::report::render_csv(r),
+                Out::Xlsx => crate::report::xlsx::report_workbook(r, lang).map_err(xlsx_failed)?,
+            })
         };
-        let request = if csv { "api/csv" } else { "api/json" };
-        Ok(match known_at {
-            None => l.report_rendered(as_of, scope, request, render)?.0,
-            Some(_) => render(&l.report_saving(as_of, known_at, scope)?.0),
+        Ok(match (known_at, out) {
+            (None, Out::Json | Out::Csv) => {
+                let request = if out == Out::Csv {
+                    "api/csv"
+                } else {
+                    "api/json"
+                };
+                l.report_rendered(as_of, scope, request, |r| render(r).unwrap_or_default())?
+                    .0
+            }
+            _ => render(&l.report_saving(as_of, known_at, scope)?.0)?,
         })
     })
     .await?;
-    let ct = if csv {
-        "text/csv; charset=utf-8"
-    } else {
-        "application/json"
-    };
-    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+    Ok(out.respond(bytes, &format!("report-{p}-{as_of}")))
 }
 
 #[derive(Deserialize)]
@@ -539,32 +598,21 @@ async fn evaluate(
         return Err(bad("year: 1 or 2 (year 3 has no mid-term judgement)"));
     }
     let known_at = parse_known_at(&q.known_at)?;
-    let xlsx = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("xlsx") => true,
-        Some(_) => return Err(bad("format: json or xlsx")),
-    };
+    let out = Out::parse(&q.format)?;
     let lang = q.lang.unwrap_or_default();
     let r = resolved(&app, &p, known_at).await?;
     let bytes = blocking(move || {
         let e = crate::evaluate::evaluate(&r, q.year, lang).map_err(|e| {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "evaluate", e.to_string())
         })?;
-        if !xlsx {
-            return Ok(serde_json::to_vec(&e).unwrap_or_default());
-        }
-        let dir = tempfile::tempdir().map_err(|_| ApiError::internal())?;
-        let path = dir.path().join("judgement.xlsx");
-        crate::report::xlsx::write_workbook(&r, &e, &path).map_err(|_| ApiError::internal())?;
-        std::fs::read(&path).map_err(|_| ApiError::internal())
+        Ok(match out {
+            Out::Json => serde_json::to_vec(&e).unwrap_or_default(),
+            Out::Csv => crate::report::sheets::evaluation_csv(&e, lang),
+            Out::Xlsx => crate::report::xlsx::workbook_bytes(&r, &e).map_err(xlsx_failed)?,
+        })
     })
     .await?;
-    let ct = if xlsx {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    } else {
-        "application/json"
-    };
-    Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
+    Ok(out.respond(bytes, &format!("judgement-{p}-year{}", q.year)))
 }
 
 #[derive(Deserialize)]
@@ -576,6 +624,8 @@ struct ExplainQuery {
     menu: Option<String>,
     person: Option<String>,
     establishment: Option<String>,
+    format: Option<String>,
+    lang: Option<crate::i18n::Lang>,
 }
 
 async fn explain(
@@ -594,6 +644,8 @@ async fn explain(
         return Err(bad("menu, person or establishment"));
     }
     let scope = scope_of(q.cumulative);
+    let out = Out::parse(&q.format)?;
+    let lang = q.lang.unwrap_or_default();
     let r = resolved(&app, &p, known_at).await?;
     let bytes = blocking(move || {
         if let Some(m) = &q.menu {
@@ -608,10 +660,16 @@ async fn explain(
         let f = crate::projection::figures(&r, crate::projection::Query { as_of, scope });
         let report = crate::report::Report::new(&r, &f, as_of, known_at);
         let x = crate::report::explanation(report, &f, q.menu.as_deref(), subject.as_deref());
-        Ok(serde_json::to_vec(&x).unwrap_or_default())
+        Ok(match out {
+            Out::Json => serde_json::to_vec(&x).unwrap_or_default(),
+            Out::Csv => crate::report::sheets::explanation_csv(&x, lang),
+            Out::Xlsx => {
+                crate::report::xlsx::explanation_workbook(&x, lang).map_err(xlsx_failed)?
+            }
+        })
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    Ok(out.respond(bytes, &format!("explain-{p}-{as_of}")))
 }
 
 #[derive(Deserialize)]
@@ -865,24 +923,51 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
     response
 }
 
+/// Every error is JSON: an error that axum or a layer answered in plain
+/// text (a malformed query, an unknown route, a body over the limit, a
+/// method not allowed) is rewritten as `{"error", "message"}`, with the
+/// same status and headers.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "bad_request",
+        _ => "error",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let body = serde_json::to_vec(&json!({"error": code, "message": message})).unwrap_or_default();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// The service's routes over `root`.
 fn router(app: Arc<App>) -> Router {
-    let overload = tower::ServiceBuilder::new()
-        .layer(axum::error_handling::HandleErrorLayer::new(
-            |_: tower::BoxError| async {
-                let mut r = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
-                    "too many requests at once; retry".into(),
-                )
-                .into_response();
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-                r
-            },
-        ))
-        .load_shed()
-        .concurrency_limit(IN_FLIGHT_MAX);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
@@ -900,7 +985,7 @@ fn router(app: Arc<App>) -> Router {
             authenticate,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(overload)
+        .layer(axum::middleware::from_fn(json_errors))
         .with_state(app)
 }
 
@@ -920,10 +1005,13 @@ async fn shutdown_signal() {
 }
 
 /// Serves `root` on `listen` until SIGTERM or Ctrl-C; `ready` is called
-/// with the bound address (a port of 0 picks one).
+/// with the bound address (a port of 0 picks one). At most `in_flight`
+/// requests are served at once, over every route and connection; one more
+/// is answered 503 with `Retry-After` at once.
 pub fn serve(
     root: &Path,
     listen: &str,
+    in_flight: usize,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(root.join("projects"))?;
@@ -944,9 +1032,28 @@ pub fn serve(
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         ready(listener.local_addr()?);
-        axum::serve(listener, router(app.clone()))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        // One limit for the whole service (a layer on the router would give
+        // each route its own).
+        let service = tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(
+                |_: tower::BoxError| async {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "overloaded",
+                        "too many requests at once; retry".into(),
+                    )
+                    .into_response()
+                },
+            ))
+            .load_shed()
+            .concurrency_limit(in_flight.max(1))
+            .service(router(app.clone()));
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     })?;
     // Every request has finished: stop the writers (their queues close),
     // then close the ledgers (sled flushes).
