@@ -267,6 +267,11 @@ pub struct Ledger {
     journal: Journal<Box<dyn Storage>>,
     // Held for the life of the ledger: dropping it releases the lock.
     _lock: Option<File>,
+    /// The fold of the last report, kept in memory: the next report folds
+    /// only the events after it (an in-memory checkpoint, passed over on
+    /// the same terms as a saved one). A long-lived process (`serve`)
+    /// answers each report by folding what was appended since the last.
+    live: std::sync::Mutex<Option<crate::projection::tally::Tally>>,
 }
 
 /// Index entries the ledger keeps in the journal, for reference checks.
@@ -413,6 +418,7 @@ impl Ledger {
         Ok(Ledger {
             journal,
             _lock: Some(lock),
+            live: std::sync::Mutex::new(None),
         })
     }
 
@@ -424,6 +430,7 @@ impl Ledger {
         Ok(Ledger {
             journal: Journal::open(store, clock)?,
             _lock: None,
+            live: std::sync::Mutex::new(None),
         })
     }
 
@@ -861,7 +868,11 @@ impl Ledger {
         known_at_us: Option<i64>,
         scope: crate::rules::time::Scope,
     ) -> Result<crate::report::Report, LedgerError> {
-        Ok(self.report_folded(as_of, known_at_us, scope)?.0)
+        let (report, folded) = self.report_folded(as_of, known_at_us, scope)?;
+        if let Some(f) = folded {
+            self.keep_live(f.tally);
+        }
+        Ok(report)
     }
 
     /// [`Ledger::report`], then, when the report had to fold at least
@@ -875,12 +886,18 @@ impl Ledger {
         scope: crate::rules::time::Scope,
     ) -> Result<(crate::report::Report, CheckpointNote), LedgerError> {
         let (report, folded) = self.report_folded(as_of, known_at_us, scope)?;
-        let note = match folded {
+        // Measured from the newest saved checkpoint, not from where this
+        // fold started (the fold kept in memory, in a long-lived process).
+        let saved = match (&folded, known_at_us) {
+            (Some(_), None) => self.newest_saved_checkpoint()?,
+            _ => 0,
+        };
+        let note = match &folded {
             Some(f)
                 if known_at_us.is_none()
                     && f.tally.is_sound()
-                    && f.head.0 > f.from
-                    && f.head.0 - f.from >= checkpoints::REPORT_SAVES_AFTER =>
+                    && f.head.0 > saved
+                    && f.head.0 - saved >= checkpoints::REPORT_SAVES_AFTER =>
             {
                 match self.save_checkpoint(&f.tally) {
                     Ok(seq) => CheckpointNote::Saved(seq),
@@ -889,6 +906,9 @@ impl Ledger {
             }
             _ => CheckpointNote::None,
         };
+        if let Some(f) = folded {
+            self.keep_live(f.tally);
+        }
         Ok((report, note))
     }
 

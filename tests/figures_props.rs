@@ -367,13 +367,14 @@ proptest! {
 
 /// A ledger of the preamble, `batches` appended one by one, then `fixes`
 /// (corrections and retractions of the facts), each batch one second after
-/// the last; a checkpoint is saved after each batch and each fix for which
-/// `checkpoints` says so. Returns the ledger and each batch's time.
+/// the last; after each batch and each fix, `checkpoints` says what
+/// follows: 1 a checkpoint, 2 a report (whose fold the ledger keeps in
+/// memory), anything else nothing. Returns the ledger and each batch's time.
 #[allow(clippy::type_complexity)]
 fn rich_ledger(
     batches: &[Vec<String>],
     fixes: &[(prop::sample::Index, bool, String)],
-    checkpoints: &[bool],
+    checkpoints: &[u8],
 ) -> (Ledger, Vec<i64>) {
     let mut checkpoint = checkpoints.iter().copied();
     let (mut l, clock) = ledger();
@@ -401,8 +402,17 @@ fn rich_ledger(
         clock.set(l.head().last_recorded_us + 1_000_000);
         append(&mut l, &with_ids);
         times.push(l.head().last_recorded_us);
-        if checkpoint.next().unwrap_or(false) {
-            l.checkpoint().unwrap();
+        match checkpoint.next().unwrap_or(0) {
+            1 => {
+                l.checkpoint().unwrap();
+            }
+            // A report between batches: its fold is kept in memory and
+            // continued by the next one.
+            2 => {
+                let d = Date::parse_iso("2025-02-28").unwrap();
+                l.report(d, None, Scope::FiscalYear).unwrap();
+            }
+            _ => {}
         }
     }
     let ty = |s: &str| serde_json::from_str::<Value>(s).unwrap()["type"].clone();
@@ -438,8 +448,17 @@ fn rich_ledger(
         {
             times.push(l.head().last_recorded_us);
         }
-        if checkpoint.next().unwrap_or(false) {
-            l.checkpoint().unwrap();
+        match checkpoint.next().unwrap_or(0) {
+            1 => {
+                l.checkpoint().unwrap();
+            }
+            // A report between batches: its fold is kept in memory and
+            // continued by the next one.
+            2 => {
+                let d = Date::parse_iso("2025-02-28").unwrap();
+                l.report(d, None, Scope::FiscalYear).unwrap();
+            }
+            _ => {}
         }
     }
     (l, times)
@@ -448,22 +467,23 @@ fn rich_ledger(
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    /// A report that starts from a checkpoint equals a full replay, as of
-    /// any date, in either scope, as known at any moment: with checkpoints
-    /// saved between any batches, and corrections and retractions recorded
-    /// after a checkpoint that reach back before it.
+    /// A report that starts from a checkpoint, or from the fold an earlier
+    /// report kept in memory, equals a full replay, as of any date, in
+    /// either scope, as known at any moment: with checkpoints saved and
+    /// reports made between any batches, and corrections and retractions
+    /// recorded after them that reach back before them.
     #[test]
     fn a_report_from_a_checkpoint_equals_a_full_replay(
         batches in prop::collection::vec(prop::collection::vec(rich_fact(), 0..12), 1..4),
         fixes in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), rich_fact()), 0..5),
-        checkpoints in prop::collection::vec(any::<bool>(), 0..9),
+        checkpoints in prop::collection::vec(0u8..3, 0..9),
         as_of in date(),
         known in any::<prop::sample::Index>(),
     ) {
         let (l, times) = rich_ledger(&batches, &fixes, &checkpoints);
         // Not vacuous: with checkpoints and nothing reaching back before
         // them, the report starts from one.
-        if fixes.is_empty() && checkpoints.iter().take(batches.len()).any(|&c| c) {
+        if fixes.is_empty() && checkpoints.iter().take(batches.len()).any(|&c| c == 1) {
             prop_assert!(l.report_start(None).unwrap() > 0);
         }
         let as_of = Date::parse_iso(&as_of).unwrap();

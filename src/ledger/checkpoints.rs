@@ -251,7 +251,19 @@ impl Ledger {
         effects: &[Effect],
         standings: &std::collections::HashMap<u64, crate::projection::tally::Standing>,
     ) -> Result<Folded, LedgerError> {
-        let (mut tally, mut head, from) = match self.newest_checkpoint(cut, effects)? {
+        let live = self.take_live(cut, effects);
+        let start = match live {
+            Some(t) => {
+                let seq = t.last_seq();
+                let hash = match seq {
+                    0 => journal::GENESIS,
+                    s => self.journal.get(s)?.map_or(journal::GENESIS, |e| e.hash),
+                };
+                Some((t, hash))
+            }
+            None => self.newest_checkpoint(cut, effects)?,
+        };
+        let (mut tally, mut head, from) = match start {
             Some((t, hash)) => {
                 let seq = t.last_seq();
                 (t, (seq, hash), seq)
@@ -267,6 +279,58 @@ impl Ledger {
             Ok(())
         })?;
         Ok(Folded { tally, head, from })
+    }
+
+    /// The seq of the newest checkpoint saved by these rules (0: none), by
+    /// its name alone.
+    pub(crate) fn newest_saved_checkpoint(&self) -> Result<u64, LedgerError> {
+        let fp = fingerprint();
+        let start = [HEAD, fp.as_slice()].concat();
+        let at = head_name(&fp, u64::MAX);
+        Ok(self
+            .journal
+            .index_last_at_or_before(&start, &at)?
+            .and_then(|(name, _)| name.get(HEAD.len()..).and_then(parse_name))
+            .map_or(0, |(_, seq)| seq))
+    }
+
+    /// The fold kept in memory by the last report, if a report up to seq
+    /// `cut` may start from it: sound, at or before the cut, and not
+    /// undermined by a correction or retraction in `effects` recorded
+    /// after it that targets an event at or before it (the terms of
+    /// [`Ledger::newest_checkpoint`]). Taken out: the caller folds it on.
+    fn take_live(&self, cut: u64, effects: &[Effect]) -> Option<Tally> {
+        let mut live = self.live.lock().ok()?;
+        let usable = live.as_ref().is_some_and(|t| {
+            let seq = t.last_seq();
+            t.is_sound() && seq <= cut && !effects.iter().any(|e| e.by > seq && e.target <= seq)
+        });
+        if usable {
+            live.take()
+        } else {
+            None
+        }
+    }
+
+    /// The seq of the fold kept in memory, if any.
+    pub fn live_seq(&self) -> Option<u64> {
+        self.live.lock().ok()?.as_ref().map(Tally::last_seq)
+    }
+
+    /// Keeps a report's fold in memory for the next report, unless the one
+    /// kept is further on.
+    pub(crate) fn keep_live(&self, tally: Tally) {
+        if !tally.is_sound() {
+            return;
+        }
+        if let Ok(mut live) = self.live.lock() {
+            if live
+                .as_ref()
+                .is_none_or(|t| t.last_seq() <= tally.last_seq())
+            {
+                *live = Some(tally);
+            }
+        }
     }
 
     /// Saves `tally` (a fold up to the head) as a checkpoint, and removes
@@ -401,12 +465,13 @@ impl Ledger {
         if cut == 0 {
             return Ok((0, 0));
         }
-        let (effects, standings) = self.standings(cut)?;
-        let folded = self.fold(cut, &effects, &standings)?;
-        if folded.from == cut {
+        if self.newest_saved_checkpoint()? == cut {
             return Ok((cut, 0));
         }
+        let (effects, standings) = self.standings(cut)?;
+        let folded = self.fold(cut, &effects, &standings)?;
         let seq = self.save_checkpoint(&folded.tally)?;
+        self.keep_live(folded.tally);
         Ok((seq, cut - folded.from))
     }
 }
@@ -486,15 +551,78 @@ mod tests {
         assert_eq!(l.report_start(Some(first)).unwrap(), saved[0].seq);
         // Known before it: from the beginning.
         assert_eq!(l.report_start(Some(first - 1)).unwrap(), 0);
-        // At the head, nothing to fold after it.
-        let (seq, folded) = l.checkpoint().unwrap();
+        // At the head, nothing to fold after it. (The last report's fold,
+        // kept in memory, is at the head: nothing more to fold to save it.)
+        let (seq, _) = l.checkpoint().unwrap();
         assert_eq!(seq, l.head().next_seq - 1);
-        assert!(folded > 0);
+        assert!(l.checkpoints().unwrap().iter().any(|c| c.seq == seq));
         assert_eq!(l.checkpoint().unwrap(), (seq, 0));
         assert_eq!(l.report_start(None).unwrap(), seq);
         assert_eq!(reports(&l), replayed(&l));
         // KEEP of them at most.
         assert_eq!(l.checkpoints().unwrap().len(), KEEP);
+    }
+
+    /// The fold kept in memory: the next report folds only what was
+    /// appended since, unless a correction or retraction reaches back
+    /// behind it; a report known at an earlier moment cannot use it. Every
+    /// report still equals a replay.
+    #[test]
+    fn the_fold_kept_in_memory_is_continued_and_passed_over_when_undermined() {
+        let mut l = demo();
+        let head = l.head().next_seq - 1;
+        // demo() saved checkpoints, whose folds it kept; none at the head.
+        assert!(l.live_seq().is_some_and(|s| s < head));
+        let first = reports(&l);
+        assert_eq!(l.live_seq(), Some(head));
+        assert_eq!(first, replayed(&l));
+        // One more attendance: the next report starts from the kept fold.
+        let person = "P-LIVE";
+        let text = format!(
+            r#"{{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"{person}","residence":"in_region","intent_confirmed":true}}"#
+        );
+        let events = read_events(
+            text.as_bytes(),
+            "a.jsonl",
+            InputFormat::JsonLines,
+            Mode::Append,
+        )
+        .unwrap();
+        l.append(events, "a.jsonl", AppendOptions::default())
+            .unwrap();
+        let second = reports(&l);
+        assert_eq!(l.live_seq(), Some(head + 1));
+        assert_eq!(second, replayed(&l));
+        assert_ne!(second, first, "the new attendance counts");
+        // A report known before the kept fold leaves it be.
+        let early = l.journal.get(3).unwrap().unwrap().recorded_at_us;
+        let d = Date::parse_iso("2025-02-28").unwrap();
+        let _ = l.report(d, Some(early), Scope::FiscalYear).unwrap();
+        assert_eq!(l.live_seq(), Some(head + 1));
+        // A retraction of an early event undermines it: replayed from a
+        // checkpoint or the start, and still equal to a replay.
+        let target = l
+            .events()
+            .map(|e| e.unwrap())
+            .find(|e| e.body.type_name() == "attendance")
+            .unwrap();
+        let text = format!(
+            r#"{{"type":"retraction","target":"{}","reason":"x"}}"#,
+            target.id
+        );
+        let events = read_events(
+            text.as_bytes(),
+            "r.jsonl",
+            InputFormat::JsonLines,
+            Mode::Append,
+        )
+        .unwrap();
+        l.append(events, "r.jsonl", AppendOptions::default())
+            .unwrap();
+        let fix = l.supersessions(l.head().next_seq - 1).unwrap().effects;
+        assert!(l.take_live(l.head().next_seq - 1, &fix).is_none());
+        assert_eq!(reports(&l), replayed(&l));
+        assert_eq!(l.live_seq(), Some(head + 2));
     }
 
     /// T-3 against a checkpoint: a retraction recorded after it that

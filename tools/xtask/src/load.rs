@@ -62,7 +62,9 @@ pub fn run(bin: &Path, clients: usize, seconds: u64) -> anyhow::Result<()> {
         .split_once("http://")
         .map(|(_, a)| format!("http://{}", a.trim()))
         .ok_or_else(|| anyhow::anyhow!("the server did not start: {line:?}"))?;
+    let cpu_before = cpu_seconds(server.id());
     let result = drive(&base, &admin, &council, clients, seconds);
+    let cpu = cpu_seconds(server.id()) - cpu_before;
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();
@@ -99,9 +101,33 @@ pub fn run(bin: &Path, clients: usize, seconds: u64) -> anyhow::Result<()> {
             s.errors
         );
     }
+    let requests = appends.latencies.len() + reports.latencies.len();
+    println!();
+    println!(
+        "Server CPU: {cpu:.2} s over {:.1} s ({:.0} % of one CPU), {:.0} µs per request.",
+        wall.as_secs_f64(),
+        100.0 * cpu / wall.as_secs_f64(),
+        1e6 * cpu / requests.max(1) as f64
+    );
     println!();
     println!("Goal (issue 7): ≥ 2,000 appends/s with p99 < 20 ms at 64 clients; reports p99 < 50 ms while appends run.");
     Ok(())
+}
+
+/// User plus system CPU time of a process so far, from `/proc` (0 where
+/// there is none).
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line; 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn drive(
