@@ -1019,3 +1019,41 @@ fn appends_to_one_project_do_not_wait_for_another() {
     );
     assert!(s.stop().success());
 }
+
+/// Tokens created or revoked with the CLI while the server runs take
+/// effect at the next request.
+#[test]
+fn a_token_revoked_while_the_server_runs_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let s = Server::start(&root);
+    let url = s.url("/access-log?limit=1");
+    assert_eq!(call(bearer(ureq::get(&url), &admin), None).0, 200);
+    // Created after the server started: accepted.
+    let second = token(&root, "admin", None);
+    assert_eq!(call(bearer(ureq::get(&url), &second), None).0, 200);
+    let listed = jisseki()
+        .args(["token", "list", "--format", "json", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let all = json(&String::from_utf8(listed.stdout).unwrap());
+    let ids: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    // Revoke the second: refused from the next request on.
+    let revoked = jisseki()
+        .args(["token", "revoke", &ids[1], "--root"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(revoked.success());
+    assert_eq!(call(bearer(ureq::get(&url), &second), None).0, 401);
+    assert_eq!(call(bearer(ureq::get(&url), &admin), None).0, 200);
+    assert!(s.stop().success());
+}

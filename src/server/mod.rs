@@ -102,6 +102,8 @@ struct App {
     /// Held while a project is created: one at a time.
     creating: Arc<Mutex<()>>,
     access_log: Mutex<std::fs::File>,
+    /// The tokens file as last read, with what identifies that version.
+    tokens: Mutex<Option<(tokens::Stamp, Arc<Vec<TokenEntry>>)>>,
 }
 
 /// An open project: its ledger and the queue of its writer.
@@ -115,6 +117,10 @@ struct Job {
     request: GroupRequest,
     reply: tokio::sync::oneshot::Sender<Result<AppendReport, ApiError>>,
 }
+
+/// Request bodies up to this size are parsed on the request's own task;
+/// larger ones on the blocking pool.
+pub const INLINE_PARSE_MAX: usize = 16 << 10;
 
 /// The most requests one group commit takes.
 pub const GROUP_MAX: usize = 64;
@@ -168,6 +174,25 @@ fn writer(ledger: Arc<Mutex<Ledger>>, queue: std::sync::mpsc::Receiver<Job>) {
 struct Caller(TokenEntry);
 
 impl App {
+    /// The tokens, read again whenever the file changed (a `jisseki token
+    /// create` or `revoke` takes effect at the next request); none when it
+    /// cannot be read.
+    fn tokens(&self) -> Arc<Vec<TokenEntry>> {
+        let stamp = tokens::stamp(&self.root);
+        if let Ok(cache) = self.tokens.lock() {
+            if let Some((s, all)) = cache.as_ref() {
+                if stamp.as_ref() == Some(s) {
+                    return all.clone();
+                }
+            }
+        }
+        let all = Arc::new(tokens::load(&self.root).unwrap_or_default());
+        if let (Some(stamp), Ok(mut cache)) = (stamp, self.tokens.lock()) {
+            *cache = Some((stamp, all.clone()));
+        }
+        all
+    }
+
     fn project_dir(&self, p: &str) -> PathBuf {
         self.root.join("projects").join(p)
     }
@@ -399,12 +424,13 @@ async fn append(
     if !may_write(&caller, &p) {
         return Err(ApiError::forbidden());
     }
+    let body_len = body.len();
     let csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
     let queue = app.queue(&p)?;
-    let events = blocking(move || {
+    let parse = move || {
         let (format, name) = if csv {
             (InputFormat::Csv, "request.csv")
         } else {
@@ -412,8 +438,14 @@ async fn append(
         };
         let events = read_events(&body, name, format, Mode::Append).map_err(LedgerError::Input)?;
         Ok((events, name))
-    })
-    .await?;
+    };
+    // A few events parse in microseconds: on this task, without a hop to
+    // the blocking pool; an upload goes to the pool.
+    let events = if body_len <= INLINE_PARSE_MAX {
+        parse()?
+    } else {
+        blocking(parse).await?
+    };
     let (reply, answer) = tokio::sync::oneshot::channel();
     let job = Job {
         request: GroupRequest {
@@ -884,7 +916,7 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
     let caller = match (open, presented) {
         (true, _) => None,
         (_, Some(secret)) => {
-            let all = tokens::load(&app.root).unwrap_or_default();
+            let all = app.tokens();
             tokens::find(&all, &secret).cloned()
         }
         _ => None,
@@ -917,8 +949,12 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
         "path": path,
         "status": response.status().as_u16(),
     });
+    // One write per line: `writeln!` on the file would make a system call
+    // for each piece of the JSON.
+    let mut text = line.to_string();
+    text.push('\n');
     if let Ok(mut f) = app.access_log.lock() {
-        let _ = writeln!(f, "{line}");
+        let _ = f.write_all(text.as_bytes());
     }
     response
 }
@@ -1025,6 +1061,7 @@ pub fn serve(
         writers: Mutex::new(Vec::new()),
         creating: Arc::new(Mutex::new(())),
         access_log: Mutex::new(access_log),
+        tokens: Mutex::new(None),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

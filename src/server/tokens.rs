@@ -97,7 +97,28 @@ pub fn file(root: &Path) -> PathBuf {
     root.join("tokens.json")
 }
 
-/// Every stored token (none when the file does not exist yet).
+/// What identifies one version of the tokens file: a rewrite (always a
+/// new file renamed into place) changes the inode, and any change the
+/// modification time or length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    inode: u64,
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
+/// The stamp of the tokens file now; `None` when it cannot be read.
+pub fn stamp(root: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(file(root)).ok()?;
+    Some(Stamp {
+        inode: m.ino(),
+        modified: m.modified().ok(),
+        len: m.len(),
+    })
+}
+
+/// Every token in `root`'s tokens file (none when there is no file).
 pub fn load(root: &Path) -> Result<Vec<TokenEntry>, TokenError> {
     let path = file(root);
     match std::fs::read(&path) {
