@@ -753,6 +753,38 @@ impl Ledger {
         Ok(n)
     }
 
+    /// One page of the export: the JSON Lines of the events after seq
+    /// `after` up to seq `until`, appended to `out` until it holds at
+    /// least `budget` bytes. Returns the seq of the last event written
+    /// (`after` when none). Pages taken one after another, up to a fixed
+    /// `until`, join into exactly [`Ledger::export`] as of `until`: events
+    /// never change once written.
+    pub fn export_page(
+        &self,
+        after: u64,
+        until: u64,
+        budget: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<u64, LedgerError> {
+        let mut last = after;
+        if after >= until {
+            return Ok(last);
+        }
+        for r in self.journal.iter_from(after + 1)? {
+            let r = r?;
+            if r.seq > until {
+                break;
+            }
+            out.extend_from_slice(&r.export_line());
+            out.push(b'\n');
+            last = r.seq;
+            if out.len() >= budget {
+                break;
+            }
+        }
+        Ok(last)
+    }
+
     /// Walks the journal and checks the chain.
     pub fn verify(&self) -> Verification {
         self.journal.verify()
@@ -1400,6 +1432,45 @@ mod tests {
         .unwrap();
         l.append(events, "t.jsonl", AppendOptions::default())
             .unwrap();
+    }
+
+    /// Export pages of any size, taken one after another up to a fixed
+    /// seq, join into exactly the export as of that seq; events appended
+    /// meanwhile are not in it.
+    #[test]
+    fn export_pages_join_into_the_export() {
+        let clock = Arc::new(ManualClock::at(1_730_000_000_000_000));
+        let mut l = Ledger::with_storage(Box::new(MemStorage::default()), clock).unwrap();
+        let text = crate::synth::generate_jsonl(&crate::synth::SynthConfig::default());
+        // In batches of 100, so that the journal holds many chunks and
+        // pages start inside and across them.
+        let lines: Vec<&str> = text.lines().collect();
+        for part in lines.chunks(100) {
+            append(&mut l, &part.join("\n"));
+        }
+        let until = l.head().next_seq - 1;
+        assert!(until > 800, "{until}");
+        let mut whole = Vec::new();
+        l.export(&mut whole).unwrap();
+        let one_more = r#"{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-NEW","residence":"in_region","intent_confirmed":true}"#;
+        for budget in [1, 100, 4_096, 100_000, usize::MAX] {
+            let mut joined = Vec::new();
+            let mut after = 0;
+            loop {
+                let last = l.export_page(after, until, budget, &mut joined).unwrap();
+                if last == after {
+                    break;
+                }
+                after = last;
+                if budget == 4_096 && after > until / 2 && l.head().next_seq - 1 == until {
+                    // An append in the middle of the download.
+                    append(&mut l, one_more);
+                }
+            }
+            assert_eq!(after, until);
+            assert_eq!(joined, whole, "budget {budget}");
+        }
+        assert_eq!(l.head().next_seq - 1, until + 1);
     }
 
     /// The supersession index gives what a scan of the events finds (a

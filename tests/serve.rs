@@ -822,9 +822,13 @@ fn answers_conform_to_the_openapi_document() {
         ("/projects/p/verify", 200),
         ("/access-log?limit=5", 200),
     ];
+    let mut exported = Vec::new();
     for (path, status) in reads {
         let a = get(path, Some(&auditor));
         assert_eq!(a.0, *status, "{path}: {}", String::from_utf8_lossy(&a.2));
+        if *path == "/projects/p/export" {
+            exported = a.2.clone();
+        }
     }
     let known = format!("/projects/p/report?as_of=2025-02-28&known_at={known_at}");
     assert_eq!(get(&known, Some(&auditor)).0, 200);
@@ -851,6 +855,14 @@ fn answers_conform_to_the_openapi_document() {
         assert!(json(std::str::from_utf8(&a.2).unwrap())["message"].is_string());
     }
     assert!(s.stop().success());
+    // The streamed export (read a page at a time) is the CLI's, byte for byte.
+    let cli = jisseki()
+        .args(["export", "--ledger"])
+        .arg(root.join("projects").join("p"))
+        .output()
+        .unwrap();
+    assert!(cli.status.success());
+    assert_eq!(exported, cli.stdout);
 }
 
 /// More requests at once than `--max-in-flight` allows: the one too many
@@ -902,18 +914,21 @@ fn overload_is_answered_503_with_retry_after_never_a_hang() {
         .collect();
     // Let the server take both.
     let mut refused = None;
-    for _ in 0..100 {
+    let mut seen = Vec::new();
+    for _ in 0..200 {
         let a = call_raw(
             ureq::get(&s.url("/healthz")).timeout(std::time::Duration::from_secs(30)),
             None,
         );
+        seen.push(a.0);
         if a.0 == 503 {
             refused = Some(a);
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let (_, ct, body) = refused.expect("a third request at once is refused");
+    let (_, ct, body) =
+        refused.unwrap_or_else(|| panic!("a third request at once is refused; saw {seen:?}"));
     assert!(ct.starts_with("application/json"));
     assert_eq!(
         json(std::str::from_utf8(&body).unwrap())["error"],

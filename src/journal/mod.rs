@@ -747,6 +747,27 @@ impl<S: Storage> Journal<S> {
         }
     }
 
+    /// Every event from seq `from` on, in seq order: from the chunk that
+    /// holds it, without reading the chunks before.
+    pub fn iter_from(
+        &self,
+        from: u64,
+    ) -> Result<impl Iterator<Item = Result<RecordedEvent, JournalError>> + '_, JournalError> {
+        let mut it = self.iter();
+        if from > 1 && from < self.head.next_seq {
+            if let Some((k, _)) = self
+                .store
+                .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(from))?
+            {
+                if let Some(first) = k.get(1..).and_then(seq_of_value) {
+                    it.next_key = k;
+                    it.expect_seq = first;
+                }
+            }
+        }
+        Ok(it.skip_while(move |r| r.as_ref().is_ok_and(|e| e.seq < from)))
+    }
+
     /// Walks the whole journal: every chunk decodes, seqs are gap-free,
     /// every hash matches the chain recomputed from the content, and the
     /// last hash is the head's. Names the first bad seq.

@@ -818,31 +818,8 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-/// Sends what is written through a channel, 64 KiB at a time.
-struct ChannelWriter {
-    buf: Vec<u8>,
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-}
-
-impl std::io::Write for ChannelWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        if self.buf.len() >= 64 << 10 {
-            self.flush()?;
-        }
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
-    }
-}
+/// The size of one page of a streamed export.
+pub const EXPORT_PAGE_BYTES: usize = 256 << 10;
 
 async fn export(
     State(app): State<Arc<App>>,
@@ -853,20 +830,40 @@ async fn export(
         return Err(ApiError::forbidden());
     }
     let ledger = app.ledger(&p)?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
-        let mut w = ChannelWriter {
-            buf: Vec::new(),
-            tx: tx.clone(),
+        // The ledger as it stands now, read a page at a time: the
+        // project's lock is held while a page is read, never while the
+        // client takes it, so appends go on during a long download.
+        let page = |after: u64, until: Option<u64>| -> Result<(Vec<u8>, u64, u64), String> {
+            let l = ledger.lock().map_err(|_| "internal error".to_string())?;
+            let until = until.unwrap_or(l.head().next_seq - 1);
+            let mut buf = Vec::with_capacity(EXPORT_PAGE_BYTES + 4096);
+            let last = l
+                .export_page(after, until, EXPORT_PAGE_BYTES, &mut buf)
+                .map_err(|e| e.render(crate::i18n::Lang::En))?;
+            Ok((buf, last, until))
         };
-        let done = match ledger.lock() {
-            Ok(l) => l.export(&mut w).map(|_| ()).map_err(|e| e.to_string()),
-            Err(_) => Err("internal error".to_string()),
-        };
-        let done = done.and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()));
-        if let Err(e) = done {
-            // The client sees a broken stream, not a complete-looking one.
-            let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+        let mut after = 0;
+        let mut until = None;
+        loop {
+            match page(after, until) {
+                Ok((buf, last, end)) => {
+                    until = Some(end);
+                    if !buf.is_empty() && tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        return; // the client is gone
+                    }
+                    if last >= end || last == after {
+                        return;
+                    }
+                    after = last;
+                }
+                Err(e) => {
+                    // The client sees a broken stream, not a complete-looking one.
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+                    return;
+                }
+            }
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
