@@ -1072,3 +1072,55 @@ fn a_token_revoked_while_the_server_runs_is_refused_at_once() {
     assert_eq!(call(bearer(ureq::get(&url), &admin), None).0, 200);
     assert!(s.stop().success());
 }
+
+/// T-2 over HTTP: a report known at the time of an earlier append is the
+/// report as it was then, whatever was appended after; so is `explain`.
+#[test]
+fn a_known_at_report_is_the_report_as_it_stood_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let admin = token(&root, "admin", None);
+    let council = token(&root, "council", Some("p"));
+    let s = Server::start(&root);
+    project_with_menus(&s, &admin, &council);
+    let attend = |from: u32, to: u32| -> String {
+        (from..to)
+            .map(|i| format!(
+                r#"{{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-{i}","residence":"in_region","intent_confirmed":true}}"#
+            ) + "\n")
+            .collect()
+    };
+    let append = |body: String| {
+        let (code, out) = call(
+            bearer(ureq::post(&s.url("/projects/p/events")), &council),
+            Some(("application/x-ndjson", body.as_bytes())),
+        );
+        assert_eq!(code, 201, "{out}");
+    };
+    append(attend(0, 5));
+    let report = "/projects/p/report?as_of=2025-02-28";
+    let then = json(&call(bearer(ureq::get(&s.url(report)), &council), None).1);
+    assert_eq!(then["menus"][1]["output"], 5, "{then}");
+    // The time of the last event recorded so far.
+    let exported = call(
+        bearer(ureq::get(&s.url("/projects/p/export")), &council),
+        None,
+    )
+    .1;
+    let t = json(exported.lines().last().unwrap())["recorded_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    append(attend(5, 12));
+    let now = json(&call(bearer(ureq::get(&s.url(report)), &council), None).1);
+    assert_eq!(now["menus"][1]["output"], 12);
+    let known = format!("{report}&known_at={t}");
+    let mut at_t = json(&call(bearer(ureq::get(&s.url(&known)), &council), None).1);
+    assert_eq!(at_t["known_at"].as_str(), Some(t.as_str()));
+    at_t["known_at"] = serde_json::Value::Null;
+    assert_eq!(at_t, then, "the report as it stood at {t}");
+    let explain = format!("/projects/p/explain?as_of=2025-02-28&menu=B-01&known_at={t}");
+    let x = json(&call(bearer(ureq::get(&s.url(&explain)), &council), None).1);
+    assert_eq!(x["menus"][0]["subjects"].as_array().unwrap().len(), 5);
+    assert!(s.stop().success());
+}
