@@ -237,6 +237,8 @@ pub struct LogFilter {
     pub since_us: Option<i64>,
     /// Keep events recorded at or before this time (µs).
     pub until_us: Option<i64>,
+    /// Keep events after this seq (the next page after one that ended there).
+    pub after_seq: Option<u64>,
     /// Keep at most this many (the first ones).
     pub limit: Option<usize>,
 }
@@ -1010,7 +1012,8 @@ impl Ledger {
     /// The events that pass `filter`, in seq order.
     pub fn log(&self, filter: &LogFilter) -> Result<Vec<RecordedEvent>, LedgerError> {
         let mut out = Vec::new();
-        for r in self.events() {
+        let from = filter.after_seq.map_or(1, |s| s.saturating_add(1));
+        for r in self.journal.iter_from(from)? {
             let r = r?;
             if filter.keeps(&r) {
                 out.push(r);

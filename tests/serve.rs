@@ -112,14 +112,14 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
 
     assert_eq!(call(ureq::get(&s.url("/healthz")), None).0, 200);
     // No token, a wrong token: 401.
-    let report = s.url("/projects/kushiro/report?as_of=2025-02-28");
+    let report = s.url("/v1/projects/kushiro/report?as_of=2025-02-28");
     assert_eq!(call(ureq::get(&report), None).0, 401);
     assert_eq!(call(bearer(ureq::get(&report), "jsk_wrong"), None).0, 401);
     // Only an admin creates projects.
     let new = |p: &str| format!(r#"{{"project":"{p}"}}"#);
     let create = |t: &str, p: &str| {
         call(
-            bearer(ureq::post(&s.url("/projects")), t),
+            bearer(ureq::post(&s.url("/v1/projects")), t),
             Some(("application/json", new(p).as_bytes())),
         )
         .0
@@ -134,7 +134,7 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
     let events = std::fs::read(FIXTURE).unwrap();
     let post = |t: &str, p: &str, body: &[u8], ct: &str| {
         call(
-            bearer(ureq::post(&s.url(&format!("/projects/{p}/events"))), t),
+            bearer(ureq::post(&s.url(&format!("/v1/projects/{p}/events"))), t),
             Some((ct, body)),
         )
     };
@@ -174,7 +174,7 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
     // expected_seq: refused when the ledger moved.
     let head = first["head"]["seq"].as_u64().unwrap();
     let good = "type,menu,date,role,person,residence,intent_confirmed\nattendance,B-01,2025-01-10,job_seeker,P-X1,in_region,true\n";
-    let stale = format!("/projects/kushiro/events?expected_seq={}", head - 1);
+    let stale = format!("/v1/projects/kushiro/events?expected_seq={}", head - 1);
     let (code, _) = call(
         bearer(ureq::post(&s.url(&stale)), &kushiro),
         Some(("text/csv", good.as_bytes())),
@@ -189,7 +189,7 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
     assert!(r["totals"]["output"].as_u64().unwrap() > 0);
     let (_, body2) = call(bearer(ureq::get(&report), &kushiro), None);
     assert_eq!(json(&body2), r, "the kept report is the same");
-    let early = s.url("/projects/kushiro/report?as_of=2025-02-28&known_at=2000-01-01T00:00:00Z");
+    let early = s.url("/v1/projects/kushiro/report?as_of=2025-02-28&known_at=2000-01-01T00:00:00Z");
     let (code, body) = call(bearer(ureq::get(&early), &auditor), None);
     assert_eq!(code, 200, "{body}");
     assert_eq!(json(&body)["totals"]["output"], 0);
@@ -200,13 +200,13 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
     );
     // Export and verify.
     let (code, body) = call(
-        bearer(ureq::get(&s.url("/projects/kushiro/export")), &auditor),
+        bearer(ureq::get(&s.url("/v1/projects/kushiro/export")), &auditor),
         None,
     );
     assert_eq!(code, 200);
     assert_eq!(body.lines().count() as u64, head);
     let (code, body) = call(
-        bearer(ureq::get(&s.url("/projects/kushiro/verify")), &admin),
+        bearer(ureq::get(&s.url("/v1/projects/kushiro/verify")), &admin),
         None,
     );
     assert_eq!(
@@ -218,7 +218,7 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
     assert!(s.stop().success());
     let out = jisseki()
         .args(["verify", "--format", "json", "--ledger"])
-        .arg(root.join("projects").join("kushiro"))
+        .arg(root.join("kushiro"))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -231,7 +231,7 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
         .any(|l| l["status"] == 401 && l["token"].is_null()));
     assert!(lines.iter().any(|l| l["status"] == 403
         && l["role"] == "council"
-        && l["path"] == "/projects/kushiro/events"));
+        && l["path"] == "/v1/projects/kushiro/events"));
     assert!(!log.contains(&kushiro), "no secret in the access log");
 }
 
@@ -245,7 +245,7 @@ fn concurrent_appends_get_gap_free_seqs() {
     let council = token(&root, "council", Some("p"));
     let s = Server::start(&root);
     project_with_menus(&s, &admin, &council);
-    let url = s.url("/projects/p/events");
+    let url = s.url("/v1/projects/p/events");
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let (url, council) = (url.clone(), council.clone());
@@ -303,30 +303,30 @@ fn every_route_for_every_role() {
     for p in ["p", "q"] {
         let body = format!(r#"{{"project":"{p}"}}"#);
         let created = call(
-            bearer(ureq::post(&s.url("/projects")), &admin),
+            bearer(ureq::post(&s.url("/v1/projects")), &admin),
             Some(("application/json", body.as_bytes())),
         );
         assert_eq!(created.0, 201);
     }
     let events = std::fs::read(FIXTURE).unwrap();
     let appended = call(
-        bearer(ureq::post(&s.url("/projects/p/events")), &council),
+        bearer(ureq::post(&s.url("/v1/projects/p/events")), &council),
         Some(("application/x-ndjson", &events)),
     );
     assert_eq!(appended.0, 201);
     let (code, doc) = call(ureq::get(&s.url("/openapi.json")), None);
     assert_eq!(code, 200);
-    assert!(json(&doc)["paths"]["/projects/{p}/report"].is_object());
+    assert!(json(&doc)["paths"]["/v1/projects/{p}/report"].is_object());
 
     let reads = [
-        "/projects/p/report?as_of=2025-02-28",
-        "/projects/p/report?as_of=2025-02-28&format=csv&cumulative=true",
-        "/projects/p/evaluate?year=1",
-        "/projects/p/evaluate?year=1&format=xlsx",
-        "/projects/p/explain?as_of=2025-02-28&menu=B-01",
-        "/projects/p/log?type=hire&limit=2",
-        "/projects/p/export",
-        "/projects/p/verify",
+        "/v1/projects/p/report?as_of=2025-02-28",
+        "/v1/projects/p/report?as_of=2025-02-28&format=csv&cumulative=true",
+        "/v1/projects/p/evaluate?year=1",
+        "/v1/projects/p/evaluate?year=1&format=xlsx",
+        "/v1/projects/p/explain?as_of=2025-02-28&menu=B-01",
+        "/v1/projects/p/log?type=hire&limit=2",
+        "/v1/projects/p/export",
+        "/v1/projects/p/verify",
     ];
     for path in reads {
         let get = |t: Option<&str>| {
@@ -356,7 +356,7 @@ fn every_route_for_every_role() {
         ("admin", &admin, 201),
     ] {
         let (code, body) = call(
-            bearer(ureq::post(&s.url("/projects/p/events")), t),
+            bearer(ureq::post(&s.url("/v1/projects/p/events")), t),
             Some(("application/x-ndjson", one.as_bytes())),
         );
         assert_eq!(code, want, "{who}: {body}");
@@ -364,7 +364,7 @@ fn every_route_for_every_role() {
     for (who, t) in [("council", &council), ("auditor", &auditor)] {
         let body = br#"{"project":"z"}"#;
         let (code, _) = call(
-            bearer(ureq::post(&s.url("/projects")), t),
+            bearer(ureq::post(&s.url("/v1/projects")), t),
             Some(("application/json", body)),
         );
         assert_eq!(code, 403, "{who} creating a project");
@@ -372,22 +372,22 @@ fn every_route_for_every_role() {
     // The access log: the admin sees all, the auditor only p's lines, a
     // council none.
     let (code, _) = call(
-        bearer(ureq::get(&s.url("/projects/q/verify")), &other),
+        bearer(ureq::get(&s.url("/v1/projects/q/verify")), &other),
         None,
     );
     assert_eq!(code, 200, "a council reads its own project");
-    let (code, all) = call(bearer(ureq::get(&s.url("/access-log")), &admin), None);
+    let (code, all) = call(bearer(ureq::get(&s.url("/v1/access-log")), &admin), None);
     assert_eq!(code, 200);
-    assert!(all.contains("/projects/q"), "the admin sees q's lines");
-    let (code, mine) = call(bearer(ureq::get(&s.url("/access-log")), &auditor), None);
+    assert!(all.contains("/v1/projects/q"), "the admin sees q's lines");
+    let (code, mine) = call(bearer(ureq::get(&s.url("/v1/access-log")), &auditor), None);
     assert_eq!(code, 200);
-    assert!(mine.lines().count() > 0 && !mine.contains("/projects/q"));
+    assert!(mine.lines().count() > 0 && !mine.contains("/v1/projects/q"));
     assert_eq!(
-        call(bearer(ureq::get(&s.url("/access-log")), &council), None).0,
+        call(bearer(ureq::get(&s.url("/v1/access-log")), &council), None).0,
         403
     );
     // Paging of the log.
-    let page = ureq::get(&s.url("/projects/p/log?limit=5"))
+    let page = ureq::get(&s.url("/v1/projects/p/log?limit=5"))
         .set("Authorization", &format!("Bearer {auditor}"))
         .call()
         .unwrap();
@@ -401,7 +401,7 @@ fn every_route_for_every_role() {
 fn hammer(s: &Server, council: &str, clients: u64) -> Vec<std::thread::JoinHandle<Vec<String>>> {
     (0..clients)
         .map(|t| {
-            let (url, council) = (s.url("/projects/p/events"), council.to_string());
+            let (url, council) = (s.url("/v1/projects/p/events"), council.to_string());
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
                 for i in 0..100_000u64 {
@@ -428,7 +428,7 @@ fn hammer(s: &Server, council: &str, clients: u64) -> Vec<std::thread::JoinHandl
 
 fn project_with_menus(s: &Server, admin: &str, council: &str) {
     let created = call(
-        bearer(ureq::post(&s.url("/projects")), admin),
+        bearer(ureq::post(&s.url("/v1/projects")), admin),
         Some(("application/json", br#"{"project":"p"}"#)),
     );
     assert_eq!(created.0, 201);
@@ -439,7 +439,7 @@ fn project_with_menus(s: &Server, admin: &str, council: &str) {
         .map(|l| format!("{l}\n"))
         .collect();
     let (code, _) = call(
-        bearer(ureq::post(&s.url("/projects/p/events")), council),
+        bearer(ureq::post(&s.url("/v1/projects/p/events")), council),
         Some(("application/x-ndjson", defs.as_bytes())),
     );
     assert_eq!(code, 201);
@@ -447,7 +447,7 @@ fn project_with_menus(s: &Server, admin: &str, council: &str) {
 
 /// The ids in the project's ledger, after checking its chain.
 fn ids_in_ledger(root: &Path) -> std::collections::HashSet<String> {
-    let ledger = root.join("projects").join("p");
+    let ledger = root.join("p");
     let out = jisseki()
         .args(["verify", "--format", "json", "--ledger"])
         .arg(&ledger)
@@ -500,7 +500,7 @@ fn a_server_killed_under_load_loses_no_acknowledged_event() {
     // And it serves again.
     let s = Server::start(&root);
     let (code, _) = call(
-        bearer(ureq::get(&s.url("/projects/p/verify")), &admin),
+        bearer(ureq::get(&s.url("/v1/projects/p/verify")), &admin),
         None,
     );
     assert_eq!(code, 200);
@@ -542,7 +542,7 @@ fn a_conflicting_id_is_refused_and_nothing_appended() {
     let council = token(&root, "council", Some("p"));
     let s = Server::start(&root);
     project_with_menus(&s, &admin, &council);
-    let url = s.url("/projects/p/events");
+    let url = s.url("/v1/projects/p/events");
     let line = |person: &str| {
         format!(
             r#"{{"id":"0193a1c0-0000-7000-8000-00000000abcd","type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"{person}","residence":"in_region","intent_confirmed":true}}"#
@@ -560,12 +560,12 @@ fn a_conflicting_id_is_refused_and_nothing_appended() {
         bearer(ureq::post(&url), &council),
         Some(("application/x-ndjson", batch.as_bytes())),
     );
-    assert_eq!(code, 422, "{body}");
+    assert_eq!(code, 409, "{body}");
     let err = json(&body);
     assert_eq!(err["errors"][0]["line"], 2, "{body}");
     assert_eq!(err["errors"][0]["field"], "id", "{body}");
     let (_, verify) = call(
-        bearer(ureq::get(&s.url("/projects/p/verify")), &council),
+        bearer(ureq::get(&s.url("/v1/projects/p/verify")), &council),
         None,
     );
     assert_eq!(json(&verify)["events"], head, "nothing appended");
@@ -580,7 +580,7 @@ fn a_project_created_twice_at_once_is_created_once() {
     let root = tmp.path().join("root");
     let admin = token(&root, "admin", None);
     let s = Server::start(&root);
-    let url = s.url("/projects");
+    let url = s.url("/v1/projects");
     let racers: Vec<_> = (0..8)
         .map(|_| {
             let (url, admin) = (url.clone(), admin.clone());
@@ -622,8 +622,8 @@ fn template_of(path: &str) -> String {
     let path = path.split('?').next().unwrap();
     let parts: Vec<&str> = path.split('/').collect();
     match parts.as_slice() {
-        ["", "projects", _, rest @ ..] if !rest.is_empty() => {
-            format!("/projects/{{p}}/{}", rest.join("/"))
+        ["", "v1", "projects", _, rest @ ..] if !rest.is_empty() => {
+            format!("/v1/projects/{{p}}/{}", rest.join("/"))
         }
         _ => path.to_string(),
     }
@@ -746,28 +746,34 @@ fn answers_conform_to_the_openapi_document() {
     };
     let json_ct = "application/json";
     assert_eq!(
-        post("/projects", &admin, json_ct, br#"{"project":"p"}"#).0,
+        post("/v1/projects", &admin, json_ct, br#"{"project":"p"}"#).0,
         201
     );
     assert_eq!(
-        post("/projects", &admin, json_ct, br#"{"project":"p"}"#).0,
+        post("/v1/projects", &admin, json_ct, br#"{"project":"p"}"#).0,
         409
     );
     assert_eq!(
-        post("/projects", &admin, json_ct, br#"{"project":"a b"}"#).0,
+        post("/v1/projects", &admin, json_ct, br#"{"project":"a b"}"#).0,
         400
     );
     // A body that is not the JSON asked for: axum's own answer, as JSON.
-    assert_eq!(post("/projects", &admin, json_ct, b"{").0, 400);
+    assert_eq!(post("/v1/projects", &admin, json_ct, b"{").0, 400);
     assert_eq!(
-        post("/projects", &council, json_ct, br#"{"project":"q"}"#).0,
+        post("/v1/projects", &council, json_ct, br#"{"project":"q"}"#).0,
         403
     );
     let ndjson = "application/x-ndjson";
-    assert_eq!(post("/projects/p/events", &council, ndjson, &events).0, 201);
-    assert_eq!(post("/projects/p/events", &council, ndjson, &events).0, 200);
+    assert_eq!(
+        post("/v1/projects/p/events", &council, ndjson, &events).0,
+        201
+    );
+    assert_eq!(
+        post("/v1/projects/p/events", &council, ndjson, &events).0,
+        200
+    );
     let refused = post(
-        "/projects/p/events",
+        "/v1/projects/p/events",
         &council,
         "text/csv",
         bad_csv.as_bytes(),
@@ -777,68 +783,77 @@ fn answers_conform_to_the_openapi_document() {
     assert_eq!(e["errors"][0]["line"], 2, "{e}");
     let one = br#"{"type":"attendance","menu":"B-01","date":"2025-01-10","role":"job_seeker","person":"P-X","residence":"in_region","intent_confirmed":true}"#;
     assert_eq!(
-        post("/projects/p/events?expected_seq=1", &council, ndjson, one).0,
+        post(
+            "/v1/projects/p/events?expected_seq=1",
+            &council,
+            ndjson,
+            one
+        )
+        .0,
         409
     );
-    assert_eq!(post("/projects/p/events", &auditor, ndjson, &events).0, 403);
+    assert_eq!(
+        post("/v1/projects/p/events", &auditor, ndjson, &events).0,
+        403
+    );
 
     let reads: &[(&str, u16)] = &[
         ("/healthz", 200),
-        ("/projects/p/report?as_of=2025-02-28", 200),
+        ("/v1/projects/p/report?as_of=2025-02-28", 200),
         (
-            "/projects/p/report?as_of=2025-02-28&cumulative=true&format=csv",
+            "/v1/projects/p/report?as_of=2025-02-28&cumulative=true&format=csv",
             200,
         ),
         (
-            "/projects/p/report?as_of=2025-02-28&format=xlsx&lang=en",
+            "/v1/projects/p/report?as_of=2025-02-28&format=xlsx&lang=en",
             200,
         ),
-        ("/projects/p/report?as_of=2025-02-31", 400),
-        ("/projects/p/report?as_of=2025-02-28&format=pdf", 400),
-        ("/projects/p/report", 400),
-        ("/projects/p/evaluate?year=1", 200),
-        ("/projects/p/evaluate?year=1&format=csv", 200),
-        ("/projects/p/evaluate?year=1&format=xlsx", 200),
-        ("/projects/p/evaluate?year=3", 400),
-        ("/projects/p/evaluate?year=x", 400),
-        ("/projects/p/explain?as_of=2025-02-28&menu=B-01", 200),
+        ("/v1/projects/p/report?as_of=2025-02-31", 400),
+        ("/v1/projects/p/report?as_of=2025-02-28&format=pdf", 400),
+        ("/v1/projects/p/report", 400),
+        ("/v1/projects/p/evaluate?year=1", 200),
+        ("/v1/projects/p/evaluate?year=1&format=csv", 200),
+        ("/v1/projects/p/evaluate?year=1&format=xlsx", 200),
+        ("/v1/projects/p/evaluate?year=3", 400),
+        ("/v1/projects/p/evaluate?year=x", 400),
+        ("/v1/projects/p/explain?as_of=2025-02-28&menu=B-01", 200),
         (
-            "/projects/p/explain?as_of=2025-02-28&menu=B-01&format=csv",
-            200,
-        ),
-        (
-            "/projects/p/explain?as_of=2025-02-28&menu=B-01&format=xlsx",
+            "/v1/projects/p/explain?as_of=2025-02-28&menu=B-01&format=csv",
             200,
         ),
         (
-            "/projects/p/explain?as_of=2025-02-28&person=P-0001&lang=en",
+            "/v1/projects/p/explain?as_of=2025-02-28&menu=B-01&format=xlsx",
             200,
         ),
-        ("/projects/p/explain?as_of=2025-02-28&menu=Z-9", 404),
-        ("/projects/p/explain?as_of=2025-02-28", 400),
-        ("/projects/p/log?type=attendance&limit=3", 200),
-        ("/projects/p/log?since=yesterday", 400),
-        ("/projects/p/export", 200),
-        ("/projects/p/verify", 200),
-        ("/access-log?limit=5", 200),
+        (
+            "/v1/projects/p/explain?as_of=2025-02-28&person=P-0001&lang=en",
+            200,
+        ),
+        ("/v1/projects/p/explain?as_of=2025-02-28&menu=Z-9", 404),
+        ("/v1/projects/p/explain?as_of=2025-02-28", 400),
+        ("/v1/projects/p/log?type=attendance&limit=3", 200),
+        ("/v1/projects/p/log?since=yesterday", 400),
+        ("/v1/projects/p/export", 200),
+        ("/v1/projects/p/verify", 200),
+        ("/v1/access-log?limit=5", 200),
     ];
     let mut exported = Vec::new();
     for (path, status) in reads {
         let a = get(path, Some(&auditor));
         assert_eq!(a.0, *status, "{path}: {}", String::from_utf8_lossy(&a.2));
-        if *path == "/projects/p/export" {
+        if *path == "/v1/projects/p/export" {
             exported = a.2.clone();
         }
     }
-    let known = format!("/projects/p/report?as_of=2025-02-28&known_at={known_at}");
+    let known = format!("/v1/projects/p/report?as_of=2025-02-28&known_at={known_at}");
     assert_eq!(get(&known, Some(&auditor)).0, 200);
-    assert_eq!(get("/projects/p/report?as_of=2025-02-28", None).0, 401);
+    assert_eq!(get("/v1/projects/p/report?as_of=2025-02-28", None).0, 401);
     assert_eq!(
-        get("/projects/q/report?as_of=2025-02-28", Some(&auditor)).0,
+        get("/v1/projects/q/report?as_of=2025-02-28", Some(&auditor)).0,
         403
     );
     assert_eq!(
-        get("/projects/q/report?as_of=2025-02-28", Some(&admin)).0,
+        get("/v1/projects/q/report?as_of=2025-02-28", Some(&admin)).0,
         404
     );
     // A route that does not exist, and a method a route does not take:
@@ -846,7 +861,7 @@ fn answers_conform_to_the_openapi_document() {
     for a in [
         call_raw(bearer(ureq::get(&s.url("/nowhere")), &admin), None),
         call_raw(
-            bearer(ureq::delete(&s.url("/projects/p/report")), &admin),
+            bearer(ureq::delete(&s.url("/v1/projects/p/report")), &admin),
             None,
         ),
     ] {
@@ -858,7 +873,7 @@ fn answers_conform_to_the_openapi_document() {
     // The streamed export (read a page at a time) is the CLI's, byte for byte.
     let cli = jisseki()
         .args(["export", "--ledger"])
-        .arg(root.join("projects").join("p"))
+        .arg(root.join("p"))
         .output()
         .unwrap();
     assert!(cli.status.success());
@@ -905,7 +920,7 @@ fn overload_is_answered_503_with_retry_after_never_a_hang() {
             let mut c = std::net::TcpStream::connect(&addr).unwrap();
             write!(
                 c,
-                "POST /projects/p/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {council}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{{\"type\":"
+                "POST /v1/projects/p/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {council}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{{\"type\":"
             )
             .unwrap();
             c.flush().unwrap();
@@ -964,7 +979,7 @@ fn appends_to_one_project_do_not_wait_for_another() {
     let s = Server::start(&root);
     project_with_menus(&s, &admin, &p);
     let created = call(
-        bearer(ureq::post(&s.url("/projects")), &admin),
+        bearer(ureq::post(&s.url("/v1/projects")), &admin),
         Some(("application/json", br#"{"project":"q"}"#)),
     );
     assert_eq!(created.0, 201);
@@ -976,7 +991,7 @@ fn appends_to_one_project_do_not_wait_for_another() {
         .collect();
     assert_eq!(
         call(
-            bearer(ureq::post(&s.url("/projects/q/events")), &q),
+            bearer(ureq::post(&s.url("/v1/projects/q/events")), &q),
             Some(("application/x-ndjson", defs.as_bytes()))
         )
         .0,
@@ -992,7 +1007,7 @@ fn appends_to_one_project_do_not_wait_for_another() {
     }
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let importer = {
-        let (url, p, done) = (s.url("/projects/p/events"), p.clone(), done.clone());
+        let (url, p, done) = (s.url("/v1/projects/p/events"), p.clone(), done.clone());
         std::thread::spawn(move || {
             let code = call_raw(
                 bearer(ureq::post(&url), &p),
@@ -1015,7 +1030,7 @@ fn appends_to_one_project_do_not_wait_for_another() {
         i += 1;
         let t = std::time::Instant::now();
         let (code, body) = call(
-            bearer(ureq::post(&s.url("/projects/q/events")), &q),
+            bearer(ureq::post(&s.url("/v1/projects/q/events")), &q),
             Some(("application/x-ndjson", line.as_bytes())),
         );
         assert_eq!(code, 201, "{body}");
@@ -1043,7 +1058,7 @@ fn a_token_revoked_while_the_server_runs_is_refused_at_once() {
     let root = tmp.path().join("root");
     let admin = token(&root, "admin", None);
     let s = Server::start(&root);
-    let url = s.url("/access-log?limit=1");
+    let url = s.url("/v1/access-log?limit=1");
     assert_eq!(call(bearer(ureq::get(&url), &admin), None).0, 200);
     // Created after the server started: accepted.
     let second = token(&root, "admin", None);
@@ -1092,18 +1107,18 @@ fn a_known_at_report_is_the_report_as_it_stood_then() {
     };
     let append = |body: String| {
         let (code, out) = call(
-            bearer(ureq::post(&s.url("/projects/p/events")), &council),
+            bearer(ureq::post(&s.url("/v1/projects/p/events")), &council),
             Some(("application/x-ndjson", body.as_bytes())),
         );
         assert_eq!(code, 201, "{out}");
     };
     append(attend(0, 5));
-    let report = "/projects/p/report?as_of=2025-02-28";
+    let report = "/v1/projects/p/report?as_of=2025-02-28";
     let then = json(&call(bearer(ureq::get(&s.url(report)), &council), None).1);
     assert_eq!(then["menus"][1]["output"], 5, "{then}");
     // The time of the last event recorded so far.
     let exported = call(
-        bearer(ureq::get(&s.url("/projects/p/export")), &council),
+        bearer(ureq::get(&s.url("/v1/projects/p/export")), &council),
         None,
     )
     .1;
@@ -1119,8 +1134,68 @@ fn a_known_at_report_is_the_report_as_it_stood_then() {
     assert_eq!(at_t["known_at"].as_str(), Some(t.as_str()));
     at_t["known_at"] = serde_json::Value::Null;
     assert_eq!(at_t, then, "the report as it stood at {t}");
-    let explain = format!("/projects/p/explain?as_of=2025-02-28&menu=B-01&known_at={t}");
+    let explain = format!("/v1/projects/p/explain?as_of=2025-02-28&menu=B-01&known_at={t}");
     let x = json(&call(bearer(ureq::get(&s.url(&explain)), &council), None).1);
     assert_eq!(x["menus"][0]["subjects"].as_array().unwrap().len(), 5);
+    assert!(s.stop().success());
+}
+
+/// CONTRACT §5: a project is the ledger directory `<root>/<p>`, so a ledger
+/// made with `jisseki init` and filled with `jisseki import` is served as
+/// it is; and `log` pages with `after_seq`.
+#[test]
+fn a_ledger_made_by_the_cli_is_served_and_its_log_pages_by_after_seq() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let auditor = token(&root, "auditor", Some("kushiro"));
+    let dir = root.join("kushiro");
+    assert!(jisseki()
+        .args(["init", "--ledger"])
+        .arg(&dir)
+        .status()
+        .unwrap()
+        .success());
+    assert!(jisseki()
+        .args(["import", "--ledger"])
+        .arg(&dir)
+        .arg(FIXTURE)
+        .status()
+        .unwrap()
+        .success());
+    let events = std::fs::read_to_string(FIXTURE).unwrap().lines().count();
+    let s = Server::start(&root);
+    let mut seqs = Vec::new();
+    let mut after = None::<String>;
+    let mut pages = 0;
+    loop {
+        let mut url = s.url("/v1/projects/kushiro/log?limit=7");
+        if let Some(a) = &after {
+            url.push_str(&format!("&after_seq={a}"));
+        }
+        let r = bearer(ureq::get(&url), &auditor).call().unwrap();
+        let next = r.header("X-Next-After-Seq").map(str::to_string);
+        let body = r.into_string().unwrap();
+        seqs.extend(body.lines().map(|l| json(l)["seq"].as_u64().unwrap()));
+        pages += 1;
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, events.div_ceil(7));
+    assert_eq!(seqs, (1..=events as u64).collect::<Vec<_>>());
+    // Filters and after_seq together.
+    let r = call(
+        bearer(
+            ureq::get(&s.url("/v1/projects/kushiro/log?type=hire&after_seq=10")),
+            &auditor,
+        ),
+        None,
+    );
+    assert_eq!(r.0, 200);
+    assert!(r
+        .1
+        .lines()
+        .all(|l| json(l)["type"] == "hire" && json(l)["seq"].as_u64().unwrap() > 10));
     assert!(s.stop().success());
 }

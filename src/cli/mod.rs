@@ -112,6 +112,9 @@ pub enum Command {
         /// この時刻以前に記録されたもの / recorded at or before
         #[arg(long)]
         until: Option<String>,
+        /// この seq より後のイベント（前のページの続き）/ events after this seq (the page after one that ended there)
+        #[arg(long)]
+        after_seq: Option<u64>,
         /// 最大件数 / at most N events
         #[arg(long)]
         limit: Option<usize>,
@@ -246,7 +249,8 @@ pub enum TokenAction {
     },
     /// トークンを失効させる / revoke a token
     Revoke {
-        /// トークンの ID（t-...）/ the token's id (t-...)
+        /// トークンの先頭8文字以上、またはその ID（jsk_ で始まる12文字）/ the token's first 8 or more characters, or its id (the 12 characters jsk_…)
+        #[arg(value_name = "TOKEN_PREFIX")]
         id: String,
     },
     /// トークンを一覧する（秘密の値は保存されていない）/ list the tokens (no secret is stored)
@@ -486,11 +490,13 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             establishment,
             since,
             until,
+            after_seq,
             limit,
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
             let ledger = open(&dir, Access::Read)?;
             let filter = LogFilter {
+                after_seq: *after_seq,
                 types: types.clone(),
                 menu: menu.clone(),
                 person: person.clone(),

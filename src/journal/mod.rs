@@ -754,7 +754,10 @@ impl<S: Storage> Journal<S> {
         from: u64,
     ) -> Result<impl Iterator<Item = Result<RecordedEvent, JournalError>> + '_, JournalError> {
         let mut it = self.iter();
-        if from > 1 && from < self.head.next_seq {
+        if from >= self.head.next_seq {
+            // Nothing from there: end at once rather than skip everything.
+            it.expect_seq = from;
+        } else if from > 1 {
             if let Some((k, _)) = self
                 .store
                 .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(from))?

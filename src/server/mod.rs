@@ -1,7 +1,8 @@
 //! `jisseki serve`: many councils' ledgers behind one HTTP service, a thin
 //! adapter over the same [`Ledger`] API as the command line.
 //!
-//! - One ledger per project under `<root>/projects/<project>/`, opened once
+//! - One ledger per project, the ledger directory `<root>/<project>` (made
+//!   by `POST /v1/projects`, or by `jisseki init --ledger <root>/<project>`), opened once
 //!   and kept open. Each project has one writer thread: it takes every
 //!   append request waiting and appends them with one write and one sync
 //!   (group commit, [`Ledger::append_group`]; each request still all or
@@ -22,15 +23,15 @@
 //! | method, path | who | does |
 //! |---|---|---|
 //! | `GET /healthz` | anyone | `ok` |
-//! | `POST /projects` `{"project": P}` | admin | creates the project's ledger |
-//! | `POST /projects/{p}/events[?expected_seq=N]` | council of p, admin | appends JSON Lines, or CSV with `Content-Type: text/csv`; all or nothing; idempotent by event `id` |
-//! | `GET /projects/{p}/report?as_of=D[&known_at=T][&cumulative=true][&format=F][&lang=en]` | anyone granted p | CONTRACT §3 |
-//! | `GET /projects/{p}/evaluate?year=1\|2[&known_at=T][&format=F][&lang=en]` | anyone granted p | CONTRACT §4 |
-//! | `GET /projects/{p}/explain?as_of=D&menu=M\|person=P\|establishment=E[&known_at=T][&cumulative=true][&format=F][&lang=en]` | anyone granted p | every event behind the figures, with its rule |
-//! | `GET /projects/{p}/log?[type=T][&menu=M][&person=P][&establishment=E][&since=T][&until=T][&offset=N][&limit=N]` | anyone granted p | events, filtered and paged, as JSON Lines |
-//! | `GET /projects/{p}/export` | anyone granted p | every event as JSON Lines, streamed |
-//! | `GET /projects/{p}/verify` | anyone granted p | the chain check |
-//! | `GET /access-log?[token=ID][&limit=N]` | admin; auditors (their project's lines) | the access log |
+//! | `POST /v1/projects` `{"project": P}` | admin | creates the project's ledger |
+//! | `POST /v1/projects/{p}/events[?expected_seq=N]` | council of p, admin | appends JSON Lines, or CSV with `Content-Type: text/csv`; all or nothing; idempotent by event `id` |
+//! | `GET /v1/projects/{p}/report?as_of=D[&known_at=T][&cumulative=true][&format=F][&lang=en]` | anyone granted p | CONTRACT §3 |
+//! | `GET /v1/projects/{p}/evaluate?year=1\|2[&known_at=T][&format=F][&lang=en]` | anyone granted p | CONTRACT §4 |
+//! | `GET /v1/projects/{p}/explain?as_of=D&menu=M\|person=P\|establishment=E[&known_at=T][&cumulative=true][&format=F][&lang=en]` | anyone granted p | every event behind the figures, with its rule |
+//! | `GET /v1/projects/{p}/log?[type=T][&menu=M][&person=P][&establishment=E][&since=T][&until=T][&after_seq=N][&offset=N][&limit=N]` | anyone granted p | events, filtered and paged (`X-Next-After-Seq`), as JSON Lines |
+//! | `GET /v1/projects/{p}/export` | anyone granted p | every event as JSON Lines, streamed |
+//! | `GET /v1/projects/{p}/verify` | anyone granted p | the chain check |
+//! | `GET /v1/access-log?[token=ID][&limit=N]` | admin; auditors (their project's lines) | the access log |
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 description (`schemas/openapi.json`) |
 //!
 //! `format` is `json` (the default), `csv` (UTF-8 with a BOM, for Excel) or
@@ -71,15 +72,15 @@ pub const IN_FLIGHT_MAX: usize = 256;
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/openapi.json"),
-    ("get", "/access-log"),
-    ("post", "/projects"),
-    ("post", "/projects/{p}/events"),
-    ("get", "/projects/{p}/report"),
-    ("get", "/projects/{p}/evaluate"),
-    ("get", "/projects/{p}/explain"),
-    ("get", "/projects/{p}/log"),
-    ("get", "/projects/{p}/export"),
-    ("get", "/projects/{p}/verify"),
+    ("get", "/v1/access-log"),
+    ("post", "/v1/projects"),
+    ("post", "/v1/projects/{p}/events"),
+    ("get", "/v1/projects/{p}/report"),
+    ("get", "/v1/projects/{p}/evaluate"),
+    ("get", "/v1/projects/{p}/explain"),
+    ("get", "/v1/projects/{p}/log"),
+    ("get", "/v1/projects/{p}/export"),
+    ("get", "/v1/projects/{p}/verify"),
 ];
 
 /// The OpenAPI 3.1 description of the routes.
@@ -194,7 +195,7 @@ impl App {
     }
 
     fn project_dir(&self, p: &str) -> PathBuf {
-        self.root.join("projects").join(p)
+        self.root.join(p)
     }
 
     /// The project's open ledger, opening it (and starting its writer) on
@@ -214,7 +215,7 @@ impl App {
             return Ok(f(h));
         }
         let dir = self.project_dir(p);
-        if !dir.join("JISSEKI").exists() {
+        if !tokens::valid_project(p) || !dir.join("JISSEKI").exists() {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -279,7 +280,13 @@ impl From<LedgerError> for ApiError {
         let lang = crate::i18n::Lang::En;
         match &e {
             LedgerError::Input(errs) => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
+                // An id already recorded (or repeated in the batch) with
+                // other content is a conflict; anything else is invalid.
+                status: if errs.0.iter().all(|x| x.code() == "id_conflict") {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
                 body: json!({
                     "error": "input",
                     "message": format!("{} error(s); nothing was appended", errs.0.len()),
@@ -713,6 +720,7 @@ struct LogQuery {
     establishment: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    after_seq: Option<u64>,
     #[serde(default)]
     offset: usize,
     limit: Option<usize>,
@@ -747,23 +755,33 @@ async fn log(
         establishment: q.establishment,
         since_us: time(&q.since, "since: an RFC 3339 time")?,
         until_us: time(&q.until, "until: an RFC 3339 time")?,
+        after_seq: q.after_seq,
         limit: Some(q.offset.saturating_add(limit).saturating_add(1)),
     };
     let offset = q.offset;
-    let (bytes, more) = on_ledger(&app, &p, move |l| {
+    let bytes = on_ledger(&app, &p, move |l| {
         let events = l.log(&filter)?;
         let more = events.len() > offset + limit;
         let mut out = Vec::new();
+        let mut last = None;
         for e in events.iter().skip(offset).take(limit) {
             out.extend_from_slice(&e.export_line());
             out.push(b'\n');
+            last = Some(e.seq);
         }
-        Ok((out, more))
+        Ok((out, more, last))
     })
     .await?;
+    let (bytes, more, last) = bytes;
     let mut r = ([(header::CONTENT_TYPE, "application/x-ndjson")], bytes).into_response();
     if more {
-        // The next page, as a header (the body stays JSON Lines).
+        // The next page, as headers (the body stays JSON Lines): ask again
+        // with `after_seq` (stable while events are appended) or `offset`.
+        if let Some(last) = last {
+            if let Ok(v) = header::HeaderValue::from_str(&last.to_string()) {
+                r.headers_mut().insert("x-next-after-seq", v);
+            }
+        }
         if let Ok(v) = header::HeaderValue::from_str(&(offset + limit).to_string()) {
             r.headers_mut().insert("x-next-offset", v);
         }
@@ -786,7 +804,7 @@ async fn access_log(
 ) -> Result<Response, ApiError> {
     let prefix = match (caller.role, &caller.project) {
         (Role::Admin, _) => None,
-        (Role::Auditor, Some(p)) => Some(format!("/projects/{p}/")),
+        (Role::Auditor, Some(p)) => Some(format!("/v1/projects/{p}/")),
         _ => return Err(ApiError::forbidden()),
     };
     let root = app.root.clone();
@@ -1004,15 +1022,15 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
-        .route("/access-log", get(access_log))
-        .route("/projects", post(create_project))
-        .route("/projects/{p}/events", post(append))
-        .route("/projects/{p}/report", get(report))
-        .route("/projects/{p}/evaluate", get(evaluate))
-        .route("/projects/{p}/explain", get(explain))
-        .route("/projects/{p}/log", get(log))
-        .route("/projects/{p}/export", get(export))
-        .route("/projects/{p}/verify", get(verify))
+        .route("/v1/access-log", get(access_log))
+        .route("/v1/projects", post(create_project))
+        .route("/v1/projects/{p}/events", post(append))
+        .route("/v1/projects/{p}/report", get(report))
+        .route("/v1/projects/{p}/evaluate", get(evaluate))
+        .route("/v1/projects/{p}/explain", get(explain))
+        .route("/v1/projects/{p}/log", get(log))
+        .route("/v1/projects/{p}/export", get(export))
+        .route("/v1/projects/{p}/verify", get(verify))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,
@@ -1047,7 +1065,7 @@ pub fn serve(
     in_flight: usize,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
-    std::fs::create_dir_all(root.join("projects"))?;
+    std::fs::create_dir_all(root)?;
     let access_log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -73,9 +73,12 @@ pub enum TokenError {
         /// What the parser said.
         detail: String,
     },
-    /// No token with that id.
+    /// No token with that id or prefix.
     #[error("no token {0}")]
     Unknown(String),
+    /// More than one token starts with the prefix given.
+    #[error("{1} tokens start with {0}: give more of the token, or its id")]
+    Ambiguous(String, usize),
     /// A project name that is not allowed.
     #[error("project names are 1–64 letters, digits, `-` or `_`: {0:?}")]
     BadProject(String),
@@ -172,10 +175,10 @@ pub fn create(
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("jsk_{}", hex::encode(bytes));
-    let mut id_bytes = [0u8; 4];
-    rand::rngs::OsRng.fill_bytes(&mut id_bytes);
     let entry = TokenEntry {
-        id: format!("t-{}", hex::encode(id_bytes)),
+        // The token's first characters name it (access log, `revoke`):
+        // 32 of its 256 random bits, the rest stay secret.
+        id: secret[..ID_CHARS].to_string(),
         sha256: hex_sha256(&secret),
         role,
         project: project.map(str::to_string),
@@ -186,15 +189,49 @@ pub fn create(
     Ok((entry, secret))
 }
 
-/// Revokes the token `id`.
-pub fn revoke(root: &Path, id: &str) -> Result<TokenEntry, TokenError> {
+/// How many characters of a token name it: `jsk_` and 8 hex digits.
+pub const ID_CHARS: usize = 12;
+
+/// The shortest token prefix `revoke` accepts (`jsk_` and 4 hex digits).
+pub const PREFIX_MIN: usize = 8;
+
+/// Which stored tokens `given` names: its id, or the token itself, or the
+/// first characters of the token (at least [`PREFIX_MIN`]; a longer text
+/// is matched on the characters that name it).
+fn named_by(t: &TokenEntry, given: &str) -> bool {
+    if t.id == given || constant_time_eq(t.sha256.as_bytes(), hex_sha256(given).as_bytes()) {
+        return true;
+    }
+    let named_by_prefix = t.id.starts_with("jsk_") && given.starts_with("jsk_");
+    named_by_prefix
+        && given.len() >= PREFIX_MIN
+        && (t.id.starts_with(given) || given.starts_with(&t.id))
+}
+
+/// Revokes the one token named by `given`: its id (`jsk_…` of
+/// [`ID_CHARS`] characters, or `t-…` for tokens made before ids were
+/// prefixes), the token, or a prefix of the token.
+pub fn revoke(root: &Path, given: &str) -> Result<TokenEntry, TokenError> {
     let mut all = load(root)?;
-    let Some(i) = all.iter().position(|t| t.id == id) else {
-        return Err(TokenError::Unknown(id.to_string()));
+    let named: Vec<usize> = (0..all.len())
+        .filter(|&i| named_by(&all[i], given))
+        .collect();
+    let i = match named.as_slice() {
+        [i] => *i,
+        [] => return Err(TokenError::Unknown(display_prefix(given))),
+        many => return Err(TokenError::Ambiguous(display_prefix(given), many.len())),
     };
     let gone = all.remove(i);
     save(root, &all)?;
     Ok(gone)
+}
+
+/// What of a given text an error may repeat: never a whole secret.
+fn display_prefix(given: &str) -> String {
+    match given.char_indices().nth(ID_CHARS) {
+        Some((i, _)) => format!("{}…", &given[..i]),
+        None => given.to_string(),
+    }
 }
 
 /// Equal, in time that depends only on the lengths.
@@ -221,6 +258,50 @@ pub fn find<'a>(all: &'a [TokenEntry], presented: &str) -> Option<&'a TokenEntry
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_is_revoked_by_its_prefix_its_id_or_itself_and_never_by_too_little() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, a_secret) = create(dir.path(), Role::Council, Some("p")).unwrap();
+        let (b, b_secret) = create(dir.path(), Role::Auditor, Some("p")).unwrap();
+        let (c, c_secret) = create(dir.path(), Role::Admin, None).unwrap();
+        assert!(a_secret.starts_with(&a.id) && a.id.len() == ID_CHARS);
+        // Too short to name one: refused, nothing revoked.
+        assert!(matches!(
+            revoke(dir.path(), "jsk_"),
+            Err(TokenError::Unknown(_))
+        ));
+        assert_eq!(load(dir.path()).unwrap().len(), 3);
+        // The first 8 characters, the id, the whole token.
+        assert_eq!(revoke(dir.path(), &a_secret[..PREFIX_MIN]).unwrap(), a);
+        assert_eq!(revoke(dir.path(), &b.id).unwrap(), b);
+        assert_eq!(revoke(dir.path(), &c_secret).unwrap(), c);
+        assert!(load(dir.path()).unwrap().is_empty());
+        assert!(find(&load(dir.path()).unwrap(), &b_secret).is_none());
+        // An error never repeats a whole secret.
+        let (_, d_secret) = create(dir.path(), Role::Admin, None).unwrap();
+        revoke(dir.path(), &d_secret).unwrap();
+        let e = revoke(dir.path(), &d_secret).unwrap_err().to_string();
+        assert!(!e.contains(&d_secret), "{e}");
+    }
+
+    #[test]
+    fn two_tokens_sharing_a_prefix_are_not_revoked_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mk = |id: &str| TokenEntry {
+            id: id.into(),
+            sha256: hex_sha256(id),
+            role: Role::Admin,
+            project: None,
+            created_at: String::new(),
+        };
+        save(dir.path(), &[mk("jsk_abcd1111"), mk("jsk_abcd2222")]).unwrap();
+        assert!(matches!(
+            revoke(dir.path(), "jsk_abcd"),
+            Err(TokenError::Ambiguous(_, 2))
+        ));
+        assert_eq!(revoke(dir.path(), "jsk_abcd2").unwrap().id, "jsk_abcd2222");
+    }
 
     #[test]
     fn only_the_hash_is_stored_and_the_secret_finds_its_token() {

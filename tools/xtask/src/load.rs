@@ -138,7 +138,7 @@ fn drive(
     seconds: u64,
 ) -> anyhow::Result<(Stats, Stats, Duration)> {
     let auth = |t: &str| format!("Bearer {t}");
-    ureq::post(&format!("{base}/projects"))
+    ureq::post(&format!("{base}/v1/projects"))
         .set("Authorization", &auth(admin))
         .set("Content-Type", "application/json")
         .send_string(r#"{"project":"p"}"#)?;
@@ -148,7 +148,7 @@ fn drive(
         r#"{"type":"menu_defined","menu":"B-01","category":"B","kind":"seminar","name":"B","targets":[{"fiscal_year":2024,"output":100,"outcome":30}]}"#,
         "\n"
     );
-    ureq::post(&format!("{base}/projects/p/events"))
+    ureq::post(&format!("{base}/v1/projects/p/events"))
         .set("Authorization", &auth(council))
         .set("Content-Type", "application/x-ndjson")
         .send_string(defs)?;
@@ -161,7 +161,7 @@ fn drive(
     let writers: Vec<_> = (0..clients)
         .map(|c| {
             let (stop, agent) = (stop.clone(), agent.clone());
-            let (url, auth) = (format!("{base}/projects/p/events"), auth(council));
+            let (url, auth) = (format!("{base}/v1/projects/p/events"), auth(council));
             std::thread::spawn(move || {
                 let mut s = Stats {
                     latencies: Vec::new(),
@@ -192,7 +192,7 @@ fn drive(
     let reader = {
         let (stop, agent) = (stop.clone(), agent.clone());
         let (url, auth) = (
-            format!("{base}/projects/p/report?as_of=2025-02-28"),
+            format!("{base}/v1/projects/p/report?as_of=2025-02-28"),
             auth(council),
         );
         std::thread::spawn(move || {
