@@ -13,6 +13,7 @@ pub mod io;
 pub mod journal;
 pub mod ledger;
 pub mod par;
+pub mod proposal;
 pub mod synth;
 pub mod table;
 

@@ -197,6 +197,36 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// 地域要件（雇用機会不足地域・過疎等地域）を統計から判定する（P-1, P-2）/ is the region eligible? (P-1, P-2, from published statistics)
+    Eligibility {
+        /// 市町村別・年別の統計 CSV（municipality,year,openings,seekers,population,depopulated）/ statistics per municipality and year
+        #[arg(long)]
+        stats: PathBuf,
+        /// 全国の統計 CSV（year,openings,seekers,population）/ national statistics
+        #[arg(long, required_unless_present_all = ["national_ratio_3y", "national_ratio_1y", "national_decline_5y"])]
+        national: Option<PathBuf>,
+        /// 全国の有効求人倍率（最近3年平均）/ the national ratio over 3 years, instead of --national
+        #[arg(long, conflicts_with = "national")]
+        national_ratio_3y: Option<String>,
+        /// 全国の有効求人倍率（最近1年）/ the national ratio of the last year, instead of --national
+        #[arg(long, conflicts_with = "national")]
+        national_ratio_1y: Option<String>,
+        /// 全国の5年間の人口減少率（0.025 または 2.5%）/ the national five-year population decline (0.025 or 2.5%), instead of --national
+        #[arg(long, conflicts_with = "national")]
+        national_decline_5y: Option<String>,
+        /// 市町村（カンマ区切り。省略時は --ledger の事業の市町村）/ municipalities, comma-separated (default: the project's, from --ledger)
+        #[arg(long, value_delimiter = ',')]
+        municipalities: Vec<String>,
+        /// 判定する年（省略時は統計の最新年）/ the year judged (default: the latest in the statistics)
+        #[arg(long)]
+        year: Option<u16>,
+    },
+    /// 事業計画を確認する：アウトカム1人当たり経費（P-3）と計画の不備 / check the plan: cost per outcome (P-3) and defects
+    PlanCheck {
+        /// 実績の基準日（省略時は最後のイベントの日付。実施中の事業の実績1人当たり経費）/ as-of date of the actual cost per counted outcome (default: the latest event date)
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// 入力内容の警告を一覧する（拒否はしない）/ list data-entry warnings (nothing is refused)
     Check {
         /// 基準日（省略時は最後のイベントの日付）/ as-of date (default: the latest event date)
@@ -267,6 +297,18 @@ fn exit_code(e: &LedgerError) -> u8 {
     }
 }
 
+/// `jisseki log | head`: when the reader goes away, end quietly as Unix
+/// tools do (the default SIGPIPE action), instead of Rust's panic on a
+/// failed print. Not for `serve`, which must outlive any pipe.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal; no handler runs
+    // our code, and nothing else in the process relies on ignoring it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// The most errors printed at once; the rest are counted.
 const ERRORS_SHOWN_MAX: usize = 200;
 
@@ -274,6 +316,9 @@ const ERRORS_SHOWN_MAX: usize = 200;
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let lang = cli.lang;
+    if !matches!(cli.command, Command::Serve { .. }) {
+        quiet_on_closed_pipe();
+    }
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Ledger(e)) => {
@@ -637,6 +682,109 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     Lang::En => format!("wrote the chart {}", output.display()),
                 }
             );
+            Ok(0)
+        }
+        Command::Eligibility {
+            stats,
+            national,
+            national_ratio_3y,
+            national_ratio_1y,
+            national_decline_5y,
+            municipalities,
+            year,
+        } => {
+            let read = |path: &PathBuf, national: bool| {
+                let bytes = std::fs::read(path).map_err(|source| LedgerError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                crate::proposal::read_statistics(&bytes, &path.display().to_string(), national)
+                    .map_err(|e| Failure::Listed(LedgerError::Input(e)))
+            };
+            let table = read(stats, false)?;
+            let year = match year.or_else(|| table.latest_year()) {
+                Some(y) => y,
+                None => return Err(Failure::Usage("--year".into())),
+            };
+            let mut munis: Vec<String> = municipalities
+                .iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect();
+            if munis.is_empty() {
+                if let Some(dir) = &cli.ledger {
+                    let r = open(dir, Access::Read)?.resolved(None)?;
+                    if let Some(p) = r.project {
+                        munis = p.municipalities.iter().map(|m| m.0.clone()).collect();
+                    }
+                }
+            }
+            let fail = |e: crate::proposal::ProposalError| match e {
+                crate::proposal::ProposalError::Input(e) => Failure::Listed(LedgerError::Input(e)),
+                other => Failure::Usage(other.render(lang)),
+            };
+            let national = match national {
+                Some(path) => {
+                    crate::proposal::national_from(&read(path, true)?, year).map_err(fail)?
+                }
+                None => {
+                    let arg = |name: &str, v: &Option<String>| {
+                        v.as_deref()
+                            .and_then(crate::rules::proposal::Frac::parse_decimal)
+                            .ok_or_else(|| {
+                                Failure::Usage(format!(
+                                    "--{name} {}: {}",
+                                    v.as_deref().unwrap_or(""),
+                                    lang.pick(
+                                        "小数（0.85）または百分率（2.5%）で指定してください",
+                                        "give a decimal (0.85) or a percentage (2.5%)"
+                                    )
+                                ))
+                            })
+                    };
+                    crate::rules::proposal::National {
+                        ratio_3y: arg("national-ratio-3y", national_ratio_3y)?,
+                        ratio_1y: arg("national-ratio-1y", national_ratio_1y)?,
+                        decline_5y: arg("national-decline-5y", national_decline_5y)?,
+                    }
+                }
+            };
+            let e = crate::proposal::eligibility(&table, national, &munis, year).map_err(fail)?;
+            match cli.format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default())
+                }
+                Format::Csv => {
+                    let _ = std::io::stdout()
+                        .lock()
+                        .write_all(&crate::proposal::eligibility_csv(&e));
+                }
+                _ => print!("{}", crate::proposal::render_eligibility(&e, lang)),
+            }
+            Ok(0)
+        }
+        Command::PlanCheck { as_of } => {
+            let dir = ledger_dir(&cli.ledger, lang)?;
+            let ledger = open(&dir, Access::Read)?;
+            let r = ledger.resolved(None)?;
+            let as_of = match as_of {
+                Some(d) => Some(when(d, None, false, lang)?.0),
+                None => r.project.as_ref().map(|_| r.latest_date()),
+            };
+            let p = crate::proposal::plan_check(&r, as_of, lang);
+            match cli.format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default())
+                }
+                Format::Csv => {
+                    let _ = std::io::stdout()
+                        .lock()
+                        .write_all(&crate::proposal::plan_check_csv(&p));
+                }
+                _ => print!("{}", crate::proposal::render_plan_check(&p, lang)),
+            }
+            // Defects are findings, not failures: exit 0 either way, as
+            // `check` does; programs read `defects`.
             Ok(0)
         }
         Command::Check { as_of } => {

@@ -489,7 +489,7 @@ pub fn report_workbook(report: &crate::report::Report, lang: Lang) -> Result<Vec
         ws.write_string(row, 0, &m.menu)?;
         ws.write_string(row, 1, format!("{:?}", m.category).as_str())?;
         let kind = match (m.kind, lang) {
-            (crate::domain::MenuKind::Seminar, Lang::Ja) => "セミナー等",
+            (crate::domain::MenuKind::Seminar, Lang::Ja) => "講習会等",
             (crate::domain::MenuKind::Accompaniment, Lang::Ja) => "伴走型支援",
             (k, _) => k.as_str(),
         };

@@ -7,6 +7,7 @@
 
 pub mod outcome;
 pub mod output;
+pub mod proposal;
 pub mod students;
 pub mod time;
 
@@ -94,6 +95,9 @@ rule_ids! {
     T1 = "T-1", "発生日による時点（as-of）", "valid time: as of the date things happened";
     T2 = "T-2", "記録時刻による時点（known-at）", "transaction time: as the ledger knew it";
     T3 = "T-3", "訂正・取消は新しいイベントで行う", "corrections and retractions are new events";
+    P1 = "P-1", "雇用機会不足地域：有効求人倍率（最近3年平均または最近1年）が全国平均（0.67〜1.00に補正）以下、または1未満で5年間の人口減少率が全国以上", "employment-shortage region: job-opening ratio (3-year or latest year) at or below the national average clamped to 0.67–1.00, or below 1 with a 5-year population decline at least the national one";
+    P2 = "P-2", "複数市町村：求人数の和÷求職者数の和で判断し、該当しなければ過疎等地域を含む場合は過疎等地域", "joint region: summed openings over summed seekers; failing that, a depopulated application if any member is depopulated";
+    P3 = "P-3", "アウトカム1人当たりの経費が100万円を超えると失格", "over 1,000,000 yen per outcome disqualifies a proposal";
 }
 
 impl schemars::JsonSchema for RuleId {
@@ -174,7 +178,8 @@ mod tests {
         let ids: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
         for id in [
             "O-A1", "O-A5", "O-BC1", "O-BC2", "XO-1", "XO-7", "C-A1", "C-A5", "C-BC1", "C-BC2",
-            "XC-1", "XC-9", "C-RES", "C-ATTR", "C-DEDUP", "F-1", "F-2", "T-1", "T-2", "T-3",
+            "XC-1", "XC-9", "C-RES", "C-ATTR", "C-DEDUP", "F-1", "F-2", "T-1", "T-2", "T-3", "P-1",
+            "P-2", "P-3",
         ] {
             assert!(ids.contains(&id), "{id} missing");
         }
