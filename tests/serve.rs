@@ -327,6 +327,7 @@ fn every_route_for_every_role() {
         "/v1/projects/p/log?type=hire&limit=2",
         "/v1/projects/p/export",
         "/v1/projects/p/verify",
+        "/v1/projects/p/plan-check",
     ];
     for path in reads {
         let get = |t: Option<&str>| {
@@ -344,6 +345,18 @@ fn every_route_for_every_role() {
             assert_eq!(code, 200, "{who} {path}: {body}");
         }
         assert_eq!(get(Some(&other)).0, 403, "{path}");
+    }
+    // Eligibility reads published statistics: any token, none refused.
+    let stats = std::fs::read("tests/fixtures/statistics/municipal.csv").unwrap();
+    let url = s.url("/v1/eligibility?municipalities=甲市,乙町&national_ratio_3y=1.24&national_ratio_1y=1.31&national_decline_5y=1.65%25");
+    assert_eq!(call(ureq::post(&url), Some(("text/csv", &stats))).0, 401);
+    for t in [&admin, &council, &auditor, &evaluator, &other] {
+        let (code, body) = call(bearer(ureq::post(&url), t), Some(("text/csv", &stats)));
+        assert_eq!(
+            (code, json(&body)["application"].clone()),
+            (200, "shortage".into()),
+            "{body}"
+        );
     }
     // Writes: the council of p and the admin only.
     let one = r#"{"type":"attendance","menu":"B-01","date":"2025-01-20","role":"job_seeker","person":"P-ROLE","residence":"in_region","intent_confirmed":true}"#;
@@ -836,6 +849,13 @@ fn answers_conform_to_the_openapi_document() {
         ("/v1/projects/p/export", 200),
         ("/v1/projects/p/verify", 200),
         ("/v1/access-log?limit=5", 200),
+        ("/v1/projects/p/plan-check", 200),
+        (
+            "/v1/projects/p/plan-check?as_of=2025-02-28&format=csv&lang=en",
+            200,
+        ),
+        ("/v1/projects/p/plan-check?format=xlsx", 400),
+        ("/v1/eligibility?municipalities=甲市", 404),
     ];
     let mut exported = Vec::new();
     for (path, status) in reads {
@@ -845,6 +865,53 @@ fn answers_conform_to_the_openapi_document() {
             exported = a.2.clone();
         }
     }
+    // Eligibility: on statistics sent, then on the server's own.
+    let stats = std::fs::read("tests/fixtures/statistics/municipal.csv").unwrap();
+    let national = "national_ratio_3y=1.24&national_ratio_1y=1.31&national_decline_5y=0.016537";
+    for (q, status) in [
+        (format!("municipalities=甲市,乙町&{national}"), 200),
+        (format!("municipalities=甲市&{national}&format=csv"), 200),
+        (format!("municipalities=己村&{national}"), 422),
+        ("municipalities=甲市&national_ratio_3y=1.2".to_string(), 400),
+    ] {
+        let a = post(
+            &format!("/v1/eligibility?{q}"),
+            &auditor,
+            "text/csv",
+            &stats,
+        );
+        assert_eq!(a.0, status, "{q}: {}", String::from_utf8_lossy(&a.2));
+    }
+    let bad = post(
+        "/v1/eligibility?municipalities=甲市&national_ratio_3y=1&national_ratio_1y=1&national_decline_5y=0",
+        &auditor,
+        "text/csv",
+        "municipality,year,openings,seekers,population,depopulated\n甲市,2023,x,1,1,false\n".as_bytes(),
+    );
+    assert_eq!(bad.0, 422);
+    let e = json(std::str::from_utf8(&bad.2).unwrap());
+    assert_eq!(
+        (
+            e["errors"][0]["line"].clone(),
+            e["errors"][0]["field"].clone()
+        ),
+        (2.into(), "openings".into()),
+        "{e}"
+    );
+    std::fs::create_dir_all(root.join("statistics")).unwrap();
+    std::fs::copy(
+        "tests/fixtures/statistics/municipal.csv",
+        root.join("statistics/municipal.csv"),
+    )
+    .unwrap();
+    std::fs::copy(
+        "tests/fixtures/statistics/national.csv",
+        root.join("statistics/national.csv"),
+    )
+    .unwrap();
+    let a = get("/v1/eligibility?municipalities=乙町,丙村", Some(&auditor));
+    assert_eq!(a.0, 200);
+    assert_eq!(json(std::str::from_utf8(&a.2).unwrap())["case"], 6);
     let known = format!("/v1/projects/p/report?as_of=2025-02-28&known_at={known_at}");
     assert_eq!(get(&known, Some(&auditor)).0, 200);
     assert_eq!(get("/v1/projects/p/report?as_of=2025-02-28", None).0, 401);
@@ -915,8 +982,12 @@ fn overload_is_answered_503_with_retry_after_never_a_hang() {
     };
     let addr = s.base.trim_start_matches("http://").to_string();
     // Two uploads that never finish sending their body hold both slots.
-    let slow: Vec<std::net::TcpStream> = (0..2)
-        .map(|_| {
+    // Each is made to hold its slot before the next starts: one that came
+    // in while the other was being taken may itself be refused (503), and
+    // is then sent again.
+    let hold = || -> std::net::TcpStream {
+        use std::io::Read as _;
+        for _ in 0..50 {
             let mut c = std::net::TcpStream::connect(&addr).unwrap();
             write!(
                 c,
@@ -924,9 +995,25 @@ fn overload_is_answered_503_with_retry_after_never_a_hang() {
             )
             .unwrap();
             c.flush().unwrap();
-            c
-        })
-        .collect();
+            // Held: no answer within half a second.
+            c.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+                .unwrap();
+            let mut buf = [0u8; 64];
+            match c.read(&mut buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return c
+                }
+                _ => continue,
+            }
+        }
+        panic!("no upload could be held");
+    };
+    let slow = vec![hold(), hold()];
     // Let the server take both.
     let mut refused = None;
     let mut seen = Vec::new();
@@ -942,8 +1029,19 @@ fn overload_is_answered_503_with_retry_after_never_a_hang() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let (_, ct, body) =
-        refused.unwrap_or_else(|| panic!("a third request at once is refused; saw {seen:?}"));
+    let Some((_, ct, body)) = refused else {
+        // What the held requests were answered, if anything.
+        let mut answers = Vec::new();
+        for mut c in slow {
+            use std::io::Read as _;
+            c.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .unwrap();
+            let mut buf = vec![0u8; 2048];
+            let n = c.read(&mut buf).unwrap_or(0);
+            answers.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+        panic!("a third request at once is refused; saw {seen:?}; the held ones were answered {answers:?}");
+    };
     assert!(ct.starts_with("application/json"));
     assert_eq!(
         json(std::str::from_utf8(&body).unwrap())["error"],

@@ -31,6 +31,9 @@
 //! | `GET /v1/projects/{p}/log?[type=T][&menu=M][&person=P][&establishment=E][&since=T][&until=T][&after_seq=N][&offset=N][&limit=N]` | anyone granted p | events, filtered and paged (`X-Next-After-Seq`), as JSON Lines |
 //! | `GET /v1/projects/{p}/export` | anyone granted p | every event as JSON Lines, streamed |
 //! | `GET /v1/projects/{p}/verify` | anyone granted p | the chain check |
+//! | `GET /v1/projects/{p}/plan-check[?as_of=D][&format=F][&lang=en]` | anyone granted p | the plan: P-3 and defects (`jisseki plan-check`) |
+//! | `GET /v1/eligibility?municipalities=A,B[&year=Y][&format=F][&lang=en]` | any token | P-1, P-2 from `<root>/statistics/municipal.csv` and `national.csv` |
+//! | `POST /v1/eligibility?municipalities=A,B[&year=Y]…` (body: statistics CSV) | any token | the same on the statistics sent (national figures from the root's file, or `national_ratio_3y`, `national_ratio_1y`, `national_decline_5y`) |
 //! | `GET /v1/access-log?[token=ID][&limit=N]` | admin; auditors (their project's lines) | the access log |
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 description (`schemas/openapi.json`) |
 //!
@@ -81,6 +84,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/projects/{p}/log"),
     ("get", "/v1/projects/{p}/export"),
     ("get", "/v1/projects/{p}/verify"),
+    ("get", "/v1/projects/{p}/plan-check"),
+    ("get", "/v1/eligibility"),
+    ("post", "/v1/eligibility"),
 ];
 
 /// The OpenAPI 3.1 description of the routes.
@@ -393,7 +399,7 @@ async fn create_project(
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_project",
-            "project names are 1–64 letters, digits, `-` or `_`".into(),
+            "project names are 1–64 letters, digits, `-` or `_` (and not `statistics`)".into(),
         ));
     }
     let dir = app.project_dir(&body.project);
@@ -916,6 +922,171 @@ async fn verify(
     Ok((status, Json(body)).into_response())
 }
 
+#[derive(Deserialize)]
+struct PlanQuery {
+    as_of: Option<String>,
+    format: Option<String>,
+    lang: Option<crate::i18n::Lang>,
+}
+
+async fn plan_check(
+    State(app): State<Arc<App>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    UrlPath(p): UrlPath<String>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Response, ApiError> {
+    if !may_read(&caller, &p) {
+        return Err(ApiError::forbidden());
+    }
+    let as_of = match &q.as_of {
+        Some(d) => Some(crate::domain::Date::parse_iso(d).ok_or_else(|| bad("as_of: YYYY-MM-DD"))?),
+        None => None,
+    };
+    let out = Out::parse(&q.format)?;
+    if out == Out::Xlsx {
+        return Err(bad("format: json or csv"));
+    }
+    let lang = q.lang.unwrap_or_default();
+    let r = resolved(&app, &p, None).await?;
+    let bytes = blocking(move || {
+        let as_of = as_of.or_else(|| r.project.as_ref().map(|_| r.latest_date()));
+        let check = crate::proposal::plan_check(&r, as_of, lang);
+        Ok(match out {
+            Out::Csv => crate::proposal::plan_check_csv(&check),
+            _ => serde_json::to_vec(&check).unwrap_or_default(),
+        })
+    })
+    .await?;
+    Ok(out.respond(bytes, &format!("plan-check-{p}")))
+}
+
+#[derive(Deserialize)]
+struct EligibilityQuery {
+    municipalities: String,
+    year: Option<u16>,
+    national_ratio_3y: Option<String>,
+    national_ratio_1y: Option<String>,
+    national_decline_5y: Option<String>,
+    format: Option<String>,
+    lang: Option<crate::i18n::Lang>,
+}
+
+/// The statistics files a server keeps for everyone: published figures.
+fn statistics_file(root: &Path, name: &str) -> PathBuf {
+    root.join("statistics").join(name)
+}
+
+fn proposal_error(e: crate::proposal::ProposalError) -> ApiError {
+    match e {
+        crate::proposal::ProposalError::Input(errs) => ApiError::from(LedgerError::Input(errs)),
+        other => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "eligibility",
+            other.render(crate::i18n::Lang::En),
+        ),
+    }
+}
+
+/// P-1 and P-2 on `stats` (bytes of a statistics CSV named `name`).
+fn judge_eligibility(
+    root: &Path,
+    stats: &[u8],
+    name: &str,
+    q: &EligibilityQuery,
+) -> Result<Response, ApiError> {
+    let out = Out::parse(&q.format)?;
+    if out == Out::Xlsx {
+        return Err(bad("format: json or csv"));
+    }
+    let lang = q.lang.unwrap_or_default();
+    let table = crate::proposal::read_statistics(stats, name, false)
+        .map_err(|e| ApiError::from(LedgerError::Input(e)))?;
+    let year = q
+        .year
+        .or_else(|| table.latest_year())
+        .ok_or_else(|| bad("year"))?;
+    let national = match (
+        &q.national_ratio_3y,
+        &q.national_ratio_1y,
+        &q.national_decline_5y,
+    ) {
+        (Some(r3), Some(r1), Some(d)) => {
+            let num = |v: &str, what: &str| {
+                crate::rules::proposal::Frac::parse_decimal(v)
+                    .ok_or_else(|| bad(&format!("{what}: a decimal (0.85) or a percentage (2.5%)")))
+            };
+            crate::rules::proposal::National {
+                ratio_3y: num(r3, "national_ratio_3y")?,
+                ratio_1y: num(r1, "national_ratio_1y")?,
+                decline_5y: num(d, "national_decline_5y")?,
+            }
+        }
+        (None, None, None) => {
+            let path = statistics_file(root, "national.csv");
+            let bytes = std::fs::read(&path).map_err(|_| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "no_statistics",
+                    "no national statistics on this server (statistics/national.csv): give national_ratio_3y, national_ratio_1y and national_decline_5y".into(),
+                )
+            })?;
+            let n = crate::proposal::read_statistics(&bytes, "national.csv", true)
+                .map_err(|e| ApiError::from(LedgerError::Input(e)))?;
+            crate::proposal::national_from(&n, year).map_err(proposal_error)?
+        }
+        _ => {
+            return Err(bad(
+                "national_ratio_3y, national_ratio_1y and national_decline_5y: all three or none",
+            ))
+        }
+    };
+    let munis: Vec<String> = q
+        .municipalities
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    let e = crate::proposal::eligibility(&table, national, &munis, year).map_err(proposal_error)?;
+    let bytes = match out {
+        Out::Csv => crate::proposal::eligibility_csv(&e),
+        _ => serde_json::to_vec(&e).unwrap_or_default(),
+    };
+    let _ = lang;
+    Ok(out.respond(bytes, &format!("eligibility-{year}")))
+}
+
+/// Eligibility from the statistics the server keeps (any token: they are
+/// published figures).
+async fn eligibility(
+    State(app): State<Arc<App>>,
+    Query(q): Query<EligibilityQuery>,
+) -> Result<Response, ApiError> {
+    let root = app.root.clone();
+    blocking(move || {
+        let path = statistics_file(&root, "municipal.csv");
+        let stats = std::fs::read(&path).map_err(|_| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_statistics",
+                "no municipal statistics on this server (statistics/municipal.csv): POST them"
+                    .into(),
+            )
+        })?;
+        judge_eligibility(&root, &stats, "municipal.csv", &q)
+    })
+    .await
+}
+
+/// Eligibility from statistics sent in the body (CSV, UTF-8 or Shift_JIS).
+async fn eligibility_posted(
+    State(app): State<Arc<App>>,
+    Query(q): Query<EligibilityQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let root = app.root.clone();
+    blocking(move || judge_eligibility(&root, &body, "request.csv", &q)).await
+}
+
 /// Authenticates (401 unless a known bearer token), then writes the
 /// request's line of the access log.
 async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
@@ -1031,6 +1202,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/v1/projects/{p}/log", get(log))
         .route("/v1/projects/{p}/export", get(export))
         .route("/v1/projects/{p}/verify", get(verify))
+        .route("/v1/projects/{p}/plan-check", get(plan_check))
+        .route("/v1/eligibility", get(eligibility).post(eligibility_posted))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,

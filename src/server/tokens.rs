@@ -87,9 +87,14 @@ pub enum TokenError {
     NeedsProject(&'static str),
 }
 
-/// Whether `p` can name a project (it becomes a directory name).
+/// Names under a server's root that are not projects.
+pub const RESERVED: &[&str] = &["statistics"];
+
+/// Whether `p` can name a project (it becomes a directory name under the
+/// server's root, beside `statistics/`).
 pub fn valid_project(p: &str) -> bool {
-    !p.is_empty()
+    !RESERVED.contains(&p)
+        && !p.is_empty()
         && p.len() <= 64
         && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
