@@ -46,6 +46,7 @@
 //! with `Retry-After`, at once, never a hang.
 
 pub mod tokens;
+mod web;
 
 use crate::io::{read_events, InputFormat, Mode};
 use crate::journal::SystemClock;
@@ -459,20 +460,7 @@ async fn append(
     } else {
         blocking(parse).await?
     };
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let job = Job {
-        request: GroupRequest {
-            batch: events.0,
-            file: events.1.to_string(),
-            opts: AppendOptions {
-                expect_seq: q.expected_seq,
-                check_only: false,
-            },
-        },
-        reply,
-    };
-    queue.send(job).map_err(|_| ApiError::internal())?;
-    let report = answer.await.map_err(|_| ApiError::internal())??;
+    let report = submit(queue, events.0, events.1, q.expected_seq).await?;
     let rows = |v: &[(u64, u64, uuid::Uuid)]| {
         v.iter()
             .map(|(line, seq, id)| json!({"line": line, "seq": seq, "id": id}))
@@ -495,6 +483,30 @@ async fn append(
         })),
     )
         .into_response())
+}
+
+/// Appends `batch` through the project's writer (group commit) and waits
+/// for its answer.
+async fn submit(
+    queue: std::sync::mpsc::Sender<Job>,
+    batch: Vec<crate::io::InputEvent>,
+    file: &str,
+    expect_seq: Option<u64>,
+) -> Result<AppendReport, ApiError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job = Job {
+        request: GroupRequest {
+            batch,
+            file: file.to_string(),
+            opts: AppendOptions {
+                expect_seq,
+                check_only: false,
+            },
+        },
+        reply,
+    };
+    queue.send(job).map_err(|_| ApiError::internal())?;
+    answer.await.map_err(|_| ApiError::internal())?
 }
 
 #[derive(Deserialize)]
@@ -1092,22 +1104,37 @@ async fn eligibility_posted(
 async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
-    let presented = req
+    let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let open = matches!(path.as_str(), "/healthz" | "/openapi.json");
-    let caller = match (open, presented) {
-        (true, _) => None,
-        (_, Some(secret)) => {
+    // The web page's sign-in cookie: for its pages, and for reading the API
+    // (downloads); never for writing through the API.
+    let ui = path == "/" || path == "/ui" || path.starts_with("/ui/");
+    let reads = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let presented = bearer.or_else(|| {
+        (ui || reads)
+            .then(|| web::cookie_token(req.headers()))
+            .flatten()
+    });
+    let open = matches!(path.as_str(), "/healthz" | "/openapi.json") || ui;
+    let caller = match presented {
+        Some(secret) if path != "/healthz" && path != "/openapi.json" => {
             let all = app.tokens();
             tokens::find(&all, &secret).cloned()
         }
         _ => None,
     };
     let response = match (&caller, open) {
+        (Some(c), true) => {
+            req.extensions_mut().insert(Caller(c.clone()));
+            next.run(req).await
+        }
         (_, true) => next.run(req).await,
         (Some(c), _) => {
             req.extensions_mut().insert(Caller(c.clone()));
@@ -1156,7 +1183,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        // The web page's own error pages are HTML, and stay so.
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -1204,6 +1232,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/v1/projects/{p}/verify", get(verify))
         .route("/v1/projects/{p}/plan-check", get(plan_check))
         .route("/v1/eligibility", get(eligibility).post(eligibility_posted))
+        .merge(web::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,
