@@ -111,6 +111,64 @@ fn step(name: &str, program: &str, args: &[&str]) -> bool {
     }
 }
 
+/// What the web page's browser tests need (`tests/web.rs`): Debian's
+/// Chromium and Japanese fonts (installed with apt-get when missing, as
+/// root or through sudo), and playwright-core from npm (`npm ci` in
+/// `tests/web`). Sets `JISSEKI_E2E=1` so that the tests run rather than
+/// skip.
+fn browser_tools() -> bool {
+    let root = workspace_root();
+    let have_chromium = std::path::Path::new("/usr/bin/chromium").exists();
+    let have_fonts = std::path::Path::new("/usr/share/fonts/opentype/noto").exists();
+    if !have_chromium || !have_fonts {
+        let is_root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let (program, prefix): (&str, &[&str]) = if is_root {
+            ("apt-get", &[])
+        } else {
+            ("sudo", &["apt-get"])
+        };
+        let with = |args: &[&str]| -> Vec<String> {
+            prefix.iter().chain(args).map(|s| s.to_string()).collect()
+        };
+        let update = with(&["update", "-qq"]);
+        let install = with(&[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+            "fonts-noto-cjk",
+        ]);
+        let update: Vec<&str> = update.iter().map(String::as_str).collect();
+        let install: Vec<&str> = install.iter().map(String::as_str).collect();
+        std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
+        if !(step("browser: apt-get update", program, &update)
+            && step("browser: install Chromium and fonts", program, &install))
+        {
+            return false;
+        }
+    }
+    let npm = step(
+        "browser: npm ci (playwright-core)",
+        "npm",
+        &[
+            "ci",
+            "--prefix",
+            &root.join("tests/web").to_string_lossy(),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ],
+    );
+    std::env::set_var("JISSEKI_E2E", "1");
+    npm
+}
+
 fn ci() -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let ok = step("format", &cargo, &["fmt", "--all", "--", "--check"])
@@ -127,6 +185,7 @@ fn ci() -> ExitCode {
             ],
         )
         && check_schemas() == ExitCode::SUCCESS
+        && browser_tools()
         && step("tests", &cargo, &["test", "--workspace"])
         // The same figures from jisseki and from one SQL query over the same
         // events (O-BC1, O-BC2, XO-3, C-BC1, C-BC2, XC-6, XC-7): a check of
