@@ -84,6 +84,18 @@ fn the_web_page_in_a_real_browser() {
         &good,
         "type,menu,date,role,person,residence,intent_confirmed\r\nattendance,B-01,令和6年11月20日,job_seeker,S-01,in_region,はい\r\nattendance,B-01,2024/11/20,job_seeker,S-02,in_region,はい\r\n",
     );
+    // The statistics the server keeps, for the eligibility of kushiro's
+    // municipality (釧路市), written under the names of the fixture's.
+    std::fs::create_dir_all(root.join("statistics")).unwrap();
+    let stats = std::fs::read_to_string("tests/fixtures/statistics/municipal.csv")
+        .unwrap()
+        .replace("甲市", "釧路市");
+    std::fs::write(root.join("statistics/municipal.csv"), stats).unwrap();
+    std::fs::copy(
+        "tests/fixtures/statistics/national.csv",
+        root.join("statistics/national.csv"),
+    )
+    .unwrap();
     let mut server = jisseki()
         .args(["serve", "--listen", "127.0.0.1:0", "--root"])
         .arg(&root)

@@ -59,6 +59,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/ui/p/{p}/report", get(report))
         .route("/ui/p/{p}/log", get(log))
         .route("/ui/p/{p}/verify", get(verify))
+        .route("/ui/p/{p}/plan", get(plan))
 }
 
 /// The page's icon: 実 on the header's blue.
@@ -2071,6 +2072,111 @@ async fn verify(
     };
     page(
         &format!("{} — {}", p, lang.pick("改ざん検査", "Verify")),
+        Some(&caller),
+        Some(&p),
+        lang,
+        &body,
+    )
+    .into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct PlanQuery {
+    as_of: Option<String>,
+    year: Option<u16>,
+    lang: Option<Lang>,
+}
+
+/// The plan check (P-3 and the plan's defects) and, where the server keeps
+/// the statistics, the region's eligibility (P-1, P-2) for the project's
+/// municipalities. Read-only, for every role.
+async fn plan(
+    State(app): State<Arc<App>>,
+    caller: Option<Extension<Caller>>,
+    UrlPath(p): UrlPath<String>,
+    Query(q): Query<PlanQuery>,
+) -> Response {
+    let lang = q.lang.unwrap_or_default();
+    let Some(Extension(caller)) = caller else {
+        return login_redirect();
+    };
+    if !may_read(&caller.0, &p) {
+        return forbidden(&caller, lang);
+    }
+    let r = match resolved(&app, &p, None).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&caller, &p, lang, e),
+    };
+    let as_of = q
+        .as_of
+        .as_deref()
+        .and_then(Date::parse_iso)
+        .or_else(|| r.project.as_ref().map(|_| r.latest_date()));
+    let check = crate::proposal::plan_check(&r, as_of, lang);
+    let mut body = format!(
+        "<section id=\"plan-check\"><h2>{}</h2><pre class=\"table\">{}</pre></section>",
+        lang.pick(
+            "事業計画の確認（P-3 と計画の不備）",
+            "The plan (P-3 and defects)"
+        ),
+        esc(&crate::proposal::render_plan_check(&check, lang))
+    );
+    let municipalities: Vec<String> = r
+        .project
+        .as_ref()
+        .map(|p| p.municipalities.iter().map(|m| m.0.clone()).collect())
+        .unwrap_or_default();
+    let root = app.root.clone();
+    let year = q.year;
+    let eligibility = super::blocking(move || {
+        let stats = std::fs::read(super::statistics_file(&root, "municipal.csv")).ok();
+        let national = std::fs::read(super::statistics_file(&root, "national.csv")).ok();
+        let (Some(stats), Some(national)) = (stats, national) else {
+            return Ok(None);
+        };
+        let table = crate::proposal::read_statistics(&stats, "municipal.csv", false)
+            .map_err(|e| ApiError::from(LedgerError::Input(e)))?;
+        let year = year.or_else(|| table.latest_year()).unwrap_or(0);
+        let n = crate::proposal::read_statistics(&national, "national.csv", true)
+            .map_err(|e| ApiError::from(LedgerError::Input(e)))?;
+        let n = crate::proposal::national_from(&n, year).map_err(super::proposal_error)?;
+        Ok(Some(
+            crate::proposal::eligibility(&table, n, &municipalities, year)
+                .map_err(super::proposal_error)?,
+        ))
+    })
+    .await;
+    let _ = write!(
+        body,
+        "<section id=\"eligibility\"><h2>{}</h2>",
+        lang.pick("地域要件（P-1, P-2）", "Regional eligibility (P-1, P-2)")
+    );
+    match eligibility {
+        Ok(Some(e)) => {
+            let _ = write!(
+                body,
+                "<pre class=\"table\">{}</pre>",
+                esc(&crate::proposal::render_eligibility(&e, lang))
+            );
+        }
+        Ok(None) => {
+            let _ = write!(body, "<p>{}</p>", lang.pick("このサーバーには統計（statistics/municipal.csv, national.csv）がありません。jisseki eligibility で判定できます。", "This server keeps no statistics (statistics/municipal.csv, national.csv); use jisseki eligibility."));
+        }
+        Err(e) => {
+            let _ = write!(
+                body,
+                "<p class=\"error\">{}</p>",
+                esc(e.body["message"].as_str().unwrap_or("error"))
+            );
+        }
+    }
+    body.push_str("</section>");
+    page(
+        &format!(
+            "{} — {}",
+            p,
+            lang.pick("計画・地域要件", "Plan & eligibility")
+        ),
         Some(&caller),
         Some(&p),
         lang,

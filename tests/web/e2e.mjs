@@ -162,6 +162,16 @@ await step("open the dashboard and click a figure through to its events", async 
   assert.match(line, /W-01/);
 });
 
+await step("the plan check and the region's eligibility, read-only for a council", async () => {
+  await page.goto(base + "/ui/p/kushiro/plan");
+  const plan = await page.locator("#plan-check").innerText();
+  assert.match(plan, /P-3/);
+  assert.match(plan, /アウトカム1人当たり/);
+  const elig = await page.locator("#eligibility").innerText();
+  assert.match(elig, /ケース \d/);
+  assert.equal(await page.locator("main form[method=post]").count(), 0, "nothing to write here");
+});
+
 await step("a council token is refused on another project's pages", async () => {
   for (const path of ["", "/roster", "/report", "/log", "/explain?menu=B-01"]) {
     const r = await page.goto(base + "/ui/p/" + process.env.JISSEKI_OTHER + path);
