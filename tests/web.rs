@@ -74,6 +74,12 @@ fn the_web_page_in_a_real_browser() {
         .args(["--role", "council", "--project", "kushiro"]))
     .trim()
     .to_string();
+    let auditor = ok(jisseki()
+        .args(["token", "create", "--root"])
+        .arg(&root)
+        .args(["--role", "auditor", "--project", "kushiro"]))
+    .trim()
+    .to_string();
     let bad = tmp.path().join("出席_誤り.csv");
     sjis(
         &bad,
@@ -116,6 +122,7 @@ fn the_web_page_in_a_real_browser() {
         .current_dir(here.join("tests/web"))
         .env("JISSEKI_BASE", &base)
         .env("JISSEKI_TOKEN", &token)
+        .env("JISSEKI_AUDITOR", &auditor)
         .env("JISSEKI_OTHER", "kitami")
         .env("JISSEKI_SJIS_BAD", &bad)
         .env("JISSEKI_SJIS_GOOD", &good)

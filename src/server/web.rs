@@ -179,6 +179,10 @@ fn page(
             lang.pick("実績・中間評価", "Report & judgement"),
         ));
         links.push((
+            format!("/ui/p/{}/plan{l}", enc(p)),
+            lang.pick("計画・地域要件", "Plan & eligibility"),
+        ));
+        links.push((
             format!("/ui/p/{}/log{l}", enc(p)),
             lang.pick("イベント一覧", "Event log"),
         ));

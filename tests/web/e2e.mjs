@@ -163,7 +163,9 @@ await step("open the dashboard and click a figure through to its events", async 
 });
 
 await step("the plan check and the region's eligibility, read-only for a council", async () => {
-  await page.goto(base + "/ui/p/kushiro/plan");
+  await page.goto(base + "/ui/p/kushiro");
+  await page.getByRole("link", { name: "計画・地域要件" }).click();
+  await page.waitForURL(/\/plan$/);
   const plan = await page.locator("#plan-check").innerText();
   assert.match(plan, /P-3/);
   assert.match(plan, /アウトカム1人当たり/);
@@ -187,6 +189,59 @@ await step("sign out", async () => {
   await page.waitForURL(/\/ui\/login$/);
   await page.goto(base + "/ui/p/kushiro");
   assert.match(page.url(), /\/ui\/login$/);
+});
+
+await step("auditor: read-only views, report, judgement, verify, downloads", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP" });
+  const p2 = await ctx.newPage();
+  await p2.goto(base + "/ui/login");
+  await p2.getByLabel("アクセストークン").fill(process.env.JISSEKI_AUDITOR);
+  await p2.getByRole("button", { name: "サインイン" }).click();
+  await p2.waitForURL(/\/ui\/p\/kushiro/);
+  // No entry pages for an auditor.
+  assert.equal(await p2.getByRole("link", { name: "出席簿の入力" }).count(), 0);
+  assert.equal((await p2.goto(base + "/ui/p/kushiro/roster")).status(), 403);
+  // The report and judgement as of the year-1 cutoff, as known now.
+  await p2.goto(base + "/ui/p/kushiro/report?as_of=2025-02-28&year=1");
+  const report = await p2.locator("main").innerText();
+  assert.match(report, /中間評価/);
+  assert.match(report, /B-01/);
+  // Known before anything was recorded: no menu yet.
+  await p2.goto(base + "/ui/p/kushiro/report?as_of=2025-02-28&known_at=2000-01-01T00:00:00Z");
+  assert.doesNotMatch(await p2.locator("main section").first().innerText(), /B-01/);
+  assert.equal(await p2.locator("input[name=known_at]").inputValue(), "2000-01-01T00:00:00Z");
+  await p2.goto(base + "/ui/p/kushiro/verify");
+  assert.match(await p2.locator("#verify-result").innerText(), /改ざんはありません/);
+  // A download, read with the sign-in cookie.
+  const href = await (await ctx.newPage()).goto(base + "/ui/p/kushiro/report?as_of=2025-02-28").then(async (r) => {
+    return base + (await r.frame().locator("a[download]").first().getAttribute("href"));
+  });
+  const xlsx = await ctx.request.get(href);
+  assert.equal(xlsx.status(), 200);
+  assert.match(xlsx.headers()["content-type"], /spreadsheetml/);
+  const bytes = await xlsx.body();
+  assert.equal(bytes.subarray(0, 2).toString(), "PK");
+  // The log, filtered.
+  await p2.goto(base + "/ui/p/kushiro/log?type=hire");
+  const rows = await p2.locator("table.log tbody tr").allInnerTexts();
+  assert.ok(rows.length >= 2 && rows.every((r) => /hire/.test(r)), rows.join("\n"));
+  await ctx.close();
+});
+
+await step("readable at 200 % zoom and on a tablet", async () => {
+  for (const [name, viewport, scale] of [["zoom200", { width: 640, height: 900 }, 2], ["tablet", { width: 768, height: 1024 }, 1]]) {
+    const ctx = await browser.newContext({ viewport, deviceScaleFactor: scale, locale: "ja-JP" });
+    await ctx.addCookies([{ name: "jisseki_token", value: token, url: base, httpOnly: true, secure: true, sameSite: "Strict" }]);
+    const p3 = await ctx.newPage();
+    for (const path of ["/ui/p/kushiro?as_of=2025-03-31", "/ui/p/kushiro/roster"]) {
+      await p3.goto(base + path);
+      const overflow = await p3.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${name} ${path}: the page is ${overflow}px wider than the window`);
+    }
+    await p3.goto(base + "/ui/p/kushiro?as_of=2025-03-31");
+    await p3.screenshot({ path: `${shots}/dashboard-${name}.png`, fullPage: true });
+    await ctx.close();
+  }
 });
 
 await browser.close();
