@@ -38,6 +38,10 @@ pub const COOKIE: &str = "jisseki_token";
 
 const CSS: &str = include_str!("web/app.css");
 const JS: &str = include_str!("web/app.js");
+/// The fallback Japanese font (a subset of Noto Sans CJK JP, OFL; see
+/// `web/FONT-LICENSE.txt` and `tools/make-ui-font.sh`): used only where a
+/// browser has no Japanese font of its own.
+const FONT: &[u8] = include_bytes!("web/ja.woff2");
 
 /// The page routes.
 pub fn routes() -> Router<Arc<App>> {
@@ -48,6 +52,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/ui/", get(home))
         .route("/ui/assets/app.css", get(css))
         .route("/ui/assets/app.js", get(js))
+        .route("/ui/assets/ja.woff2", get(font))
         .route("/ui/login", get(login_form).post(login))
         .route("/ui/logout", post(logout))
         .route("/ui/p/{p}", get(dashboard))
@@ -78,6 +83,17 @@ async fn css() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         CSS,
+    )
+        .into_response()
+}
+
+async fn font() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "font/woff2"),
+            (header::CACHE_CONTROL, "max-age=31536000, immutable"),
+        ],
+        FONT,
     )
         .into_response()
 }

@@ -183,6 +183,24 @@ await step("a council token is refused on another project's pages", async () => 
   assert.equal(r.status(), 403);
 });
 
+await step("every asset comes from the server itself, the Japanese font included", async () => {
+  const outside = [];
+  page.on("request", (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
+  await page.goto(base + "/ui/p/kushiro?as_of=2025-03-31");
+  await page.goto(base + "/ui/p/kushiro/roster");
+  assert.deepEqual(outside, [], "nothing from elsewhere");
+  const font = await page.context().request.get(base + "/ui/assets/ja.woff2");
+  assert.equal(font.status(), 200);
+  assert.equal(font.headers()["content-type"], "font/woff2");
+  assert.equal((await font.body()).subarray(0, 4).toString(), "wOF2");
+  // The page can render Japanese with it alone.
+  const ok = await page.evaluate(async () => {
+    await document.fonts.load('16px "jisseki-ja"', "出席簿の入力");
+    return document.fonts.check('16px "jisseki-ja"', "出席簿の入力");
+  });
+  assert.ok(ok, "the embedded font loads and covers the page's text");
+});
+
 await step("sign out", async () => {
   await page.goto(base + "/ui/p/kushiro");
   await page.getByRole("button", { name: "サインアウト" }).click();
