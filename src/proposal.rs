@@ -68,8 +68,11 @@ fn describe(at: Location, ja: String, en: String) -> InputError {
     )
 }
 
+/// The largest value a statistics cell may hold.
+pub const VALUE_MAX: u64 = 1_000_000_000_000_000;
+
 /// Full-width digits and commas as Excel users type them, then a whole
-/// number.
+/// number (at most [`VALUE_MAX`]).
 fn number(cell: &str) -> Result<Option<u64>, ()> {
     let t: String = cell
         .trim()
@@ -83,7 +86,13 @@ fn number(cell: &str) -> Result<Option<u64>, ()> {
     if t.is_empty() {
         return Ok(None);
     }
-    t.parse::<u64>().map(Some).map_err(|_| ())
+    // Far above any real count (Japan's population is about 1.2e8), and
+    // low enough that no sum or product of them can overflow.
+    t.parse::<u64>()
+        .ok()
+        .filter(|v| *v <= VALUE_MAX)
+        .map(Some)
+        .ok_or(())
 }
 
 fn year(cell: &str) -> Option<u16> {
@@ -224,7 +233,7 @@ pub fn read_statistics(
                     errors.push(InputError::new(
                         at.with_field(*name),
                         InputErrorKind::InvalidValue {
-                            detail: format!("{:?}: a whole number", cell(name)),
+                            detail: format!("{:?}: a whole number (at most 10^15)", cell(name)),
                         },
                     ));
                 }
@@ -473,6 +482,14 @@ pub fn eligibility(
     municipalities: &[String],
     year: u16,
 ) -> Result<EligibilityReport, ProposalError> {
+    // A municipality named twice is one municipality.
+    let mut unique: Vec<String> = Vec::new();
+    for m in municipalities {
+        if !unique.contains(m) {
+            unique.push(m.clone());
+        }
+    }
+    let municipalities = unique.as_slice();
     if municipalities.is_empty() {
         return Err(ProposalError::NoMunicipality);
     }

@@ -375,3 +375,31 @@ fn the_demo_councils_plan_and_its_cost_to_date() {
         "{codes:?}"
     );
 }
+
+/// A municipality named twice is one; a figure beyond any real count is
+/// refused with its line and column rather than overflowing.
+#[test]
+fn a_repeated_municipality_is_one_and_absurd_figures_are_refused() {
+    assert_eq!(eligibility(STATS, "甲市,甲市"), {
+        let mut v = eligibility(STATS, "甲市");
+        v["municipalities"] = serde_json::json!(["甲市"]);
+        v
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = tmp.path().join("huge.csv");
+    let text = std::fs::read_to_string(STATS)
+        .unwrap()
+        .replace("甲市,2023,9840,12000", "甲市,2023,9840,99999999999999999");
+    std::fs::write(&huge, text).unwrap();
+    let out = jisseki()
+        .args(["eligibility", "--stats"])
+        .arg(&huge)
+        .args(["--national", NATIONAL, "--municipalities", "甲市"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(err.contains("huge.csv") && err.contains("seekers"), "{err}");
+}

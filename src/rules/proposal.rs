@@ -52,8 +52,8 @@ impl Frac {
         if whole.is_empty() && frac.is_empty()
             || !whole.bytes().all(|b| b.is_ascii_digit())
             || !frac.bytes().all(|b| b.is_ascii_digit())
-            || frac.len() > 12
-            || whole.len() > 12
+            || frac.len() > 9
+            || whole.len() > 9
         {
             return None;
         }
@@ -343,6 +343,14 @@ pub fn case(shortage: usize, depopulated: usize) -> u8 {
 /// application if they qualify; else a depopulated one if any member is
 /// depopulated; else not eligible. Without one: depopulated if any member
 /// is, else not eligible.
+///
+/// Interpretation (RULES.md §7 summarises; the guide, p.4, decides): the
+/// joint judgement is made only when a member is a shortage region on its
+/// own ("一地域以上の「雇用機会不足地域」が含まれている場合、まずは連携地域
+/// における有効求人倍率の総数判断"), and a group of members none of which
+/// qualifies is case 7 or a depopulated application, even where their sums
+/// would pass the population test (the joint ratio lies between the
+/// members' ratios, so only ② can differ).
 pub fn p2_application(members: &[Member], national: &National) -> Result<Eligibility, Undefined> {
     let mut tests = Vec::with_capacity(members.len());
     let mut joint = Figures::default();

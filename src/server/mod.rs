@@ -112,6 +112,8 @@ struct App {
     access_log: Mutex<std::fs::File>,
     /// The tokens file as last read, with what identifies that version.
     tokens: Mutex<Option<(tokens::Stamp, Arc<Vec<TokenEntry>>)>>,
+    /// Uploads previewed on the web page, waiting for their confirmation.
+    uploads: Mutex<Vec<web::Pending>>,
 }
 
 /// An open project: its ledger and the queue of its writer.
@@ -1279,6 +1281,7 @@ pub fn serve(
         creating: Arc::new(Mutex::new(())),
         access_log: Mutex::new(access_log),
         tokens: Mutex::new(None),
+        uploads: Mutex::new(Vec::new()),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -34,7 +34,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// The sign-in cookie's name.
-pub const COOKIE: &str = "jisseki_token";
+/// `__Host-`: the browser keeps it only if Secure, for the whole site, and
+/// set by this host itself, so no sibling site can shadow it.
+pub const COOKIE: &str = "__Host-jisseki_token";
 
 const CSS: &str = include_str!("web/app.css");
 const JS: &str = include_str!("web/app.js");
@@ -281,13 +283,24 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true; // not a browser's cross-site post (those carry Origin)
     };
+    // Host names compared without ports: a proxy in front may drop the
+    // port from Host (nginx's $host) while the browser's Origin keeps it.
+    fn name(h: &str) -> String {
+        let h = h.trim_end_matches('/');
+        let bare = match h.rsplit_once(':') {
+            Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => n,
+            _ => h,
+        };
+        bare.to_ascii_lowercase()
+    }
     let host = headers
-        .get(header::HOST)
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     origin
         .split_once("://")
-        .is_some_and(|(_, h)| h.trim_end_matches('/') == host)
+        .is_some_and(|(_, h)| name(h) == name(host))
 }
 
 async fn login_form(Query(q): Query<LangQuery>) -> Html<String> {
@@ -670,11 +683,10 @@ async fn explain(
     if !may_read(&caller.0, &p) {
         return forbidden(&caller, lang);
     }
-    let known_at = q
-        .known_at
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(crate::journal::chain::parse_timestamp);
+    let known_at = match known_at_of(q.known_at.as_deref(), lang) {
+        Ok(k) => k,
+        Err(page) => return page_error(&caller, &p, lang, &page),
+    };
     let r = match resolved(&app, &p, known_at).await {
         Ok(r) => r,
         Err(e) => return error_page(&caller, &p, lang, e),
@@ -793,6 +805,38 @@ async fn explain(
     .into_response()
 }
 
+/// T-2 as typed into a page: empty is "as the ledger stands"; anything
+/// else must be an RFC 3339 time, or the page says so (a report of today
+/// must never pass for one of the past).
+fn known_at_of(text: Option<&str>, lang: Lang) -> Result<Option<i64>, String> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => crate::journal::chain::parse_timestamp(t).map(Some).ok_or_else(|| match lang {
+            Lang::Ja => format!("記録時点 {t}: RFC 3339 の時刻で入力してください（例 2025-03-05T09:00:00+09:00）"),
+            Lang::En => format!("known at {t}: give an RFC 3339 time (e.g. 2025-03-05T09:00:00+09:00)"),
+        }),
+    }
+}
+
+/// A page that only says what was wrong with the request: 400.
+fn page_error(caller: &Caller, p: &str, lang: Lang, message: &str) -> Response {
+    let body = format!(
+        "<p class=\"error\" role=\"alert\" id=\"request-error\">{}</p>",
+        esc(message)
+    );
+    (
+        StatusCode::BAD_REQUEST,
+        page(
+            lang.pick("入力の誤り", "Bad request"),
+            Some(caller),
+            Some(p),
+            lang,
+            &body,
+        ),
+    )
+        .into_response()
+}
+
 /// A nonce for a form: a random id from which the events' ids are made.
 fn nonce() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -825,6 +869,8 @@ fn menu_options(r: &crate::projection::Resolved, selected: &str) -> String {
 /// The roster's columns: CSV field names of an attendance (CONTRACT §2).
 const ROSTER_FIELDS: &[&str] = &[
     "person",
+    "establishment",
+    "establishment_location",
     "role",
     "residence",
     "intent_confirmed",
@@ -921,12 +967,14 @@ fn roster_page(
     );
     let _ = write!(
         body,
-        "<p class=\"help\" id=\"roster-help\">{}</p><table class=\"rows\" aria-describedby=\"roster-help\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody id=\"rows\">",
+        "<p class=\"help\" id=\"roster-help\">{}</p><table class=\"rows\" aria-describedby=\"roster-help\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody id=\"rows\">",
         lang.pick(
             "1人1行。Tab で次の項目、最後の項目で Enter を押すと、上の行と同じ内容の行が追加されます。IDは協議会の参加者ID（氏名やマイナンバーは入力しないでください）。",
             "One row per participant. Tab moves on; Enter on a row's last field adds a row with the same values as the one above. IDs are the council's participant IDs (never names or My Number)."
         ),
         lang.pick("参加者ID", "Participant ID"),
+        lang.pick("事業所ID（事業所の参加）", "Establishment ID (its attendance)"),
+        lang.pick("事業所の所在地", "Establishment location"),
         lang.pick("区分", "Role"),
         lang.pick("居住地", "Residence"),
         lang.pick("就職等の意思確認", "Intent confirmed"),
@@ -942,16 +990,19 @@ fn roster_page(
         let err = errors.get(&i);
         let _ = write!(
             body,
-            "<tr class=\"row{}\" data-row=\"{i}\"><td class=\"num\">{}</td><td><input name=\"person\" aria-label=\"{} {}\" value=\"{}\" autocomplete=\"off\"></td><td>{}</td><td>{}</td><td><input type=\"checkbox\" name=\"intent_confirmed_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td><input type=\"checkbox\" name=\"wants_in_region_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td>{}</td><td><input name=\"student_graduating_year\" inputmode=\"numeric\" size=\"5\" aria-label=\"{}\" value=\"{}\"></td></tr>",
+            "<tr class=\"row{}\" data-row=\"{i}\"><td class=\"num\">{}</td><td><input name=\"person\" aria-label=\"{} {}\" value=\"{}\" autocomplete=\"off\"></td><td><input name=\"establishment\" aria-label=\"{}\" value=\"{}\" autocomplete=\"off\" size=\"9\"></td><td>{}</td><td>{}</td><td>{}</td><td><input type=\"checkbox\" name=\"intent_confirmed_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td><input type=\"checkbox\" name=\"wants_in_region_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td>{}</td><td><input name=\"student_graduating_year\" inputmode=\"numeric\" size=\"5\" aria-label=\"{}\" value=\"{}\"></td></tr>",
             if err.is_some() { " invalid" } else { "" },
             i + 1,
             lang.pick("参加者ID", "Participant ID"),
             i + 1,
             esc(&get("person")),
+            lang.pick("事業所ID", "Establishment ID"),
+            esc(&get("establishment")),
+            select("establishment_location", &format!("location-{i}"), &places(lang), &v.get("establishment_location").cloned().filter(|l| !l.is_empty()).unwrap_or_else(|| "in_region".into()), lang.pick("事業所の所在地", "Establishment location")),
             select("role", &format!("role-{i}"), &roles(lang), &v.get("role").cloned().unwrap_or_else(|| "job_seeker".into()), lang.pick("区分", "Role")),
             select("residence", &format!("residence-{i}"), &places(lang), &v.get("residence").cloned().unwrap_or_else(|| "in_region".into()), lang.pick("居住地", "Residence")),
             lang.pick("就職等の意思確認", "Intent confirmed"),
-            if get("intent_confirmed") == "true" || v.is_empty() { " checked" } else { "" },
+            if get("intent_confirmed") == "true" { " checked" } else { "" },
             lang.pick("地域内就職希望", "Wants in-region"),
             if get("wants_in_region") == "true" { " checked" } else { "" },
             select("student_school", &format!("school-{i}"), &schools(lang), &get("student_school"), lang.pick("学生", "Student")),
@@ -961,7 +1012,7 @@ fn roster_page(
         if let Some(msgs) = err {
             let _ = write!(
                 body,
-                "<tr class=\"row-error\"><td></td><td colspan=\"7\" role=\"alert\">{}</td></tr>",
+                "<tr class=\"row-error\"><td></td><td colspan=\"9\" role=\"alert\">{}</td></tr>",
                 msgs.iter().map(|m| esc(m)).collect::<Vec<_>>().join("<br>")
             );
         }
@@ -1029,6 +1080,8 @@ fn roster_rows(fields: &[(String, String)]) -> Vec<RowValues> {
     for (k, v) in fields {
         if let Some(&name) = [
             "person",
+            "establishment",
+            "establishment_location",
             "role",
             "residence",
             "student_school",
@@ -1059,7 +1112,8 @@ fn roster_rows(fields: &[(String, String)]) -> Vec<RowValues> {
         }
     }
     // Rows left blank are not participants.
-    rows.retain(|r| !r.get("person").is_none_or(|p| p.is_empty()));
+    let filled = |r: &RowValues, k: &str| r.get(k).is_some_and(|v| !v.is_empty());
+    rows.retain(|r| filled(r, "person") || filled(r, "establishment"));
     rows
 }
 
@@ -1184,6 +1238,11 @@ async fn roster_save(
                 {
                     String::new()
                 }
+                "establishment_location"
+                    if row.get("establishment").is_none_or(|s| s.is_empty()) =>
+                {
+                    String::new()
+                }
                 _ => row.get(f).cloned().unwrap_or_default(),
             };
             csv.push(',');
@@ -1206,16 +1265,35 @@ async fn roster_save(
                             Ok(r) => r,
                             Err(e) => return error_page(&caller, &p, lang, e),
                         };
-                        let people: Vec<String> = rows
+                        let get = |r: &RowValues, k: &str| r.get(k).cloned().unwrap_or_default();
+                        // Who each row is, and the subject its menu counts:
+                        // the establishment for an establishment's
+                        // attendance (XO-1), else the person.
+                        let shown: Vec<String> = rows
                             .iter()
-                            .map(|r| r.get("person").cloned().unwrap_or_default())
+                            .map(|r| match (get(r, "person"), get(r, "establishment")) {
+                                (p, e) if e.is_empty() => p,
+                                (p, e) if p.is_empty() => e,
+                                (p, e) => format!("{p}（{e}）"),
+                            })
+                            .collect();
+                        let subjects: Vec<String> = rows
+                            .iter()
+                            .map(|r| {
+                                let e = get(r, "establishment");
+                                if get(r, "role") == "establishment" && !e.is_empty()
+                                    || get(r, "person").is_empty()
+                                {
+                                    e
+                                } else {
+                                    get(r, "person")
+                                }
+                            })
                             .collect();
                         let d = Date::parse_iso(&date).unwrap_or_else(today);
-                        let verdicts = row_verdicts(&r, &menu, d, &people, lang);
-                        return saved_page(
-                            &caller, &p, lang, &report, &people, &verdicts, &menu, d,
-                        )
-                        .into_response();
+                        let verdicts = row_verdicts(&r, &menu, d, &subjects, lang);
+                        return saved_page(&caller, &p, lang, &report, &shown, &verdicts, &menu, d)
+                            .into_response();
                     }
                     Err(e) => {
                         collect_errors(&e.body, &mut errors, lang);
@@ -1294,8 +1372,8 @@ fn saved_page(
     let mut body = format!(
         "<p class=\"ok\" role=\"status\" id=\"saved\">{}</p><table class=\"explain\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
         match lang {
-            Lang::Ja => format!("保存しました: {} 件（既に保存済み {} 件）。{menu}・{date} の計上判定:", report.appended.len(), report.already.len()),
-            Lang::En => format!("Saved: {} event(s) ({} already saved). How each counts in {menu} on {date}:", report.appended.len(), report.already.len()),
+            Lang::Ja => format!("保存しました: {} 件（既に保存済み {} 件）。{}・{date} の計上判定:", report.appended.len(), report.already.len(), esc(menu)),
+            Lang::En => format!("Saved: {} event(s) ({} already saved). How each counts in {} on {date}:", report.appended.len(), report.already.len(), esc(menu)),
         },
         lang.pick("参加者ID", "Participant ID"),
         lang.pick("判定", "Verdict")
@@ -1662,6 +1740,51 @@ fn upload_page(caller: &Caller, p: &str, lang: Lang, top: &str) -> Html<String> 
     )
 }
 
+/// An upload previewed and waiting for its confirmation: kept here, not
+/// sent back through the page, for at most [`PENDING_TTL`] and
+/// [`PENDING_MAX_BYTES`] in all (the oldest go first).
+pub(super) struct Pending {
+    key: String,
+    project: String,
+    token: String,
+    name: String,
+    bytes: axum::body::Bytes,
+    at: std::time::Instant,
+}
+
+/// How long a previewed upload waits for its confirmation.
+pub const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The most bytes of previewed uploads kept at once.
+pub const PENDING_MAX_BYTES: usize = 512 << 20;
+
+fn keep_upload(app: &App, p: Pending) {
+    let Ok(mut all) = app.uploads.lock() else {
+        return;
+    };
+    all.retain(|x| x.at.elapsed() < PENDING_TTL && x.key != p.key);
+    all.push(p);
+    let mut total: usize = all.iter().map(|x| x.bytes.len()).sum();
+    while total > PENDING_MAX_BYTES && all.len() > 1 {
+        total -= all.remove(0).bytes.len();
+    }
+}
+
+/// The upload `key` previewed by this token for this project, if it is
+/// still kept (a confirmation sent twice finds it again).
+fn find_upload(
+    app: &App,
+    key: &str,
+    project: &str,
+    token: &str,
+) -> Option<(String, axum::body::Bytes)> {
+    let all = app.uploads.lock().ok()?;
+    all.iter()
+        .find(|x| {
+            x.key == key && x.project == project && x.token == token && x.at.elapsed() < PENDING_TTL
+        })
+        .map(|x| (x.name.clone(), x.bytes.clone()))
+}
+
 /// Rows without an id get one made from the file's hash and the row, so
 /// that confirming the same file twice appends nothing twice.
 fn with_ids(events: &mut [crate::io::InputEvent], bytes: &[u8]) {
@@ -1695,7 +1818,6 @@ async fn upload_preview(
     if !may_write(&caller.0, &p) || !same_origin(&headers) {
         return forbidden(&caller, lang);
     }
-    let _ = &app;
     let name = q.name.clone().unwrap_or_else(|| "upload.csv".into());
     let encoding = match crate::io::text::decode_text(&body) {
         Ok((_, e)) => format!("{e:?}"),
@@ -1717,16 +1839,28 @@ async fn upload_preview(
     );
     match read_events(&body, &name, InputFormat::Csv, Mode::Append) {
         Ok(events) => {
+            let key = hex::encode(Sha256::digest(&body));
+            keep_upload(
+                &app,
+                Pending {
+                    key: key.clone(),
+                    project: p.clone(),
+                    token: caller.0.id.clone(),
+                    name: name.clone(),
+                    bytes: body.clone(),
+                    at: std::time::Instant::now(),
+                },
+            );
             let _ = write!(
                 top,
-                "<p class=\"ok\" role=\"status\" id=\"preview-ok\">{}</p><form method=\"post\" action=\"/ui/p/{}/upload/confirm\" class=\"card\"><input type=\"hidden\" name=\"name\" value=\"{}\"><input type=\"hidden\" name=\"data\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{}\"><button type=\"submit\" id=\"confirm\">{}</button></form>",
+                "<p class=\"ok\" role=\"status\" id=\"preview-ok\">{}</p><form method=\"post\" action=\"/ui/p/{}/upload/confirm\" class=\"card\"><input type=\"hidden\" name=\"name\" value=\"{}\"><input type=\"hidden\" name=\"key\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{}\"><button type=\"submit\" id=\"confirm\">{}</button></form>",
                 match lang {
                     Lang::Ja => format!("{} 件のイベントを読み取りました。誤りはありません。", events.len()),
                     Lang::En => format!("{} event(s) read, no errors.", events.len()),
                 },
                 enc(&p),
                 esc(&name),
-                hex::encode(&body),
+                esc(&key),
                 if lang == Lang::En { "en" } else { "ja" },
                 lang.pick("この内容で保存する", "Save these events")
             );
@@ -1782,12 +1916,16 @@ async fn upload_confirm(
     if !may_write(&caller.0, &p) || !same_origin(&headers) {
         return forbidden(&caller, lang);
     }
-    let name = fields
-        .get("name")
-        .cloned()
-        .unwrap_or_else(|| "upload.csv".into());
-    let Ok(bytes) = hex::decode(fields.get("data").map(String::as_str).unwrap_or("")) else {
-        return (StatusCode::BAD_REQUEST, "bad upload").into_response();
+    let key = fields.get("key").cloned().unwrap_or_default();
+    let Some((name, bytes)) = find_upload(&app, &key, &p, &caller.0.id) else {
+        let top = format!(
+            "<p class=\"error\" role=\"alert\" id=\"upload-expired\">{}</p>",
+            lang.pick(
+                "確認した内容が見つかりません（1時間を過ぎたか、サーバーが再起動しました）。何も保存していません。ファイルを選び直してください。",
+                "The previewed file is gone (an hour passed, or the server restarted). Nothing was saved; choose the file again."
+            )
+        );
+        return (StatusCode::GONE, upload_page(&caller, &p, lang, &top)).into_response();
     };
     let result = match read_events(&bytes, &name, InputFormat::Csv, Mode::Append) {
         Ok(mut events) => {
@@ -1799,28 +1937,55 @@ async fn upload_confirm(
         }
         Err(errs) => Err(ApiError::from(LedgerError::Input(errs))),
     };
-    let top = match result {
-        Ok(report) => format!(
-            "<p class=\"ok\" role=\"status\" id=\"uploaded\">{}</p>",
-            match lang {
-                Lang::Ja => format!(
-                    "保存しました: {} 件（既に保存済み {} 件）。",
-                    report.appended.len(),
-                    report.already.len()
-                ),
-                Lang::En => format!(
-                    "Saved: {} event(s) ({} already saved).",
-                    report.appended.len(),
-                    report.already.len()
-                ),
+    match result {
+        Ok(report) => {
+            let top = format!(
+                "<p class=\"ok\" role=\"status\" id=\"uploaded\">{}</p>",
+                match lang {
+                    Lang::Ja => format!(
+                        "保存しました: {} 件（既に保存済み {} 件）。",
+                        report.appended.len(),
+                        report.already.len()
+                    ),
+                    Lang::En => format!(
+                        "Saved: {} event(s) ({} already saved).",
+                        report.appended.len(),
+                        report.already.len()
+                    ),
+                }
+            );
+            upload_page(&caller, &p, lang, &top).into_response()
+        }
+        Err(e) => {
+            // Refused at the ledger (an id already recorded otherwise, a
+            // menu not defined...): every error, by line; nothing saved.
+            let mut top = format!(
+                "<p class=\"error\" role=\"alert\" id=\"upload-refused\">{}</p>",
+                esc(&format!(
+                    "{}{}",
+                    lang.pick(
+                        "保存できませんでした（何も保存していません）: ",
+                        "Not saved (nothing was saved): "
+                    ),
+                    e.body["message"].as_str().unwrap_or("error")
+                ))
+            );
+            if let Some(list) = e.body["errors"].as_array() {
+                top.push_str("<table class=\"errors\"><tbody>");
+                for x in list {
+                    let _ = write!(
+                        top,
+                        "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                        x["line"].as_u64().map_or("-".into(), |l| l.to_string()),
+                        esc(x["field"].as_str().unwrap_or("-")),
+                        esc(x["message"].as_str().unwrap_or(""))
+                    );
+                }
+                top.push_str("</tbody></table>");
             }
-        ),
-        Err(e) => format!(
-            "<p class=\"error\" role=\"alert\">{}</p>",
-            esc(e.body["message"].as_str().unwrap_or("error"))
-        ),
-    };
-    upload_page(&caller, &p, lang, &top).into_response()
+            (e.status, upload_page(&caller, &p, lang, &top)).into_response()
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -1845,9 +2010,10 @@ async fn report(
         return forbidden(&caller, lang);
     }
     let known_text = q.known_at.clone().filter(|s| !s.is_empty());
-    let known_at = known_text
-        .as_deref()
-        .and_then(crate::journal::chain::parse_timestamp);
+    let known_at = match known_at_of(known_text.as_deref(), lang) {
+        Ok(k) => k,
+        Err(page) => return page_error(&caller, &p, lang, &page),
+    };
     let r = match resolved(&app, &p, known_at).await {
         Ok(r) => r,
         Err(e) => return error_page(&caller, &p, lang, e),
@@ -2203,4 +2369,122 @@ async fn plan(
         &body,
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_refused_and_a_proxy_dropping_the_port_is_not() {
+        assert!(same_origin(&headers(&[("host", "jisseki.example.jp")])));
+        assert!(same_origin(&headers(&[
+            ("host", "jisseki.example.jp"),
+            ("origin", "https://jisseki.example.jp")
+        ])));
+        // nginx's $host drops the port the browser's Origin keeps.
+        assert!(same_origin(&headers(&[
+            ("host", "jisseki.example.jp"),
+            ("origin", "https://jisseki.example.jp:8443")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "jisseki.example.jp"),
+            ("origin", "https://evil.example.com")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "jisseki.example.jp"),
+            ("origin", "https://jisseki.example.jp.evil.com")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "a.jp"),
+            ("origin", "null")
+        ])));
+    }
+
+    #[test]
+    fn a_known_at_that_is_not_a_time_is_an_error_not_today() {
+        assert_eq!(known_at_of(None, Lang::Ja), Ok(None));
+        assert_eq!(known_at_of(Some("  "), Lang::Ja), Ok(None));
+        assert!(known_at_of(Some("2025-03-05T09:00:00+09:00"), Lang::Ja)
+            .unwrap()
+            .is_some());
+        for bad in ["2025-03-05", "2025-03-05T09:00", "yesterday"] {
+            assert!(known_at_of(Some(bad), Lang::En).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roster_rows_keep_their_checkboxes_and_establishments_when_blank_rows_go() {
+        let body = "menu=A-01&date=2024-11-05\
+            &person=P-1&establishment=&establishment_location=in_region&role=job_seeker&residence=in_region&student_school=&student_graduating_year=\
+            &person=&establishment=&establishment_location=in_region&role=job_seeker&residence=in_region&intent_confirmed_1=true&student_school=&student_graduating_year=\
+            &person=&establishment=E-9&establishment_location=out_region&role=establishment&residence=unknown&wants_in_region_2=true&student_school=&student_graduating_year=";
+        let rows = roster_rows(&pairs(body.as_bytes()));
+        assert_eq!(rows.len(), 2, "the blank row is dropped");
+        assert_eq!(rows[0].get("person").map(String::as_str), Some("P-1"));
+        assert_eq!(
+            rows[0].get("intent_confirmed"),
+            None,
+            "row 2's tick stays with row 2"
+        );
+        assert_eq!(
+            rows[1].get("establishment").map(String::as_str),
+            Some("E-9")
+        );
+        assert_eq!(
+            rows[1].get("wants_in_region").map(String::as_str),
+            Some("true")
+        );
+    }
+
+    #[test]
+    fn ids_and_menu_names_are_escaped_on_the_saved_page() {
+        let caller = Caller(crate::server::tokens::TokenEntry {
+            id: "jsk_00000000".into(),
+            sha256: String::new(),
+            role: crate::server::tokens::Role::Council,
+            project: Some("p".into()),
+            created_at: String::new(),
+        });
+        let report = AppendReport {
+            appended: vec![],
+            already: vec![],
+            head: None,
+        };
+        let html = saved_page(
+            &caller,
+            "p",
+            Lang::Ja,
+            &report,
+            &["<i>x</i>".to_string()],
+            &[String::new()],
+            "<svg/onload=alert(1)>",
+            Date::parse_iso("2024-11-05").unwrap(),
+        )
+        .0;
+        assert!(
+            !html.contains("<svg/onload") && !html.contains("<i>x"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;svg/onload=alert(1)&gt;"));
+    }
+
+    #[test]
+    fn form_ids_repeat_for_the_same_form_and_row_only() {
+        assert_eq!(row_id("n", 0), row_id("n", 0));
+        assert_ne!(row_id("n", 0), row_id("n", 1));
+        assert_ne!(row_id("n", 0), row_id("m", 0));
+    }
 }

@@ -40,7 +40,7 @@ await step("sign in", async () => {
   await page.waitForURL(/\/ui\/p\/kushiro/);
   await page.getByRole("heading", { name: /ダッシュボード/ }).waitFor();
   const cookies = await page.context().cookies();
-  const c = cookies.find((c) => c.name === "jisseki_token");
+  const c = cookies.find((c) => c.name === "__Host-jisseki_token");
   assert.ok(c && c.httpOnly && c.secure && c.sameSite === "Strict", JSON.stringify(c));
 });
 
@@ -54,6 +54,9 @@ await step("enter a roster of 10 with one invalid row, fix it, save", async () =
   for (let i = 0; i < ids.length; i++) {
     const row = page.locator("tr.row").nth(i);
     await row.locator("input[name=person]").fill(ids[i]);
+    // Intent confirmed is off by default (CONTRACT §2); ticked on the
+    // first row, the rows added after carry it.
+    if (i === 0) await row.locator("input[name=intent_confirmed_0]").check();
     if (i < ids.length - 1) {
       await row.locator("input[name=student_graduating_year]").focus();
       await page.keyboard.press("Enter");
@@ -63,6 +66,7 @@ await step("enter a roster of 10 with one invalid row, fix it, save", async () =
   assert.equal(await page.locator("tr.row").count(), 10);
   // The new rows carried the role and residence of the row above.
   assert.equal(await page.locator("tr.row").nth(9).locator("select[name=residence]").inputValue(), "in_region");
+  assert.ok(await page.locator("tr.row").nth(9).locator("input[name=intent_confirmed_9]").isChecked());
   await page.screenshot({ path: `${shots}/roster.png`, fullPage: true });
   await page.click("#save");
   // "W 04" is refused before anything is sent.
@@ -249,8 +253,11 @@ await step("auditor: read-only views, report, judgement, verify, downloads", asy
 await step("readable at 200 % zoom and on a tablet", async () => {
   for (const [name, viewport, scale] of [["zoom200", { width: 640, height: 900 }, 2], ["tablet", { width: 768, height: 1024 }, 1]]) {
     const ctx = await browser.newContext({ viewport, deviceScaleFactor: scale, locale: "ja-JP" });
-    await ctx.addCookies([{ name: "jisseki_token", value: token, url: base, httpOnly: true, secure: true, sameSite: "Strict" }]);
     const p3 = await ctx.newPage();
+    await p3.goto(base + "/ui/login");
+    await p3.getByLabel("アクセストークン").fill(token);
+    await p3.getByRole("button", { name: "サインイン" }).click();
+    await p3.waitForURL(/\/ui\/p\/kushiro/);
     for (const path of ["/ui/p/kushiro?as_of=2025-03-31", "/ui/p/kushiro/roster"]) {
       await p3.goto(base + path);
       const overflow = await p3.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -55,7 +55,7 @@
     err.dataset.client = "1";
     var pad = document.createElement("td");
     var cell = document.createElement("td");
-    cell.colSpan = 7;
+    cell.colSpan = 9;
     cell.setAttribute("role", "alert");
     cell.textContent = messages.join(" / ");
     err.appendChild(pad);
@@ -72,14 +72,18 @@
     var bad = 0, filled = 0, seen = {};
     tbody.querySelectorAll("tr.row").forEach(function (tr) {
       var id = tr.querySelector("input[name=person]").value.trim();
+      var est = tr.querySelector("input[name=establishment]").value.trim();
+      var role = tr.querySelector("select[name=role]").value;
       var school = tr.querySelector("select[name=student_school]").value;
       var year = tr.querySelector("input[name=student_graduating_year]").value.trim();
       var msgs = [];
-      if (id === "") { return; }
+      if (id === "" && est === "") { return; }
       filled++;
       if (/\s/.test(id) || id.length > 64) { msgs.push(t("参加者ID: 空白を含まない64文字以内で入力してください", "Participant ID: up to 64 characters, no spaces")); }
-      if (seen[id]) { msgs.push(t("参加者ID: " + seen[id] + "行目と重複しています", "Participant ID: repeats row " + seen[id])); }
-      seen[id] = seen[id] || String(Number(tr.dataset.row) + 1);
+      if (/\s/.test(est) || est.length > 64) { msgs.push(t("事業所ID: 空白を含まない64文字以内で入力してください", "Establishment ID: up to 64 characters, no spaces")); }
+      if (role === "establishment" && est === "") { msgs.push(t("事業所ID: 区分が事業所の行には事業所IDが必要です", "Establishment ID: needed for an establishment's attendance")); }
+      if (id !== "" && seen[id]) { msgs.push(t("参加者ID: " + seen[id] + "行目と重複しています", "Participant ID: repeats row " + seen[id])); }
+      if (id !== "") { seen[id] = seen[id] || String(Number(tr.dataset.row) + 1); }
       if (school !== "" && !/^\d{4}$/.test(year)) { msgs.push(t("卒業年度: 学生は卒業年度（例 2025）を入力してください", "Graduating FY: give the year (e.g. 2025) for a student")); }
       if (msgs.length) { bad++; showError(tr, msgs); }
     });
