@@ -110,6 +110,13 @@ await step("record a hire", async () => {
   await page.getByRole("button", { name: "保存" }).click();
   await page.locator("#saved").waitFor();
   assert.match(await page.locator("p.warning").first().innerText(), /就職日が未定/);
+  // Before the person's first attendance (2024-11-20): saved, with a warning.
+  await page.getByLabel("参加者ID").fill("W-05");
+  await page.getByLabel("就職日").fill("2024-06-03");
+  await page.getByLabel("週の所定労働時間").fill("40");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.locator("#saved").waitFor();
+  assert.match((await page.locator("p.warning").allInnerTexts()).join("\n"), /初回参加より前/);
   // Refused: hours missing; nothing saved, the form keeps its values.
   await page.getByLabel("参加者ID").fill("W-03");
   await page.locator("#f-weekly_hours").evaluate((el) => el.removeAttribute("required"));
