@@ -365,6 +365,21 @@ proptest! {
     }
 }
 
+/// What follows a batch or a fix in [`rich_ledger`]: 1 a checkpoint, 2 a
+/// report (its fold is kept in memory and continued by the next one).
+fn then(l: &mut Ledger, what: Option<u8>) {
+    match what.unwrap_or(0) {
+        1 => {
+            l.checkpoint().unwrap();
+        }
+        2 => {
+            let d = Date::parse_iso("2025-02-28").unwrap();
+            l.report(d, None, Scope::FiscalYear).unwrap();
+        }
+        _ => {}
+    }
+}
+
 /// A ledger of the preamble, `batches` appended one by one, then `fixes`
 /// (corrections and retractions of the facts), each batch one second after
 /// the last; after each batch and each fix, `checkpoints` says what
@@ -402,18 +417,7 @@ fn rich_ledger(
         clock.set(l.head().last_recorded_us + 1_000_000);
         append(&mut l, &with_ids);
         times.push(l.head().last_recorded_us);
-        match checkpoint.next().unwrap_or(0) {
-            1 => {
-                l.checkpoint().unwrap();
-            }
-            // A report between batches: its fold is kept in memory and
-            // continued by the next one.
-            2 => {
-                let d = Date::parse_iso("2025-02-28").unwrap();
-                l.report(d, None, Scope::FiscalYear).unwrap();
-            }
-            _ => {}
-        }
+        then(&mut l, checkpoint.next());
     }
     let ty = |s: &str| serde_json::from_str::<Value>(s).unwrap()["type"].clone();
     let all: Vec<&String> = batches.iter().flatten().collect();
@@ -448,18 +452,7 @@ fn rich_ledger(
         {
             times.push(l.head().last_recorded_us);
         }
-        match checkpoint.next().unwrap_or(0) {
-            1 => {
-                l.checkpoint().unwrap();
-            }
-            // A report between batches: its fold is kept in memory and
-            // continued by the next one.
-            2 => {
-                let d = Date::parse_iso("2025-02-28").unwrap();
-                l.report(d, None, Scope::FiscalYear).unwrap();
-            }
-            _ => {}
-        }
+        then(&mut l, checkpoint.next());
     }
     (l, times)
 }

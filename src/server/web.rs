@@ -174,40 +174,25 @@ fn page(
     if let (Some(Caller(c)), Some(p)) = (caller, project) {
         let l = if lang == Lang::En { "?lang=en" } else { "" };
         let amp = if lang == Lang::En { "&lang=en" } else { "" };
-        let mut links = vec![(
-            format!("/ui/p/{}{l}", enc(p)),
-            lang.pick("ダッシュボード", "Dashboard"),
-        )];
-        if may_write(c, p) {
-            links.push((
-                format!("/ui/p/{}/roster{l}", enc(p)),
-                lang.pick("出席簿の入力", "Roster"),
-            ));
-            links.push((
-                format!("/ui/p/{}/outcome?kind=hire{amp}", enc(p)),
-                lang.pick("アウトカムの入力", "Outcomes"),
-            ));
-            links.push((
-                format!("/ui/p/{}/upload{l}", enc(p)),
-                lang.pick("CSV取込", "CSV upload"),
-            ));
-        }
-        links.push((
-            format!("/ui/p/{}/report{l}", enc(p)),
-            lang.pick("実績・中間評価", "Report & judgement"),
-        ));
-        links.push((
-            format!("/ui/p/{}/plan{l}", enc(p)),
-            lang.pick("計画・地域要件", "Plan & eligibility"),
-        ));
-        links.push((
-            format!("/ui/p/{}/log{l}", enc(p)),
-            lang.pick("イベント一覧", "Event log"),
-        ));
-        links.push((
-            format!("/ui/p/{}/verify{l}", enc(p)),
-            lang.pick("改ざん検査", "Verify"),
-        ));
+        let write = may_write(c, p);
+        let pages: [(&str, &str, &str, bool); 8] = [
+            ("", "ダッシュボード", "Dashboard", true),
+            ("/roster", "出席簿の入力", "Roster", write),
+            ("/outcome?kind=hire", "アウトカムの入力", "Outcomes", write),
+            ("/upload", "CSV取込", "CSV upload", write),
+            ("/report", "実績・中間評価", "Report & judgement", true),
+            ("/plan", "計画・地域要件", "Plan & eligibility", true),
+            ("/log", "イベント一覧", "Event log", true),
+            ("/verify", "改ざん検査", "Verify", true),
+        ];
+        let links: Vec<(String, &str)> = pages
+            .iter()
+            .filter(|(_, _, _, shown)| *shown)
+            .map(|(path, ja, en, _)| {
+                let sep = if path.contains('?') { amp } else { l };
+                (format!("/ui/p/{}{path}{sep}", enc(p)), lang.pick(ja, en))
+            })
+            .collect();
         nav.push_str("<nav aria-label=\"project\"><ul>");
         for (href, text) in links {
             let _ = write!(nav, "<li><a href=\"{}\">{}</a></li>", esc(&href), esc(text));
@@ -233,6 +218,40 @@ fn page(
         esc(title),
         body
     ))
+}
+
+/// What a page needs of its caller.
+enum Need<'a> {
+    /// To read the project.
+    Read,
+    /// To write to it (a form).
+    Write,
+    /// To write to it from a form of this site (a POST).
+    Post(&'a HeaderMap),
+}
+
+/// The signed-in caller, if it may do what the page needs on project `p`;
+/// else the sign-in page (not signed in) or 403 (the same whether or not
+/// the project exists).
+fn allowed(
+    caller: Option<Extension<Caller>>,
+    p: &str,
+    lang: Lang,
+    need: Need,
+) -> Result<Caller, Box<Response>> {
+    let Some(Extension(caller)) = caller else {
+        return Err(Box::new(login_redirect()));
+    };
+    let ok = match need {
+        Need::Read => may_read(&caller.0, p),
+        Need::Write => may_write(&caller.0, p),
+        Need::Post(headers) => may_write(&caller.0, p) && same_origin(headers),
+    };
+    if ok {
+        Ok(caller)
+    } else {
+        Err(Box::new(forbidden(&caller, lang)))
+    }
 }
 
 fn login_redirect() -> Response {
@@ -483,12 +502,10 @@ async fn dashboard(
     Query(q): Query<DashQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Read) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_read(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let r = match resolved(&app, &p, None).await {
         Ok(r) => r,
         Err(e) => return error_page(&caller, &p, lang, e),
@@ -677,12 +694,10 @@ async fn explain(
     Query(q): Query<ExplainQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Read) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_read(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let known_at = match known_at_of(q.known_at.as_deref(), lang) {
         Ok(k) => k,
         Err(page) => return page_error(&caller, &p, lang, &page),
@@ -1039,12 +1054,10 @@ async fn roster_form(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Write) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let r = match resolved(&app, &p, None).await {
         Ok(r) => r,
         Err(e) => return error_page(&caller, &p, lang, e),
@@ -1184,12 +1197,10 @@ async fn roster_save(
     } else {
         Lang::Ja
     };
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Post(&headers)) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) || !same_origin(&headers) {
-        return forbidden(&caller, lang);
-    }
     let (menu, date, nonce) = (field("menu"), field("date"), field("nonce"));
     let rows = roster_rows(&fields);
     let r = match resolved(&app, &p, None).await {
@@ -1541,12 +1552,10 @@ async fn outcome_form(
     Query(q): Query<OutcomeQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Write) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let kind = match q.kind.as_deref() {
         Some("conversion") => "conversion",
         Some("startup") => "startup",
@@ -1568,12 +1577,10 @@ async fn outcome_save(
     } else {
         Lang::Ja
     };
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Post(&headers)) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) || !same_origin(&headers) {
-        return forbidden(&caller, lang);
-    }
     let kind = match fields.get("kind").map(String::as_str) {
         Some("conversion") => "conversion",
         Some("startup") => "startup",
@@ -1713,12 +1720,10 @@ async fn upload_form(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Write) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     upload_page(&caller, &p, lang, "").into_response()
 }
 
@@ -1812,12 +1817,10 @@ async fn upload_preview(
     body: axum::body::Bytes,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Post(&headers)) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) || !same_origin(&headers) {
-        return forbidden(&caller, lang);
-    }
     let name = q.name.clone().unwrap_or_else(|| "upload.csv".into());
     let encoding = match crate::io::text::decode_text(&body) {
         Ok((_, e)) => format!("{e:?}"),
@@ -1910,12 +1913,10 @@ async fn upload_confirm(
     } else {
         Lang::Ja
     };
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Post(&headers)) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_write(&caller.0, &p) || !same_origin(&headers) {
-        return forbidden(&caller, lang);
-    }
     let key = fields.get("key").cloned().unwrap_or_default();
     let Some((name, bytes)) = find_upload(&app, &key, &p, &caller.0.id) else {
         let top = format!(
@@ -2003,12 +2004,10 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Read) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_read(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let known_text = q.known_at.clone().filter(|s| !s.is_empty());
     let known_at = match known_at_of(known_text.as_deref(), lang) {
         Ok(k) => k,
@@ -2136,12 +2135,10 @@ async fn log(
     Query(q): Query<LogQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Read) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_read(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let filter = crate::ledger::LogFilter {
         types: q
@@ -2230,12 +2227,10 @@ async fn verify(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Read) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_read(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let v = match super::on_ledger(&app, &p, |l| Ok(l.verify())).await {
         Ok(v) => v,
         Err(e) => return error_page(&caller, &p, lang, e),
@@ -2283,12 +2278,10 @@ async fn plan(
     Query(q): Query<PlanQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let Some(Extension(caller)) = caller else {
-        return login_redirect();
+    let caller = match allowed(caller, &p, lang, Need::Read) {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
-    if !may_read(&caller.0, &p) {
-        return forbidden(&caller, lang);
-    }
     let r = match resolved(&app, &p, None).await {
         Ok(r) => r,
         Err(e) => return error_page(&caller, &p, lang, e),
