@@ -506,9 +506,9 @@ async fn dashboard(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let r = match resolved(&app, &p, None).await {
+    let r = match facts(&app, &caller, &p, None, lang).await {
         Ok(r) => r,
-        Err(e) => return error_page(&caller, &p, lang, e),
+        Err(page) => return *page,
     };
     let Some(project) = r.project.clone() else {
         let body = format!(
@@ -702,9 +702,9 @@ async fn explain(
         Ok(k) => k,
         Err(page) => return page_error(&caller, &p, lang, &page),
     };
-    let r = match resolved(&app, &p, known_at).await {
+    let r = match facts(&app, &caller, &p, known_at, lang).await {
         Ok(r) => r,
-        Err(e) => return error_page(&caller, &p, lang, e),
+        Err(page) => return *page,
     };
     let as_of = q
         .as_of
@@ -831,6 +831,19 @@ fn known_at_of(text: Option<&str>, lang: Lang) -> Result<Option<i64>, String> {
             Lang::En => format!("known at {t}: give an RFC 3339 time (e.g. 2025-03-05T09:00:00+09:00)"),
         }),
     }
+}
+
+/// The facts of project `p` as known at `known_at`, or the error page.
+async fn facts(
+    app: &App,
+    caller: &Caller,
+    p: &str,
+    known_at: Option<i64>,
+    lang: Lang,
+) -> Result<crate::projection::Resolved, Box<Response>> {
+    resolved(app, p, known_at)
+        .await
+        .map_err(|e| Box::new(error_page(caller, p, lang, e)))
 }
 
 /// A page that only says what was wrong with the request: 400.
@@ -1058,9 +1071,9 @@ async fn roster_form(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let r = match resolved(&app, &p, None).await {
+    let r = match facts(&app, &caller, &p, None, lang).await {
         Ok(r) => r,
-        Err(e) => return error_page(&caller, &p, lang, e),
+        Err(page) => return *page,
     };
     let rows = vec![BTreeMap::new(); 1];
     roster_page(
@@ -1203,9 +1216,9 @@ async fn roster_save(
     };
     let (menu, date, nonce) = (field("menu"), field("date"), field("nonce"));
     let rows = roster_rows(&fields);
-    let r = match resolved(&app, &p, None).await {
+    let r = match facts(&app, &caller, &p, None, lang).await {
         Ok(r) => r,
-        Err(e) => return error_page(&caller, &p, lang, e),
+        Err(page) => return *page,
     };
     let mut errors: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     if rows.is_empty() {
@@ -2013,9 +2026,9 @@ async fn report(
         Ok(k) => k,
         Err(page) => return page_error(&caller, &p, lang, &page),
     };
-    let r = match resolved(&app, &p, known_at).await {
+    let r = match facts(&app, &caller, &p, known_at, lang).await {
         Ok(r) => r,
-        Err(e) => return error_page(&caller, &p, lang, e),
+        Err(page) => return *page,
     };
     let as_of = q
         .as_of
@@ -2282,9 +2295,9 @@ async fn plan(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let r = match resolved(&app, &p, None).await {
+    let r = match facts(&app, &caller, &p, None, lang).await {
         Ok(r) => r,
-        Err(e) => return error_page(&caller, &p, lang, e),
+        Err(page) => return *page,
     };
     let as_of = q
         .as_of
