@@ -645,10 +645,11 @@ async fn dashboard(
     }
     let _ = write!(
         body,
-        "</tbody><tfoot><tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td></td><td></td><td class=\"num\">{}</td><td></td><td></td></tr></tfoot></table>",
+        "</tbody><tfoot><tr><th scope=\"row\">{}</th><td class=\"num\"><a href=\"{all}\" data-figure=\"total-output\">{}</a></td><td></td><td></td><td class=\"num\"><a href=\"{all}#outcomes\" data-figure=\"total-outcome\">{}</a></td><td></td><td></td></tr></tfoot></table>",
         lang.pick("事業全体", "Project"),
         f.total_output,
-        f.total_outcome
+        f.total_outcome,
+        all = format!("/ui/p/{}/explain?as_of={as_of}{l}", enc(&p))
     );
     let series = crate::report::chart::series(&r, as_of);
     let svg = crate::report::chart::svg(&series, cutoff, lang);
@@ -729,7 +730,10 @@ async fn explain(
             .unwrap_or_default()
     );
     let l = if lang == Lang::En { "&lang=en" } else { "" };
-    for m in &x.menus {
+    // Ids unique on the page: the first table of each kind keeps the plain
+    // name the dashboard links to (#outcomes).
+    let mut outcomes_shown = false;
+    for (section, m) in x.menus.iter().enumerate() {
         let _ = write!(
             body,
             "<section><h2>{} {} — {} {} / {} {}</h2>",
@@ -742,7 +746,8 @@ async fn explain(
         );
         let _ = write!(
             body,
-            "<table class=\"explain\" id=\"subjects\"><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">seq</th></tr></thead><tbody>",
+            "<table class=\"explain subjects\" id=\"{}\"><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">seq</th></tr></thead><tbody>",
+            if section == 0 { "subjects".to_string() } else { format!("subjects-{section}") },
             lang.pick("参加者・事業所", "Subjects"),
             lang.pick("対象", "Subject"),
             lang.pick("判定", "Verdict"),
@@ -778,7 +783,8 @@ async fn explain(
         if !m.outcomes.is_empty() {
             let _ = write!(
                 body,
-                "<table class=\"explain\" id=\"outcomes\"><caption>{}</caption><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+                "<table class=\"explain outcomes\" id=\"{}\"><caption>{}</caption><thead><tr><th scope=\"col\">seq</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+                if outcomes_shown { format!("outcomes-{section}") } else { "outcomes".to_string() },
                 lang.pick("アウトカム", "Outcomes"),
                 lang.pick("種類", "Kind"),
                 lang.pick("人", "Person"),
@@ -801,6 +807,7 @@ async fn explain(
                 );
             }
             body.push_str("</tbody></table>");
+            outcomes_shown = true;
         }
         body.push_str("</section>");
     }

@@ -159,10 +159,16 @@ await step("open the dashboard and click a figure through to its events", async 
   const output = page.locator("a[data-figure=output][data-menu=B-01]");
   const shown = Number(await output.innerText());
   assert.ok(shown >= 10, `B-01 output ${shown}`);
+  // The project's total, too, opens every menu's subjects.
+  const total = Number(await page.locator("a[data-figure=total-output]").innerText());
+  await page.locator("a[data-figure=total-output]").click();
+  await page.waitForURL(/\/explain\?as_of=/);
+  assert.equal(await page.locator("table.subjects tbody tr .counted").count(), total);
+  await page.goBack();
   await output.click();
   await page.waitForURL(/\/explain\?menu=B-01/);
-  const subjects = page.locator("#subjects tbody tr");
-  const counted = await page.locator("#subjects tbody tr .counted").count();
+  const subjects = page.locator("table.subjects tbody tr");
+  const counted = await page.locator("table.subjects tbody tr .counted").count();
   assert.equal(counted, shown, "the figure is the number of subjects counted");
   const w01 = subjects.filter({ hasText: "W-01" });
   assert.match(await w01.innerText(), /計上 O-BC1/);
