@@ -129,6 +129,25 @@
     });
   }
 
+  // Long operations show progress: any form sent says so until the next
+  // page arrives (a report of a large ledger can take seconds).
+  document.querySelectorAll("form:not([data-upload])").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented) { return; }
+      var note = document.getElementById("busy");
+      if (!note) {
+        note = document.createElement("p");
+        note.id = "busy";
+        note.className = "progress";
+        note.setAttribute("role", "status");
+        note.setAttribute("aria-live", "polite");
+        document.querySelector("main").appendChild(note);
+      }
+      note.textContent = t("処理中…", "Working…");
+      document.body.setAttribute("aria-busy", "true");
+    });
+  });
+
   // The upload: the file's bytes go as they are (Shift_JIS stays
   // Shift_JIS); the answer is the preview page.
   var upload = document.querySelector("form[data-upload]");
