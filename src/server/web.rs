@@ -123,6 +123,13 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// A text table (as the CLI prints it) for a `<pre>`: escaped, and its
+/// rules drawn with `-`, since CJK fonts draw `─` (East Asian width
+/// "ambiguous") two columns wide and would break the alignment.
+fn pre_text(s: &str) -> String {
+    esc(&s.replace('─', "-"))
+}
+
 /// Text for HTML.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -463,19 +470,17 @@ fn light(num: u64, target: Option<u64>, bands: &[(u64, &str)], lang: Lang) -> St
     let reached = bands
         .iter()
         .find(|(pct, _)| crate::evaluate::at_least(num, t, *pct));
-    let (class, label) = match reached {
-        Some((pct, class)) if *pct == bands[0].0 => {
-            (*class, format!("{}% {}", pct, lang.pick("以上", "or more")))
+    let (class, label) = match (reached, lang) {
+        (Some((pct, class)), Lang::Ja) => (*class, format!("{pct}% 以上")),
+        (Some((pct, class)), Lang::En) => (*class, format!("{pct}% or more")),
+        (None, _) => {
+            let lowest = bands.last().map_or(0, |b| b.0);
+            let label = match lang {
+                Lang::Ja => format!("{lowest}% 未満"),
+                Lang::En => format!("below {lowest}%"),
+            };
+            ("red", label)
         }
-        Some((pct, class)) => (*class, format!("{}% {}", pct, lang.pick("以上", "or more"))),
-        None => (
-            "red",
-            format!(
-                "{}% {}",
-                bands.last().map_or(0, |b| b.0),
-                lang.pick("未満", "below")
-            ),
-        ),
     };
     let next = bands
         .iter()
@@ -2067,7 +2072,7 @@ async fn report(
         body,
         "<section><h2>{}</h2><pre class=\"table\">{}</pre></section>",
         lang.pick("実績", "Figures"),
-        esc(&crate::report::render_table(&rep, lang))
+        pre_text(&crate::report::render_table(&rep, lang))
     );
     match crate::evaluate::evaluate(&r, year, lang) {
         Ok(e) => {
@@ -2075,7 +2080,7 @@ async fn report(
                 body,
                 "<section><h2>{}</h2><pre class=\"table\">{}</pre></section>",
                 lang.pick("中間評価", "Judgement"),
-                esc(&crate::evaluate::render(&e, lang))
+                pre_text(&crate::evaluate::render(&e, lang))
             );
         }
         Err(e) => {
@@ -2086,7 +2091,7 @@ async fn report(
         body,
         "<section id=\"warnings\"><h2>{}</h2><pre class=\"table\">{}</pre></section>",
         lang.pick("入力の警告", "Data-entry warnings"),
-        esc(&crate::report::render_warnings(&w, lang))
+        pre_text(&crate::report::render_warnings(&w, lang))
     );
     let k = known_text
         .as_deref()
@@ -2318,7 +2323,7 @@ async fn plan(
             "事業計画の確認（P-3 と計画の不備）",
             "The plan (P-3 and defects)"
         ),
-        esc(&crate::proposal::render_plan_check(&check, lang))
+        pre_text(&crate::proposal::render_plan_check(&check, lang))
     );
     let municipalities: Vec<String> = r
         .project
@@ -2355,7 +2360,7 @@ async fn plan(
             let _ = write!(
                 body,
                 "<pre class=\"table\">{}</pre>",
-                esc(&crate::proposal::render_eligibility(&e, lang))
+                pre_text(&crate::proposal::render_eligibility(&e, lang))
             );
         }
         Ok(None) => {
