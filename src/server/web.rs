@@ -1467,12 +1467,14 @@ fn outcome_fields(kind: &str) -> &'static [FieldSpec] {
             ("date", "転換日", "Conversion date", "date", true, "正社員になった日", "the day they became regular staff"),
             ("weekly_hours", "週の所定労働時間", "Weekly hours", "number", true, "20時間未満は計上しません（XC-6）", "under 20 h does not count (XC-6)"),
             ("vacancy_fill", "欠員補充", "Fills a vacancy", "checkbox", false, "欠員補充の転換は事業と関係ないものとして計上しません（XC-1）", "a conversion filling a vacancy does not count (XC-1)"),
+            ("menus", "計上するメニュー（任意）", "Menus to credit (optional)", "text", false, "空欄なら計上できるすべてのメニューに帰属。指定するとそのメニューだけ（; 区切り、C-ATTR）", "empty: every qualifying menu; given: only these (separated by ;, C-ATTR)"),
         ],
         "startup" => &[
             ("person", "参加者ID", "Participant ID", "text", true, "創業した人の参加者ID", "the founder"),
             ("date", "創業日", "Founding date", "date", true, "", ""),
             ("location", "所在地", "Location", "place", true, "地域内の創業のみ従業員も計上（C-A3, C-A4）", "employees count only for an in-region start-up (C-A3, C-A4)"),
             ("employees", "従業員数", "Employees", "number", true, "0人（フリーランス）は計上しません（XC-5）", "no employee (freelance) does not count (XC-5)"),
+            ("menus", "計上するメニュー（任意）", "Menus to credit (optional)", "text", false, "空欄なら計上できるすべてのメニューに帰属。指定するとそのメニューだけ（; 区切り、C-ATTR）", "empty: every qualifying menu; given: only these (separated by ;, C-ATTR)"),
         ],
         _ => &[
             ("person", "参加者ID", "Participant ID", "text", true, "就職した人の参加者ID", "the person hired"),
@@ -1483,6 +1485,9 @@ fn outcome_fields(kind: &str) -> &'static [FieldSpec] {
             ("weekly_hours", "週の所定労働時間", "Weekly hours", "number", true, "20時間未満は計上しません（XC-6）", "under 20 h does not count (XC-6)"),
             ("regular_recruitment", "定期採用", "Regular recruitment", "checkbox", false, "定期採用は計上しません（XC-1）", "regular recruitment does not count (XC-1)"),
             ("employed_before_use", "事業利用前から雇用", "Employed before using the programme", "checkbox", false, "計上しません（XC-2）", "does not count (XC-2)"),
+            ("interviewed_on", "面接日（事業利用前の面接）", "Interviewed on (before using the programme)", "date", false, "事業利用前に面接を受けていた場合は計上しません（XC-3）", "an interview before using the programme excludes it (XC-3)"),
+            ("new_site_in_region", "地域内の新拠点での雇用", "At a new site in the region", "checkbox", false, "事業所の地域内新拠点での雇用（C-A2）", "a hire at the establishment's new site in the region (C-A2)"),
+            ("menus", "計上するメニュー（任意）", "Menus to credit (optional)", "text", false, "空欄なら計上できるすべてのメニューに帰属。指定するとそのメニューだけ（; 区切り、C-ATTR）", "empty: every qualifying menu; given: only these (separated by ;, C-ATTR)"),
         ],
     }
 }

@@ -102,6 +102,7 @@ await step("record a hire", async () => {
   await page.getByLabel("内定日").fill("2024-12-10");
   await page.getByLabel("就職日").fill("2025-01-06");
   await page.getByLabel("週の所定労働時間").fill("40");
+  await page.getByLabel("計上するメニュー（任意）").fill("B-01");
   await page.getByRole("button", { name: "保存" }).click();
   await page.locator("#saved").waitFor();
   // Without a start date: saved, with a warning (not a refusal).
