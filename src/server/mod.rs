@@ -1179,6 +1179,7 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
 /// method not allowed) is rewritten as `{"error", "message"}`, with the
 /// same status and headers.
 async fn json_errors(req: Request, next: Next) -> Response {
+    let ui = req.uri().path().starts_with("/ui");
     let response = next.run(req).await;
     let status = response.status();
     let is_json = response
@@ -1209,6 +1210,16 @@ async fn json_errors(req: Request, next: Next) -> Response {
     } else {
         text
     };
+    if ui {
+        // A page asked for with a bad parameter: a page that says so.
+        let body = web::plain_error_page(status, &message);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::from(body));
+    }
     let body = serde_json::to_vec(&json!({"error": code, "message": message})).unwrap_or_default();
     parts.headers.insert(
         header::CONTENT_TYPE,

@@ -261,6 +261,19 @@ fn allowed(
     }
 }
 
+/// The page for a request the server refused before any page ran (a
+/// query parameter that is not a number, a page that does not exist): in
+/// Japanese and English, since the language parameter may be what failed.
+pub(super) fn plain_error_page(status: StatusCode, message: &str) -> String {
+    let body = format!(
+        "<p class=\"error\" role=\"alert\" id=\"request-error\">{} / {}</p><p class=\"help\">{}</p><p><a href=\"/ui/\">jisseki</a></p>",
+        status.as_u16(),
+        esc(status.canonical_reason().unwrap_or("error")),
+        esc(message)
+    );
+    page("入力の誤り / Bad request", None, None, Lang::Ja, &body).0
+}
+
 fn login_redirect() -> Response {
     Redirect::to("/ui/login").into_response()
 }
@@ -2502,6 +2515,13 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("&lt;svg/onload=alert(1)&gt;"));
+    }
+
+    #[test]
+    fn a_refused_page_request_is_a_page_with_the_reason_escaped() {
+        let html = plain_error_page(StatusCode::BAD_REQUEST, "year: invalid digit <x>");
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.contains("400") && html.contains("invalid digit &lt;x&gt;"));
     }
 
     #[test]

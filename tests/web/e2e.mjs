@@ -246,6 +246,10 @@ await step("auditor: read-only views, report, judgement, verify, downloads", asy
   await p2.goto(base + "/ui/p/kushiro/report?as_of=2025-02-28&known_at=2000-01-01T00:00:00Z");
   assert.doesNotMatch(await p2.locator("main section").first().innerText(), /B-01/);
   assert.equal(await p2.locator("input[name=known_at]").inputValue(), "2000-01-01T00:00:00Z");
+  // A parameter that is not a number: a page that says so, not JSON.
+  const bad = await p2.goto(base + "/ui/p/kushiro/report?year=x");
+  assert.equal(bad.status(), 400);
+  assert.match(await p2.locator("#request-error").innerText(), /400/);
   await p2.goto(base + "/ui/p/kushiro/verify");
   assert.match(await p2.locator("#verify-result").innerText(), /改ざんはありません/);
   // A download, read with the sign-in cookie.
