@@ -928,6 +928,7 @@ const ROSTER_FIELDS: &[&str] = &[
     "residence",
     "intent_confirmed",
     "wants_in_region",
+    "freelance",
     "student_school",
     "student_graduating_year",
 ];
@@ -1020,7 +1021,7 @@ fn roster_page(
     );
     let _ = write!(
         body,
-        "<p class=\"help\" id=\"roster-help\">{}</p><table class=\"rows\" aria-describedby=\"roster-help\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody id=\"rows\">",
+        "<p class=\"help\" id=\"roster-help\">{}</p><table class=\"rows\" aria-describedby=\"roster-help\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody id=\"rows\">",
         lang.pick(
             "1人1行。Tab で次の項目、最後の項目で Enter を押すと、上の行と同じ内容の行が追加されます。IDは協議会の参加者ID（氏名やマイナンバーは入力しないでください）。",
             "One row per participant. Tab moves on; Enter on a row's last field adds a row with the same values as the one above. IDs are the council's participant IDs (never names or My Number)."
@@ -1032,6 +1033,7 @@ fn roster_page(
         lang.pick("居住地", "Residence"),
         lang.pick("就職等の意思確認", "Intent confirmed"),
         lang.pick("地域内就職希望", "Wants in-region"),
+        lang.pick("フリーランス希望", "Freelance"),
         lang.pick("学生", "Student"),
         lang.pick("卒業年度", "Graduating FY")
     );
@@ -1043,7 +1045,7 @@ fn roster_page(
         let err = errors.get(&i);
         let _ = write!(
             body,
-            "<tr class=\"row{}\" data-row=\"{i}\"><td class=\"num\">{}</td><td><input name=\"person\" aria-label=\"{} {}\" value=\"{}\" autocomplete=\"off\"></td><td><input name=\"establishment\" aria-label=\"{}\" value=\"{}\" autocomplete=\"off\" size=\"9\"></td><td>{}</td><td>{}</td><td>{}</td><td><input type=\"checkbox\" name=\"intent_confirmed_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td><input type=\"checkbox\" name=\"wants_in_region_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td>{}</td><td><input name=\"student_graduating_year\" inputmode=\"numeric\" size=\"5\" aria-label=\"{}\" value=\"{}\"></td></tr>",
+            "<tr class=\"row{}\" data-row=\"{i}\"><td class=\"num\">{}</td><td><input name=\"person\" aria-label=\"{} {}\" value=\"{}\" autocomplete=\"off\"></td><td><input name=\"establishment\" aria-label=\"{}\" value=\"{}\" autocomplete=\"off\" size=\"9\"></td><td>{}</td><td>{}</td><td>{}</td><td><input type=\"checkbox\" name=\"intent_confirmed_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td><input type=\"checkbox\" name=\"wants_in_region_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td><input type=\"checkbox\" name=\"freelance_{i}\" value=\"true\" aria-label=\"{}\"{}></td><td>{}</td><td><input name=\"student_graduating_year\" inputmode=\"numeric\" size=\"5\" aria-label=\"{}\" value=\"{}\"></td></tr>",
             if err.is_some() { " invalid" } else { "" },
             i + 1,
             lang.pick("参加者ID", "Participant ID"),
@@ -1058,6 +1060,8 @@ fn roster_page(
             if get("intent_confirmed") == "true" { " checked" } else { "" },
             lang.pick("地域内就職希望", "Wants in-region"),
             if get("wants_in_region") == "true" { " checked" } else { "" },
+            lang.pick("フリーランス希望（創業希望者）", "Freelance (start-up hopeful)"),
+            if get("freelance") == "true" { " checked" } else { "" },
             select("student_school", &format!("school-{i}"), &schools(lang), &get("student_school"), lang.pick("学生", "Student")),
             lang.pick("卒業年度", "Graduating FY"),
             esc(&get("student_graduating_year"))
@@ -1065,7 +1069,7 @@ fn roster_page(
         if let Some(msgs) = err {
             let _ = write!(
                 body,
-                "<tr class=\"row-error\"><td></td><td colspan=\"9\" role=\"alert\">{}</td></tr>",
+                "<tr class=\"row-error\"><td></td><td colspan=\"10\" role=\"alert\">{}</td></tr>",
                 msgs.iter().map(|m| esc(m)).collect::<Vec<_>>().join("<br>")
             );
         }
@@ -1150,7 +1154,7 @@ fn roster_rows(fields: &[(String, String)]) -> Vec<RowValues> {
         }
     }
     for (k, v) in fields {
-        for name in ["intent_confirmed", "wants_in_region"] {
+        for name in ["intent_confirmed", "wants_in_region", "freelance"] {
             if let Some(i) = k
                 .strip_prefix(name)
                 .and_then(|r| r.strip_prefix('_'))
@@ -1280,6 +1284,14 @@ async fn roster_save(
                         "true".to_string()
                     } else {
                         "false".to_string()
+                    }
+                }
+                // XO-4: said only when ticked.
+                "freelance" => {
+                    if row.get(f).is_some_and(|v| v == "true") {
+                        "true".to_string()
+                    } else {
+                        String::new()
                     }
                 }
                 "student_graduating_year"
@@ -2464,12 +2476,13 @@ mod tests {
     #[test]
     fn roster_rows_keep_their_checkboxes_and_establishments_when_blank_rows_go() {
         let body = "menu=A-01&date=2024-11-05\
-            &person=P-1&establishment=&establishment_location=in_region&role=job_seeker&residence=in_region&student_school=&student_graduating_year=\
+            &person=P-1&establishment=&establishment_location=in_region&role=startup_hopeful&residence=in_region&freelance_0=true&student_school=&student_graduating_year=\
             &person=&establishment=&establishment_location=in_region&role=job_seeker&residence=in_region&intent_confirmed_1=true&student_school=&student_graduating_year=\
             &person=&establishment=E-9&establishment_location=out_region&role=establishment&residence=unknown&wants_in_region_2=true&student_school=&student_graduating_year=";
         let rows = roster_rows(&pairs(body.as_bytes()));
         assert_eq!(rows.len(), 2, "the blank row is dropped");
         assert_eq!(rows[0].get("person").map(String::as_str), Some("P-1"));
+        assert_eq!(rows[0].get("freelance").map(String::as_str), Some("true"));
         assert_eq!(
             rows[0].get("intent_confirmed"),
             None,

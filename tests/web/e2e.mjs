@@ -96,6 +96,27 @@ await step("enter a roster of 10 with one invalid row, fix it, save", async () =
   assert.match(await again.text(), /保存しました: 0 件（既に保存済み 10 件）/);
 });
 
+await step("an A roster: an establishment's attendance, and a freelance start-up hopeful", async () => {
+  await page.goto(base + "/ui/p/kushiro/roster");
+  await page.selectOption("#menu", "A-01");
+  await page.fill("#date", "2024-11-05");
+  const first = page.locator("tr.row").nth(0);
+  await first.locator("input[name=establishment]").fill("E-77");
+  await first.locator("select[name=role]").selectOption("establishment");
+  await page.click("#add-row");
+  const second = page.locator("tr.row").nth(1);
+  await second.locator("input[name=establishment]").fill("");
+  await second.locator("input[name=person]").fill("H-1");
+  await second.locator("select[name=role]").selectOption("startup_hopeful");
+  await second.locator("input[name=intent_confirmed_1]").check();
+  await second.locator("input[name=freelance_1]").check();
+  await page.click("#save");
+  await page.locator("#saved").waitFor();
+  const verdicts = await page.locator("table.explain tbody tr").allInnerTexts();
+  assert.match(verdicts[0], /E-77[\s\S]*計上 O-A1/);
+  assert.match(verdicts[1], /H-1[\s\S]*除外 XO-4/);
+});
+
 await step("record a hire", async () => {
   await page.goto(base + "/ui/p/kushiro/outcome?kind=hire");
   await page.getByLabel("参加者ID").fill("W-01");

@@ -55,7 +55,7 @@
     err.dataset.client = "1";
     var pad = document.createElement("td");
     var cell = document.createElement("td");
-    cell.colSpan = 9;
+    cell.colSpan = 10;
     cell.setAttribute("role", "alert");
     cell.textContent = messages.join(" / ");
     err.appendChild(pad);
