@@ -273,7 +273,7 @@ pub struct Ledger {
     /// only the events after it (an in-memory checkpoint, passed over on
     /// the same terms as a saved one). A long-lived process (`serve`)
     /// answers each report by folding what was appended since the last.
-    live: std::sync::Mutex<Option<crate::projection::tally::Tally>>,
+    live: std::sync::Mutex<Option<(crate::projection::tally::Tally, crate::journal::chain::Hash)>>,
 }
 
 /// Index entries the ledger keeps in the journal, for reference checks.
@@ -904,7 +904,7 @@ impl Ledger {
     ) -> Result<crate::report::Report, LedgerError> {
         let (report, folded) = self.report_folded(as_of, known_at_us, scope)?;
         if let Some(f) = folded {
-            self.keep_live(f.tally);
+            self.keep_live(f);
         }
         Ok(report)
     }
@@ -941,7 +941,7 @@ impl Ledger {
             _ => CheckpointNote::None,
         };
         if let Some(f) = folded {
-            self.keep_live(f.tally);
+            self.keep_live(f);
         }
         Ok((report, note))
     }

@@ -251,16 +251,8 @@ impl Ledger {
         effects: &[Effect],
         standings: &std::collections::HashMap<u64, crate::projection::tally::Standing>,
     ) -> Result<Folded, LedgerError> {
-        let live = self.take_live(cut, effects);
-        let start = match live {
-            Some(t) => {
-                let seq = t.last_seq();
-                let hash = match seq {
-                    0 => journal::GENESIS,
-                    s => self.journal.get(s)?.map_or(journal::GENESIS, |e| e.hash),
-                };
-                Some((t, hash))
-            }
+        let start = match self.take_live(cut, effects) {
+            Some(live) => Some(live),
             None => self.newest_checkpoint(cut, effects)?,
         };
         let (mut tally, mut head, from) = match start {
@@ -299,9 +291,9 @@ impl Ledger {
     /// undermined by a correction or retraction in `effects` recorded
     /// after it that targets an event at or before it (the terms of
     /// [`Ledger::newest_checkpoint`]). Taken out: the caller folds it on.
-    fn take_live(&self, cut: u64, effects: &[Effect]) -> Option<Tally> {
+    fn take_live(&self, cut: u64, effects: &[Effect]) -> Option<(Tally, journal::chain::Hash)> {
         let mut live = self.live.lock().ok()?;
-        let usable = live.as_ref().is_some_and(|t| {
+        let usable = live.as_ref().is_some_and(|(t, _)| {
             let seq = t.last_seq();
             t.is_sound() && seq <= cut && !effects.iter().any(|e| e.by > seq && e.target <= seq)
         });
@@ -314,21 +306,23 @@ impl Ledger {
 
     /// The seq of the fold kept in memory, if any.
     pub fn live_seq(&self) -> Option<u64> {
-        self.live.lock().ok()?.as_ref().map(Tally::last_seq)
+        self.live.lock().ok()?.as_ref().map(|(t, _)| t.last_seq())
     }
 
-    /// Keeps a report's fold in memory for the next report, unless the one
-    /// kept is further on.
-    pub(crate) fn keep_live(&self, tally: Tally) {
+    /// Keeps a report's fold in memory for the next report, with the chain
+    /// hash of its last event (the next fold starts from there without
+    /// reading it back), unless the one kept is further on.
+    pub(crate) fn keep_live(&self, folded: Folded) {
+        let Folded { tally, head, .. } = folded;
         if !tally.is_sound() {
             return;
         }
         if let Ok(mut live) = self.live.lock() {
             if live
                 .as_ref()
-                .is_none_or(|t| t.last_seq() <= tally.last_seq())
+                .is_none_or(|(t, _)| t.last_seq() <= tally.last_seq())
             {
-                *live = Some(tally);
+                *live = Some((tally, head.1));
             }
         }
     }
@@ -471,8 +465,9 @@ impl Ledger {
         let (effects, standings) = self.standings(cut)?;
         let folded = self.fold(cut, &effects, &standings)?;
         let seq = self.save_checkpoint(&folded.tally)?;
-        self.keep_live(folded.tally);
-        Ok((seq, cut - folded.from))
+        let from = folded.from;
+        self.keep_live(folded);
+        Ok((seq, cut - from))
     }
 }
 

@@ -148,18 +148,7 @@ fn esc(s: &str) -> String {
 
 /// Query strings' values.
 fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The language of a page: `?lang=en`, else Japanese.
@@ -717,26 +706,24 @@ async fn explain(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let known_at = match known_at_of(q.known_at.as_deref(), lang) {
-        Ok(k) => k,
-        Err(page) => return page_error(&caller, &p, lang, &page),
-    };
-    let r = match facts(&app, &caller, &p, known_at, lang).await {
-        Ok(r) => r,
+    let Figured {
+        r,
+        f,
+        as_of,
+        known_at,
+    } = match figured(
+        &app,
+        &caller,
+        &p,
+        q.as_of.as_deref(),
+        q.known_at.as_deref(),
+        lang,
+    )
+    .await
+    {
+        Ok(x) => x,
         Err(page) => return *page,
     };
-    let as_of = q
-        .as_of
-        .as_deref()
-        .and_then(Date::parse_iso)
-        .unwrap_or_else(|| r.latest_date());
-    let f = crate::projection::figures(
-        &r,
-        crate::projection::Query {
-            as_of,
-            scope: Scope::FiscalYear,
-        },
-    );
     let report = crate::report::Report::new(&r, &f, as_of, known_at);
     let x = crate::report::explanation(report, &f, q.menu.as_deref(), q.person.as_deref());
     let mut body = format!(
@@ -869,6 +856,44 @@ async fn facts(
     resolved(app, p, known_at)
         .await
         .map_err(|e| Box::new(error_page(caller, p, lang, e)))
+}
+
+/// What the explain and report pages read: the facts as known at a time,
+/// and the fiscal-year figures as of a date (the latest event's when none).
+struct Figured {
+    r: crate::projection::Resolved,
+    f: crate::projection::Figures,
+    as_of: Date,
+    known_at: Option<i64>,
+}
+
+async fn figured(
+    app: &App,
+    caller: &Caller,
+    p: &str,
+    as_of: Option<&str>,
+    known_at: Option<&str>,
+    lang: Lang,
+) -> Result<Figured, Box<Response>> {
+    let known_at =
+        known_at_of(known_at, lang).map_err(|m| Box::new(page_error(caller, p, lang, &m)))?;
+    let r = facts(app, caller, p, known_at, lang).await?;
+    let as_of = as_of
+        .and_then(Date::parse_iso)
+        .unwrap_or_else(|| r.latest_date());
+    let f = crate::projection::figures(
+        &r,
+        crate::projection::Query {
+            as_of,
+            scope: Scope::FiscalYear,
+        },
+    );
+    Ok(Figured {
+        r,
+        f,
+        as_of,
+        known_at,
+    })
 }
 
 /// A page that only says what was wrong with the request: 400.
@@ -2064,26 +2089,24 @@ async fn report(
         Err(r) => return *r,
     };
     let known_text = q.known_at.clone().filter(|s| !s.is_empty());
-    let known_at = match known_at_of(known_text.as_deref(), lang) {
-        Ok(k) => k,
-        Err(page) => return page_error(&caller, &p, lang, &page),
-    };
-    let r = match facts(&app, &caller, &p, known_at, lang).await {
-        Ok(r) => r,
+    let Figured {
+        r,
+        f,
+        as_of,
+        known_at,
+    } = match figured(
+        &app,
+        &caller,
+        &p,
+        q.as_of.as_deref(),
+        known_text.as_deref(),
+        lang,
+    )
+    .await
+    {
+        Ok(x) => x,
         Err(page) => return *page,
     };
-    let as_of = q
-        .as_of
-        .as_deref()
-        .and_then(Date::parse_iso)
-        .unwrap_or_else(|| r.latest_date());
-    let f = crate::projection::figures(
-        &r,
-        crate::projection::Query {
-            as_of,
-            scope: Scope::FiscalYear,
-        },
-    );
     let rep = crate::report::Report::new(&r, &f, as_of, known_at);
     let w = crate::projection::warnings::warnings(&r, &f);
     let year = q.year.unwrap_or(1);
