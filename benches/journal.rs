@@ -345,6 +345,18 @@ impl<S: Storage> Storage for Timed<S> {
         add(&self.t.sync_ns, &self.t.sync_cpu_ns, sw);
         r
     }
+    fn side_put(&mut self, name: &str, value: &[u8], durable: bool) -> Result<(), StorageError> {
+        self.inner.side_put(name, value, durable)
+    }
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.side_get(name)
+    }
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.inner.side_remove(name)
+    }
+    fn side_names(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.side_names()
+    }
 }
 
 /// A fresh sled ledger whose storage is timed (no lock file: the same

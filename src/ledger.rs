@@ -34,11 +34,24 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// The directory format this build writes.
-pub const LEDGER_FORMAT: u32 = 1;
+/// Format 2 adds the head file ([`HEAD_FILE`]) and the side directory
+/// `checkpoints/`; a format 1 ledger is read and written as before, without
+/// a head file.
+pub const LEDGER_FORMAT: u32 = 2;
+/// The first format with a head file.
+const HEAD_FILE_FORMAT: u32 = 2;
 const MARKER_FILE: &str = "JISSEKI";
 const LOCK_FILE: &str = "LOCK";
 const MARKER_TMP: &str = "JISSEKI.tmp";
 const JOURNAL_DIR: &str = "journal";
+/// Written by a handle as it closes, naming the head it leaves; removed
+/// (durably) before a handle's first append. While it exists and a reader
+/// holds the shared lock, it is the journal's head, so a report can answer
+/// from a kept result without opening the journal
+/// ([`Ledger::kept_report_at_rest`]). docs/format.md §3.
+const HEAD_FILE: &str = "HEAD";
+const HEAD_TMP: &str = "HEAD.tmp";
+const HEAD_PREFIX: &str = "jisseki head\n";
 const MARKER_PREFIX: &str = "jisseki ledger\nformat ";
 /// How long a reader waits for another process to release the ledger.
 pub const READ_WAIT_MS_MAX: u64 = 10_000;
@@ -274,6 +287,18 @@ pub struct Ledger {
     /// the same terms as a saved one). A long-lived process (`serve`)
     /// answers each report by folding what was appended since the last.
     live: std::sync::Mutex<Option<(crate::projection::tally::Tally, crate::journal::chain::Hash)>>,
+    /// The head file's state, for a ledger in a directory of format 2.
+    head_file: Option<HeadFile>,
+}
+
+/// What a handle knows of its ledger's head file ([`HEAD_FILE`]).
+struct HeadFile {
+    dir: PathBuf,
+    /// This handle removed it (before its first append).
+    removed: bool,
+    /// An append failed: the durable head may differ from this handle's,
+    /// so the file is not written at close (the next open rewrites it).
+    unsure: bool,
 }
 
 /// Index entries the ledger keeps in the journal, for reference checks.
@@ -327,6 +352,108 @@ fn read_marker(dir: &Path) -> Result<Option<u32>, LedgerError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// The head named by a ledger's head file: (seq of the last event, chain
+/// hash), if the file is there and whole.
+fn read_head_file(dir: &Path) -> Option<(u64, String)> {
+    let text = fs::read_to_string(dir.join(HEAD_FILE)).ok()?;
+    let rest = text.strip_prefix(HEAD_PREFIX)?;
+    let mut lines = rest.lines();
+    let seq = lines.next()?.strip_prefix("seq ")?.parse().ok()?;
+    let hash = lines.next()?.strip_prefix("hash ")?;
+    let ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (ok && lines.next() == Some("end") && lines.next().is_none()).then(|| (seq, hash.to_string()))
+}
+
+impl Ledger {
+    /// Before a handle's first append: removes the head file, durably, so
+    /// that no reader takes it for the head while the journal moves.
+    fn before_write(&mut self) -> Result<(), LedgerError> {
+        let Some(h) = self.head_file.as_mut().filter(|h| !h.removed) else {
+            return Ok(());
+        };
+        let path = h.dir.join(HEAD_FILE);
+        match fs::remove_file(&path) {
+            Ok(()) => fsync_dir(&h.dir)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+        h.removed = true;
+        Ok(())
+    }
+
+    /// After an append: a failed one leaves the durable head unsure.
+    fn after_write<T>(&mut self, r: Result<T, JournalError>) -> Result<T, LedgerError> {
+        if r.is_err() {
+            if let Some(h) = self.head_file.as_mut() {
+                h.unsure = true;
+            }
+        }
+        Ok(r?)
+    }
+
+    /// Writes the head file (atomically: aside, synced, renamed) if this
+    /// handle removed it or it is missing, and the head is sure.
+    fn write_head_file(&self) -> Result<(), LedgerError> {
+        let Some(h) = self.head_file.as_ref().filter(|h| !h.unsure) else {
+            return Ok(());
+        };
+        let path = h.dir.join(HEAD_FILE);
+        if !h.removed && path.exists() {
+            return Ok(());
+        }
+        let head = self.journal.head();
+        let hex: String = head.hash.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = h.dir.join(HEAD_TMP);
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        write!(
+            f,
+            "{HEAD_PREFIX}seq {}\nhash {hex}\nend\n",
+            head.next_seq - 1
+        )
+        .map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        fsync_dir(&h.dir)
+    }
+}
+
+impl Ledger {
+    /// The report of the ledger in `dir` as it stands, for `request`, if
+    /// a kept one can be read without opening the journal: a ledger of
+    /// format 2 whose head file names the head (no writer has it open: this
+    /// holds the shared lock while it reads) and a kept report at that head
+    /// ([`Ledger::report_rendered`]). `None`: open the ledger and report.
+    /// Opening the journal of a ledger of millions of events costs tenths
+    /// of a second; this costs a few file reads.
+    pub fn kept_report_at_rest(
+        dir: &Path,
+        as_of: crate::domain::Date,
+        scope: crate::rules::time::Scope,
+        request: &str,
+    ) -> Option<Vec<u8>> {
+        match read_marker(dir) {
+            Ok(Some(v)) if (HEAD_FILE_FORMAT..=LEDGER_FORMAT).contains(&v) => {}
+            _ => return None,
+        }
+        let _lock = take_lock(dir, Access::Read).ok()?;
+        let (seq, _) = read_head_file(dir)?;
+        let fp = crate::projection::tally::fingerprint();
+        let name = checkpoints::result_name(&fp, seq, as_of, scope, request);
+        let side = journal::SledStorage::side_dir_of(&dir.join(JOURNAL_DIR));
+        let framed = fs::read(side.join(name)).ok()?;
+        checkpoints::unframe(&framed)
+    }
+}
+
+impl Drop for Ledger {
+    /// Leaves the head file naming the head, for reports that need not
+    /// open the journal. Best effort: without it a report opens the
+    /// journal, as before.
+    fn drop(&mut self) {
+        let _ = self.write_head_file();
     }
 }
 
@@ -406,7 +533,16 @@ impl Ledger {
             Some(_) => {}
         }
         let lock = take_lock(dir, access)?;
-        let store = open_sled(&dir.join(JOURNAL_DIR), access)?;
+        // sled would make an empty database where the journal is missing:
+        // a ledger without its journal is damaged, never empty.
+        let journal_dir = dir.join(JOURNAL_DIR);
+        if !journal_dir.is_dir() {
+            return Err(LedgerError::Unreadable {
+                path: journal_dir,
+                detail: "missing".into(),
+            });
+        }
+        let store = open_sled(&journal_dir, access)?;
         let journal =
             Journal::open(Box::new(store) as Box<dyn Storage>, clock).map_err(|e| match e {
                 JournalError::NewerFormat { found, supported } => {
@@ -417,10 +553,16 @@ impl Ledger {
                 },
                 other => other.into(),
             })?;
+        let format = read_marker(dir)?.unwrap_or(1);
         Ok(Ledger {
             journal,
             _lock: Some(lock),
             live: std::sync::Mutex::new(None),
+            head_file: (format >= HEAD_FILE_FORMAT).then(|| HeadFile {
+                dir: dir.to_path_buf(),
+                removed: false,
+                unsure: false,
+            }),
         })
     }
 
@@ -433,6 +575,7 @@ impl Ledger {
             journal: Journal::open(store, clock)?,
             _lock: None,
             live: std::sync::Mutex::new(None),
+            head_file: None,
         })
     }
 
@@ -472,7 +615,9 @@ impl Ledger {
         }
         let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
         let events = plan.new.into_iter().map(|(_, e)| e).collect();
-        let recs = self.journal.append(events, plan.index)?;
+        self.before_write()?;
+        let written = self.journal.append(events, plan.index);
+        let recs = self.after_write(written)?;
         report.appended = lines
             .into_iter()
             .zip(recs.iter())
@@ -615,7 +760,9 @@ impl Ledger {
         let recs = if lines.is_empty() {
             Vec::new()
         } else {
-            self.journal.append(events, plan.index)?
+            self.before_write()?;
+            let written = self.journal.append(events, plan.index);
+            self.after_write(written)?
         };
         let new_head = self.head();
         let mut reports: Vec<AppendReport> = (0..requests)
@@ -736,7 +883,9 @@ impl Ledger {
                 .zip(&recs)
                 .map(|(line, r)| (line, r.seq, r.id))
                 .collect();
-            self.journal.append_recorded(recs, plan.index)?;
+            self.before_write()?;
+            let written = self.journal.append_recorded(recs, plan.index);
+            self.after_write(written)?;
         }
         report.head = Some(self.head());
         Ok(report)

@@ -731,3 +731,70 @@ fn checkpoints_and_kept_reports_never_change_a_figure() {
     assert_eq!(output(&after), output(&before) + 1);
     assert_ne!(after["head"], before["head"]);
 }
+
+/// A kept report is read without opening the journal (docs/format.md §3:
+/// the head file): the same bytes with the journal moved away. An import
+/// removes the head file before it writes and leaves it naming the new
+/// head, so the next report is of the new head, never the kept one.
+#[test]
+fn a_kept_report_is_read_without_opening_the_journal_and_never_outlives_an_append() {
+    let f = Fixture::with_council();
+    let dir = f.ledger();
+    let report = || {
+        f.cmd(&["report", "--as-of", "2025-02-28", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let first = report();
+    let head = std::fs::read_to_string(dir.join("HEAD")).expect("a head file after a report");
+    let first_json: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    let seq = first_json["head"]["seq"].as_u64().unwrap();
+    assert!(head.contains(&format!("\nseq {seq}\n")), "{head}");
+    // The journal moved away: the kept report is still read.
+    std::fs::rename(dir.join("journal"), dir.join("journal.away")).unwrap();
+    assert_eq!(report(), first, "the kept report, read from the side entry");
+    // Another request is not kept: it needs the journal, and says so.
+    f.cmd(&["report", "--as-of", "2025-01-31", "--format", "json"])
+        .assert()
+        .failure();
+    std::fs::rename(dir.join("journal.away"), dir.join("journal")).unwrap();
+    // An append moves the head: the next report is of the new head.
+    let more = f.write(
+        "more.jsonl",
+        r#"{"type":"attendance","menu":"B-01","date":"2025-02-20","role":"job_seeker","person":"P-NEW-HEAD","residence":"in_region","intent_confirmed":true}"#,
+    );
+    f.import(&more).success();
+    let head_after = std::fs::read_to_string(dir.join("HEAD")).unwrap();
+    assert!(
+        head_after.contains(&format!("\nseq {}\n", seq + 1)),
+        "{head_after}"
+    );
+    let after: serde_json::Value = serde_json::from_slice(&report()).unwrap();
+    assert_eq!(after["head"]["seq"].as_u64(), Some(seq + 1));
+    assert_eq!(
+        after["totals"]["output"].as_u64().unwrap(),
+        first_json["totals"]["output"].as_u64().unwrap() + 1
+    );
+    // A damaged kept report is never read: the report folds again.
+    let side = dir.join("checkpoints");
+    for entry in std::fs::read_dir(&side).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("report-")
+        {
+            let mut v = std::fs::read(&path).unwrap();
+            let last = v.len() - 2;
+            v[last] ^= 0x01;
+            std::fs::write(&path, v).unwrap();
+        }
+    }
+    let again: serde_json::Value = serde_json::from_slice(&report()).unwrap();
+    assert_eq!(again, after);
+}

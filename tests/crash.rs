@@ -484,8 +484,20 @@ fn check_append(
     ctx: &str,
 ) -> u64 {
     let _fds = parent_fds();
+    // The head file, as the killed writer left it: absent, or naming the
+    // journal's head (it is removed before a handle's first append).
+    let head_file = std::fs::read_to_string(dir.join("HEAD")).ok();
     let ledger = open_read(dir, ctx);
     let n = assert_intact(&ledger, ctx);
+    if let Some(text) = head_file {
+        let head = ledger.head();
+        let hex: String = head.hash.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            text,
+            format!("jisseki head\nseq {}\nhash {hex}\nend\n", head.events()),
+            "{ctx}: the head file left by the killed writer is not the journal's head"
+        );
+    }
 
     // Every event, in seq order: each belongs to a begun batch, batches are
     // whole, contiguous, and in the order they were begun.

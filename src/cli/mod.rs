@@ -819,9 +819,16 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             output,
         } => {
             let dir = ledger_dir(&cli.ledger, lang)?;
-            let mut ledger = open(&dir, Access::Read)?;
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
             let format = cli.format;
+            let request = format!("{format:?}/{lang:?}");
+            if !*no_checkpoint && known_at.is_none() && format != Format::Xlsx {
+                if let Some(bytes) = Ledger::kept_report_at_rest(&dir, as_of, scope, &request) {
+                    let _ = std::io::stdout().lock().write_all(&bytes);
+                    return Ok(0);
+                }
+            }
+            let mut ledger = open(&dir, Access::Read)?;
             if format == Format::Xlsx {
                 let path = xlsx_output(output, lang)?;
                 let report = match no_checkpoint {
@@ -841,11 +848,8 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     let (report, note) = ledger.report_saving(as_of, known_at, scope)?;
                     (render_report(&report, format, lang), note)
                 }
-                (false, None) => {
-                    ledger.report_rendered(as_of, scope, &format!("{format:?}/{lang:?}"), |r| {
-                        render_report(r, format, lang)
-                    })?
-                }
+                (false, None) => ledger
+                    .report_rendered(as_of, scope, &request, |r| render_report(r, format, lang))?,
             };
             if let crate::ledger::CheckpointNote::Failed(e) = note {
                 // The report stands; only the shortcut for the next one

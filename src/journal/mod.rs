@@ -617,6 +617,33 @@ impl<S: Storage> Journal<S> {
         Ok(())
     }
 
+    /// Writes a side entry: derived data too large for the index (a
+    /// checkpoint's state), kept beside the journal, written atomically,
+    /// and durably when `durable` ([`Storage::side_put`]).
+    pub fn side_put(
+        &mut self,
+        name: &str,
+        value: &[u8],
+        durable: bool,
+    ) -> Result<(), JournalError> {
+        Ok(self.store.side_put(name, value, durable)?)
+    }
+
+    /// A side entry's value.
+    pub fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        Ok(self.store.side_get(name)?)
+    }
+
+    /// Removes a side entry.
+    pub fn side_remove(&mut self, name: &str) -> Result<(), JournalError> {
+        Ok(self.store.side_remove(name)?)
+    }
+
+    /// The side entries' names, in order.
+    pub fn side_names(&self) -> Result<Vec<String>, JournalError> {
+        Ok(self.store.side_names()?)
+    }
+
     /// The caller's index entries whose names start with `prefix`, in name
     /// order, names given without the prefix.
     pub fn index_range(&self, prefix: &[u8]) -> Result<storage::Pairs, JournalError> {

@@ -73,6 +73,36 @@ pub trait Storage: Send {
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StorageError>;
     /// Makes every applied batch durable (survives power loss).
     fn sync(&mut self) -> Result<(), StorageError>;
+    /// Derived data kept beside the ordered keys (checkpoint states, kept
+    /// reports): a whole value under a name of ASCII letters, digits, `-`
+    /// and `.`, replaced atomically (a reader sees the old value or the new
+    /// one), and durable before this returns when `durable` (otherwise a
+    /// crash may lose it, or leave any bytes under its name: callers frame
+    /// such values with a checksum). Never part of a batch and never an
+    /// event: removing any changes nothing recorded.
+    fn side_put(&mut self, name: &str, value: &[u8], durable: bool) -> Result<(), StorageError>;
+    /// The value of a side entry, if any.
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Removes a side entry (absent is not an error). Not made durable: a
+    /// removed entry may come back after a crash.
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError>;
+    /// The names of the side entries, in name order.
+    fn side_names(&self) -> Result<Vec<String>, StorageError>;
+}
+
+/// Whether `name` is a valid side-entry name ([`Storage::side_put`]): it
+/// can never name a path outside the side directory.
+pub fn side_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+fn bad_side_name(name: &str) -> StorageError {
+    StorageError::Engine(format!("invalid side entry name {name:?}"))
 }
 
 /// What [`Storage::for_each`] calls with each pair: `false` stops.
@@ -97,12 +127,48 @@ impl Storage for Box<dyn Storage> {
     fn sync(&mut self) -> Result<(), StorageError> {
         (**self).sync()
     }
+    fn side_put(&mut self, name: &str, value: &[u8], durable: bool) -> Result<(), StorageError> {
+        (**self).side_put(name, value, durable)
+    }
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).side_get(name)
+    }
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        (**self).side_remove(name)
+    }
+    fn side_names(&self) -> Result<Vec<String>, StorageError> {
+        (**self).side_names()
+    }
+}
+
+/// Side entries in memory ([`Storage::side_put`]).
+#[derive(Debug, Default, Clone)]
+struct SideMap(BTreeMap<String, Vec<u8>>);
+
+impl SideMap {
+    fn put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        if !side_name_ok(name) {
+            return Err(bad_side_name(name));
+        }
+        self.0.insert(name.to_string(), value.to_vec());
+        Ok(())
+    }
+    fn get(&self, name: &str) -> Option<Vec<u8>> {
+        self.0.get(name).cloned()
+    }
+    fn remove(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+    fn names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
 }
 
 /// Storage in memory: the reference model, and the engine of property tests.
 #[derive(Debug, Default, Clone)]
 pub struct MemStorage {
     map: BTreeMap<Vec<u8>, Vec<u8>>,
+    side: SideMap,
 }
 
 impl Storage for MemStorage {
@@ -147,6 +213,19 @@ impl Storage for MemStorage {
     fn sync(&mut self) -> Result<(), StorageError> {
         Ok(())
     }
+    fn side_put(&mut self, name: &str, value: &[u8], _durable: bool) -> Result<(), StorageError> {
+        self.side.put(name, value)
+    }
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.side.get(name))
+    }
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.side.remove(name);
+        Ok(())
+    }
+    fn side_names(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self.side.names())
+    }
 }
 
 /// Which operation a [`FaultyStorage`] should fail.
@@ -181,6 +260,8 @@ struct SimState {
     pending: Vec<WriteBatch>,
     faults: std::collections::VecDeque<SimFault>,
     counts: SimCounts,
+    /// Side entries: written durably at once (as an fsynced file).
+    side: SideMap,
 }
 
 /// What a [`SimDisk`] saw.
@@ -328,6 +409,19 @@ impl Storage for SimDisk {
         st.counts.syncs += 1;
         Ok(())
     }
+    fn side_put(&mut self, name: &str, value: &[u8], _durable: bool) -> Result<(), StorageError> {
+        self.lock().side.put(name, value)
+    }
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.lock().side.get(name))
+    }
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.lock().side.remove(name);
+        Ok(())
+    }
+    fn side_names(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self.lock().side.names())
+    }
 }
 
 /// Wraps a storage and fails chosen operations: the test double through
@@ -398,6 +492,18 @@ impl<S: Storage> Storage for FaultyStorage<S> {
         }
         self.inner.sync()
     }
+    fn side_put(&mut self, name: &str, value: &[u8], durable: bool) -> Result<(), StorageError> {
+        self.inner.side_put(name, value, durable)
+    }
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.side_get(name)
+    }
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.inner.side_remove(name)
+    }
+    fn side_names(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.side_names()
+    }
 }
 
 /// sled 0.34, with fsync after flush.
@@ -419,6 +525,8 @@ pub struct SledStorage {
     synced: std::collections::HashSet<PathBuf>,
     /// The names in each directory at its last fsync.
     dir_names: std::collections::HashMap<PathBuf, std::collections::BTreeSet<std::ffi::OsString>>,
+    /// Where side entries are files ([`SledStorage::side_dir_of`]).
+    side: PathBuf,
 }
 
 fn engine(e: sled::Error) -> StorageError {
@@ -470,6 +578,7 @@ impl SledStorage {
             dir: dir.to_path_buf(),
             synced: std::collections::HashSet::new(),
             dir_names: std::collections::HashMap::new(),
+            side: Self::side_dir_of(dir),
         };
         if created {
             s.sync()?;
@@ -484,7 +593,30 @@ impl SledStorage {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Where the side entries of the database in `dir` are kept: the
+    /// directory `checkpoints` beside it (outside sled: sled rewrites every
+    /// free segment of its log on each open, so hundreds of megabytes of
+    /// states written and removed inside it would slow every open).
+    pub fn side_dir_of(dir: &Path) -> PathBuf {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join(SIDE_DIR),
+            _ => dir.join(SIDE_DIR),
+        }
+    }
+
+    fn side_path(&self, name: &str) -> Result<PathBuf, StorageError> {
+        if !side_name_ok(name) {
+            return Err(bad_side_name(name));
+        }
+        Ok(self.side.join(name))
+    }
 }
+
+/// The name of the side directory ([`SledStorage::side_dir_of`]).
+pub const SIDE_DIR: &str = "checkpoints";
+/// The suffix of a side file being written (never read as an entry).
+const SIDE_TMP: &str = ".tmp";
 
 fn fsync_dir(dir: &Path) -> Result<(), StorageError> {
     std::fs::File::open(dir)?.sync_all()?;
@@ -603,6 +735,76 @@ impl Storage for SledStorage {
         self.failed |= r.is_err();
         r
     }
+    fn side_put(&mut self, name: &str, value: &[u8], durable: bool) -> Result<(), StorageError> {
+        self.side_put_file(name, value, durable)
+    }
+    fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        match std::fs::read(self.side_path(name)?) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        match std::fs::remove_file(self.side_path(name)?) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn side_names(&self) -> Result<Vec<String>, StorageError> {
+        let entries = match std::fs::read_dir(&self.side) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            if let Some(n) = name.to_str() {
+                if side_name_ok(n) && !n.ends_with(SIDE_TMP) {
+                    out.push(n.to_string());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl SledStorage {
+    fn side_put_file(
+        &mut self,
+        name: &str,
+        value: &[u8],
+        durable: bool,
+    ) -> Result<(), StorageError> {
+        use std::io::Write;
+        let path = self.side_path(name)?;
+        if !self.side.is_dir() {
+            std::fs::create_dir_all(&self.side)?;
+            if let Some(parent) = self.side.parent() {
+                fsync_dir(parent)?;
+            }
+        }
+        // Written under a temporary name, synced, then renamed: a crash
+        // leaves the old entry or the new one, never a part. (The name is
+        // the process's own, so two processes never share one.)
+        let tmp = self
+            .side
+            .join(format!("{name}.{}{SIDE_TMP}", std::process::id()));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(value)?;
+        if durable {
+            f.sync_all()?;
+        }
+        drop(f);
+        std::fs::rename(&tmp, &path)?;
+        if durable {
+            fsync_dir(&self.side)?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for SledStorage {
@@ -643,6 +845,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, s.range(b"c", b"n", 2).unwrap());
+        // Side entries.
+        assert!(s.side_names().unwrap().is_empty());
+        assert_eq!(s.side_get("tally-1").unwrap(), None);
+        s.side_put("tally-2", b"two", true).unwrap();
+        s.side_put("tally-1", b"one", false).unwrap();
+        s.side_put("tally-1", b"uno", true).unwrap();
+        assert_eq!(s.side_get("tally-1").unwrap(), Some(b"uno".to_vec()));
+        assert_eq!(s.side_names().unwrap(), ["tally-1", "tally-2"]);
+        s.side_remove("tally-2").unwrap();
+        s.side_remove("tally-2").unwrap();
+        assert_eq!(s.side_names().unwrap(), ["tally-1"]);
+        for bad in ["", "../x", "a/b", ".hidden", "a b"] {
+            assert!(s.side_put(bad, b"x", true).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -650,6 +866,8 @@ mod tests {
         exercise(&mut MemStorage::default());
         let dir = tempfile::tempdir().unwrap();
         exercise(&mut SledStorage::open(&dir.path().join("db")).unwrap());
+        // Side entries are files beside the database, outside sled's.
+        assert!(dir.path().join(SIDE_DIR).join("tally-1").is_file());
     }
 
     #[test]

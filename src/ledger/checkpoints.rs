@@ -7,13 +7,21 @@
 //! | name | value |
 //! |---|---|
 //! | `checkpoint/h/` + fingerprint (8) + seq (u64 BE) | the header below |
-//! | `checkpoint/p/` + fingerprint (8) + seq (u64 BE) + part (u32 BE) | up to 64 KiB of [`Tally::encode`] |
-//! | `checkpoint/r/` + fingerprint (8) + seq (u64 BE) + SHA-256 of the request (16) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]) |
 //!
-//! Header, little-endian: format (u32), seq (u64), the chain hash of the
-//! event at seq (32 bytes), its `recorded_at` (i64 µs), the number of parts
-//! (u32), the state's length (u64) and its SHA-256 (32 bytes). Header and
-//! parts are written in one atomic batch, then synced. The fingerprint
+//! and, as side entries (files beside the journal,
+//! [`crate::journal::Storage::side_put`]):
+//!
+//! | name | value |
+//! |---|---|
+//! | `tally-` + fingerprint (16 hex) + `-` + seq (20 digits) | the state ([`Tally::encode`]) |
+//! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
+//!
+//! Header, little-endian: format (u32, 2), seq (u64), the chain hash of the
+//! event at seq (32 bytes), its `recorded_at` (i64 µs), 0 (u32; format 1
+//! counted parts kept in the index), the state's length (u64) and its
+//! SHA-256 (32 bytes). The state is written and synced first, then the
+//! header: a header names a whole state, and a state without a header (a
+//! crash between the two) is removed by the next save. The fingerprint
 //! ([`crate::projection::tally::fingerprint`]) changes with the rules: a
 //! checkpoint of another build is never read, and the next save removes it.
 //!
@@ -30,13 +38,17 @@ use sha2::{Digest, Sha256};
 
 const HEAD: &[u8] = b"checkpoint/h/";
 const PART: &[u8] = b"checkpoint/p/";
+/// Where format 1 kept rendered reports (removed when met).
 const RESULT: &[u8] = b"checkpoint/r/";
-const HEADER_FORMAT: u32 = 1;
+/// The side entries holding kept reports start with this.
+const RESULT_PREFIX: &str = "report-";
+const RESULT_MAGIC: &[u8; 8] = b"JSKKEPT1";
+/// Format 1 kept the state in 64 KiB parts under `checkpoint/p/`, inside
+/// sled; such checkpoints are passed over, and removed by the next save.
+const HEADER_FORMAT: u32 = 2;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
-/// Parts stay well under sled's blob threshold (a quarter of a segment, and
-/// segments are at least 512 KiB), so they are never separate files that
-/// sled reads back on opening.
-const PART_BYTES: usize = 64 << 10;
+/// The side entries holding states start with this.
+const STATE_PREFIX: &str = "tally-";
 /// Checkpoints kept (the newest); older ones are removed by a save.
 pub const KEEP: usize = 3;
 /// Rendered reports kept for the head ([`Ledger::report_rendered`]).
@@ -125,8 +137,51 @@ fn head_name(fp: &[u8; 8], seq: u64) -> Vec<u8> {
     [HEAD, fp.as_slice(), &seq.to_be_bytes()].concat()
 }
 
-fn part_name(fp: &[u8; 8], seq: u64, part: u32) -> Vec<u8> {
-    [PART, fp.as_slice(), &seq.to_be_bytes(), &part.to_be_bytes()].concat()
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The side entry holding the state of the checkpoint at `seq`.
+fn state_name(fp: &[u8; 8], seq: u64) -> String {
+    format!("{STATE_PREFIX}{}-{seq:020}", hex(fp))
+}
+
+/// The side entry holding the report rendered for `request` (format and
+/// language) of the ledger at `seq`, as of `as_of` over `scope`, by these
+/// rules and this version of jisseki (whose rendering may differ).
+pub(crate) fn result_name(
+    fp: &[u8; 8],
+    seq: u64,
+    as_of: crate::domain::Date,
+    scope: crate::rules::time::Scope,
+    request: &str,
+) -> String {
+    let key = Sha256::digest(
+        format!(
+            "{as_of}\n{scope:?}\n{request}\n{}",
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_bytes(),
+    );
+    format!("{}{}", result_prefix(fp, seq), hex(&key[..16]))
+}
+
+/// The start of the names of the reports kept at `seq`.
+fn result_prefix(fp: &[u8; 8], seq: u64) -> String {
+    format!("{RESULT_PREFIX}{}-{seq:020}-", hex(fp))
+}
+
+/// A kept report's bytes, framed so that a damaged or half-written one is
+/// never read: magic, SHA-256 of the bytes, the bytes.
+fn frame(bytes: &[u8]) -> Vec<u8> {
+    [RESULT_MAGIC.as_slice(), &Sha256::digest(bytes), bytes].concat()
+}
+
+/// The bytes of a framed kept report, if whole.
+pub(crate) fn unframe(v: &[u8]) -> Option<Vec<u8>> {
+    let rest = v.strip_prefix(RESULT_MAGIC.as_slice())?;
+    let (sha, bytes) = (rest.get(..32)?, rest.get(32..)?);
+    (Sha256::digest(bytes).as_slice() == sha).then(|| bytes.to_vec())
 }
 
 /// The fingerprint and seq in a header or part name (without the prefix).
@@ -205,23 +260,12 @@ impl Ledger {
             Some(e) if e.hash == h.hash => {}
             _ => return Ok(None),
         }
-        let Ok(len) = usize::try_from(h.len) else {
+        // A state that cannot be read back is passed over like a damaged
+        // one: it is derived data, and the report replays without it.
+        let Ok(Some(bytes)) = self.journal.side_get(&state_name(fp, seq)) else {
             return Ok(None);
         };
-        let mut bytes = Vec::with_capacity(len.min(1 << 32));
-        let prefix = [PART, fp.as_slice(), &seq.to_be_bytes()].concat();
-        let mut next = 0u32;
-        let mut in_order = true;
-        self.journal.index_for_each(&prefix, &mut |rest, v| {
-            if rest != next.to_be_bytes() || bytes.len() + v.len() > len {
-                in_order = false;
-                return false;
-            }
-            bytes.extend_from_slice(v);
-            next += 1;
-            true
-        })?;
-        if !in_order || next != h.parts || bytes.len() != len {
+        if h.parts != 0 || bytes.len() as u64 != h.len {
             return Ok(None);
         }
         if Sha256::digest(&bytes).as_slice() != h.sha {
@@ -339,25 +383,25 @@ impl Ledger {
         })?;
         let fp = fingerprint();
         let state = tally.encode();
-        let parts: Vec<&[u8]> = state.chunks(PART_BYTES).collect();
         let header = Header {
             seq,
             hash: event.hash,
             recorded_at_us: event.recorded_at_us,
-            parts: parts.len() as u32,
+            parts: 0,
             len: state.len() as u64,
             sha: Sha256::digest(&state).into(),
         };
-        let mut puts = vec![(head_name(&fp, seq), header.encode())];
-        for (i, p) in parts.iter().enumerate() {
-            puts.push((part_name(&fp, seq, i as u32), p.to_vec()));
-        }
-        // What to remove: other builds' checkpoints, and ours beyond KEEP.
+        // The state first, durably; then the header that names it.
+        self.journal.side_put(&state_name(&fp, seq), &state, true)?;
+        drop(state);
+        let puts = vec![(head_name(&fp, seq), header.encode())];
+        // What to remove: other builds' checkpoints (and those of an older
+        // header format), and ours beyond KEEP.
         let mut ours: Vec<u64> = vec![seq];
         let mut stale: Vec<([u8; 8], u64)> = Vec::new();
-        self.journal.index_for_each(HEAD, &mut |rest, _| {
+        self.journal.index_for_each(HEAD, &mut |rest, v| {
             if let Some((f, s)) = parse_name(rest) {
-                if f == fp {
+                if f == fp && Header::decode(v).is_some() {
                     if s != seq {
                         ours.push(s);
                     }
@@ -370,15 +414,27 @@ impl Ledger {
         ours.sort_unstable_by(|a, b| b.cmp(a));
         stale.extend(ours.iter().skip(KEEP).map(|&s| (fp, s)));
         let mut deletes = Vec::new();
-        for (f, s) in stale {
-            deletes.push(head_name(&f, s));
-            let prefix = [PART, f.as_slice(), &s.to_be_bytes()].concat();
-            self.journal.index_for_each(&prefix, &mut |rest, _| {
-                deletes.push([prefix.as_slice(), rest].concat());
-                true
-            })?;
+        for (f, s) in &stale {
+            deletes.push(head_name(f, *s));
         }
+        // Format 1's parts, wherever they are.
+        self.journal.index_for_each(PART, &mut |rest, _| {
+            deletes.push([PART, rest].concat());
+            true
+        })?;
         self.journal.write_index(puts, deletes)?;
+        // States no header names any more: removed ones, and any left by a
+        // crash between a state and its header.
+        let kept: std::collections::HashSet<String> = ours
+            .iter()
+            .take(KEEP)
+            .map(|&s| state_name(&fp, s))
+            .collect();
+        for name in self.journal.side_names()? {
+            if name.starts_with(STATE_PREFIX) && !kept.contains(&name) {
+                self.journal.side_remove(&name)?;
+            }
+        }
         Ok(seq)
     }
 
@@ -397,40 +453,56 @@ impl Ledger {
     ) -> Result<(Vec<u8>, CheckpointNote), LedgerError> {
         let fp = fingerprint();
         let seq = self.head().next_seq - 1;
-        let key = Sha256::digest(format!("{as_of}\n{scope:?}\n{request}").as_bytes());
-        let name = [RESULT, fp.as_slice(), &seq.to_be_bytes(), &key[..16]].concat();
-        if let Some(bytes) = self.journal.index_get(&name)? {
+        let name = result_name(&fp, seq, as_of, scope, request);
+        if let Some(bytes) = self.journal.side_get(&name)?.and_then(|v| unframe(&v)) {
             return Ok((bytes, CheckpointNote::None));
         }
         let (report, note) = self.report_saving(as_of, None, scope)?;
         let bytes = render(&report);
-        let mut deletes = Vec::new();
-        let mut all = 0usize;
-        self.journal.index_for_each(RESULT, &mut |rest, _| {
-            all += 1;
-            if parse_name(rest).is_none_or(|(f, s)| f != fp || s != seq) {
-                deletes.push([RESULT, rest].concat());
-            }
-            true
-        })?;
-        // A bounded cache: at most RESULTS_KEPT requests at one seq.
-        if all - deletes.len() >= RESULTS_KEPT {
-            self.journal.index_for_each(RESULT, &mut |rest, _| {
-                deletes.push([RESULT, rest].concat());
-                true
-            })?;
-        }
-        let note = match self
-            .journal
-            .write_index(vec![(name, bytes.clone())], deletes)
-        {
+        let note = match self.keep_result(&fp, seq, &name, &bytes) {
             Ok(()) => note,
             Err(e) => match note {
-                CheckpointNote::None => CheckpointNote::Failed(e.into()),
+                CheckpointNote::None => CheckpointNote::Failed(e),
                 other => other,
             },
         };
         Ok((bytes, note))
+    }
+
+    /// Keeps a rendered report of the ledger at `seq` (not durably: it is
+    /// framed, and a lost one is made again), and removes those of other
+    /// seqs, rules or versions; at most [`RESULTS_KEPT`] at one seq.
+    fn keep_result(
+        &mut self,
+        fp: &[u8; 8],
+        seq: u64,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), LedgerError> {
+        let this_seq = result_prefix(fp, seq);
+        let names: Vec<String> = self
+            .journal
+            .side_names()?
+            .into_iter()
+            .filter(|n| n.starts_with(RESULT_PREFIX))
+            .collect();
+        let here = names.iter().filter(|n| n.starts_with(&this_seq)).count();
+        for n in &names {
+            if !n.starts_with(&this_seq) || here >= RESULTS_KEPT {
+                self.journal.side_remove(n)?;
+            }
+        }
+        // Format 1 kept them in the index.
+        let mut legacy = Vec::new();
+        self.journal.index_for_each(RESULT, &mut |rest, _| {
+            legacy.push([RESULT, rest].concat());
+            true
+        })?;
+        if !legacy.is_empty() {
+            self.journal.write_index(Vec::new(), legacy)?;
+        }
+        self.journal.side_put(name, &frame(bytes), false)?;
+        Ok(())
     }
 
     /// Removes every checkpoint and kept report (derived data: no figure
@@ -444,9 +516,15 @@ impl Ledger {
                 true
             })?;
         }
-        let n = deletes.len();
+        let mut n = deletes.len();
         if n > 0 {
             self.journal.write_index(Vec::new(), deletes)?;
+        }
+        for name in self.journal.side_names()? {
+            if name.starts_with(STATE_PREFIX) || name.starts_with(RESULT_PREFIX) {
+                self.journal.side_remove(&name)?;
+                n += 1;
+            }
         }
         Ok(n)
     }
@@ -657,15 +735,18 @@ mod tests {
         let mut l = demo();
         let newest = l.checkpoints().unwrap()[1].seq;
         let fp = fingerprint();
-        // Damage one byte of the newest checkpoint's first part.
-        let name = part_name(&fp, newest, 0);
-        let mut v = l.journal.index_get(&name).unwrap().unwrap();
+        // Damage one byte of the newest checkpoint's state.
+        let name = state_name(&fp, newest);
+        let mut v = l.journal.side_get(&name).unwrap().unwrap();
         let mid = v.len() / 2;
         v[mid] ^= 0x40;
-        l.journal.write_index(vec![(name, v)], vec![]).unwrap();
+        l.journal.side_put(&name, &v, true).unwrap();
         let older = l.checkpoints().unwrap()[0].seq;
         assert_eq!(l.report_start(None).unwrap(), older);
         assert_eq!(reports(&l), replayed(&l));
+        // A header whose state is gone is passed over too.
+        l.journal.side_remove(&name).unwrap();
+        assert_eq!(l.report_start(None).unwrap(), older);
         // One written by another build of the rules: listed, never read,
         // removed by the next save.
         let other = [0u8; 8];
@@ -674,35 +755,42 @@ mod tests {
             .index_get(&head_name(&fp, older))
             .unwrap()
             .unwrap();
-        let part = l
+        let state = l
             .journal
-            .index_get(&part_name(&fp, older, 0))
+            .side_get(&state_name(&fp, older))
             .unwrap()
             .unwrap();
         l.journal
-            .write_index(
-                vec![
-                    (head_name(&other, newest + 1), header),
-                    (part_name(&other, newest + 1, 0), part),
-                ],
-                vec![],
-            )
+            .write_index(vec![(head_name(&other, newest + 1), header)], vec![])
+            .unwrap();
+        l.journal
+            .side_put(&state_name(&other, newest + 1), &state, true)
+            .unwrap();
+        // And a state no header names (a crash between the two writes).
+        l.journal
+            .side_put(&state_name(&fp, 1), &state, true)
             .unwrap();
         assert!(l.checkpoints().unwrap().iter().any(|c| !c.current));
         assert_eq!(l.report_start(None).unwrap(), older);
         l.checkpoint().unwrap();
         assert!(l.checkpoints().unwrap().iter().all(|c| c.current));
-        let mut left = 0;
-        l.journal
-            .index_for_each(&[PART, other.as_slice()].concat(), &mut |_, _| {
-                left += 1;
-                true
-            })
-            .unwrap();
+        let names = l.journal.side_names().unwrap();
+        let left = names
+            .iter()
+            .filter(|n| **n == state_name(&other, newest + 1) || **n == state_name(&fp, 1))
+            .count();
+        let listed: Vec<String> = l
+            .checkpoints()
+            .unwrap()
+            .iter()
+            .map(|c| state_name(&fp, c.seq))
+            .collect();
+        assert!(names.iter().all(|n| listed.contains(n)), "{names:?}");
         assert_eq!(left, 0);
         assert_eq!(reports(&l), replayed(&l));
         assert!(l.clear_checkpoints().unwrap() > 0);
         assert!(l.checkpoints().unwrap().is_empty());
+        assert!(l.journal.side_names().unwrap().is_empty());
         assert_eq!(l.report_start(None).unwrap(), 0);
         assert_eq!(reports(&l), replayed(&l));
     }
