@@ -54,8 +54,10 @@ echo "- ledger: $events events (synth::bulk seed $seed), $(du -sh "$ledger" | cu
 if [[ -f "$ledger/IMPORT_SECONDS" ]]; then
     echo "- import (jisseki import, 4M-line files, when the ledger was built): $(cat "$ledger/IMPORT_SECONDS") s"
 fi
-echo "- command: jisseki report --as-of $as_of --format json (own process, output to /dev/null)"
+echo "- command: jisseki report --as-of $as_of --format json --no-checkpoint (own process, output to /dev/null; checkpoints cleared first, so every run replays from seq 1)"
 echo
+# A cold full replay: no checkpoint to start from, none saved, no kept report.
+"$bin" checkpoint --clear --ledger "$ledger" >/dev/null
 echo "| run | wall s | user s | sys s | peak RSS MB | events/s |"
 echo "|---|---|---|---|---|---|"
 for i in $(seq 1 "$runs"); do
@@ -65,7 +67,8 @@ for i in $(seq 1 "$runs"); do
 import resource, subprocess, sys, time
 bin, ledger, as_of = sys.argv[1:4]
 t = time.monotonic()
-subprocess.run([bin, "report", "--ledger", ledger, "--as-of", as_of, "--format", "json"],
+subprocess.run([bin, "report", "--ledger", ledger, "--as-of", as_of, "--format", "json",
+                "--no-checkpoint"],
                stdout=subprocess.DEVNULL, check=True)
 wall = time.monotonic() - t
 r = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -698,6 +698,24 @@ impl<S: Storage> Journal<S> {
         last: u64,
         mut f: impl FnMut(EventView<'_>) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
+        self.scan_range_chunks(first, last, |views| {
+            for v in views.drain(..) {
+                f(v)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Journal::scan_range`] a chunk at a time: `f` gets the views of one
+    /// stored chunk (those in `first..=last`), so that a fold can look
+    /// ahead within it (the report's fold prefetches what the next events
+    /// will touch).
+    pub fn scan_range_chunks(
+        &self,
+        first: u64,
+        last: u64,
+        mut f: impl FnMut(&mut Vec<EventView<'_>>) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
         let first = first.max(1);
         let last = last.min(self.head.next_seq.saturating_sub(1));
         if last == 0 || first > last {
@@ -721,7 +739,8 @@ impl<S: Storage> Journal<S> {
                 ));
                 return false;
             }
-            let first = expect;
+            let chunk_first = expect;
+            let mut views = Vec::with_capacity(CHUNK_EVENTS_MAX);
             let walked = codec::for_each_view(v, |h, body| {
                 if h.seq != expect {
                     return Err(corrupt(
@@ -730,17 +749,18 @@ impl<S: Storage> Journal<S> {
                     ));
                 }
                 if h.seq >= first {
-                    f(EventView {
+                    views.push(EventView {
                         seq: h.seq,
                         recorded_at_us: h.recorded_at_us,
                         id: Uuid::from_bytes(h.id),
                         hash: h.hash,
                         body,
-                    })?;
+                    });
                 }
                 expect += 1;
                 Ok(expect <= last)
-            });
+            })
+            .and_then(|()| f(&mut views).map_err(codec::ViewError::Visit));
             if let Err(e) = walked {
                 failed = Some(match e {
                     codec::ViewError::Decode(e) => corrupt(format!("seq {expect}"), e),
@@ -748,7 +768,7 @@ impl<S: Storage> Journal<S> {
                 });
                 return false;
             }
-            if expect == first {
+            if expect == chunk_first {
                 failed = Some(corrupt(format!("seq {expect}"), "empty chunk"));
                 return false;
             }

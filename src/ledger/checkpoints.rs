@@ -307,9 +307,15 @@ impl Ledger {
             None => (Tally::new(), (0, journal::GENESIS), 0),
         };
         let mut sound = tally.is_sound();
-        self.journal.scan_range(from + 1, cut, |e| {
-            head = (e.seq, e.hash);
-            if sound && tally.event(e.seq, &e.body, standings).is_err() {
+        self.journal.scan_range_chunks(from + 1, cut, |views| {
+            if let Some(e) = views.last() {
+                head = (e.seq, e.hash);
+            }
+            if sound
+                && tally
+                    .events(views.iter().map(|e| (e.seq, &e.body)), standings)
+                    .is_err()
+            {
                 sound = false;
             }
             Ok(())

@@ -34,6 +34,7 @@
 //! [`NeedsReplay`] and the caller uses `figures` instead.
 
 mod checkpoint;
+mod flat;
 
 pub use checkpoint::{fingerprint, StateError, FORMAT as STATE_FORMAT};
 
@@ -47,9 +48,8 @@ use crate::rules::outcome::{self, FirstUse};
 use crate::rules::output::{self, subject_kind};
 use crate::rules::time::{fiscal_year, Scope, Window};
 use crate::rules::{RuleId, SubjectKind, Verdict};
-use hashbrown::{HashMap, HashSet, HashTable};
+use hashbrown::{HashMap, HashSet};
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::BuildHasher;
 
 /// How an event stands after the corrections and retractions recorded by
 /// the known-at time (T-3).
@@ -121,87 +121,8 @@ impl Default for SubjectState {
     }
 }
 
-/// Ids up to this many bytes are kept inside the table.
-const INLINE: usize = 16;
-/// `Slot::len` of an id kept in `Interner::long` (its index in `key`).
-const LONG: u8 = u8::MAX;
-
-/// One interned id, its number and its state, in one table slot: a lookup
-/// touches one slot, and the slot holds everything the fold updates.
-struct Slot {
-    key: [u8; INLINE],
-    len: u8,
-    id: u32,
-    state: SubjectState,
-}
-
 /// Ids interned to dense `u32`s, with their [`SubjectState`].
-#[derive(Default)]
-struct Interner {
-    table: HashTable<Slot>,
-    /// Ids longer than [`INLINE`] bytes.
-    long: Vec<Box<str>>,
-    hasher: hashbrown::DefaultHashBuilder,
-}
-
-impl Interner {
-    fn key_of<'a>(long: &'a [Box<str>], slot: &'a Slot) -> &'a [u8] {
-        if slot.len == LONG {
-            let i = u32::from_le_bytes([slot.key[0], slot.key[1], slot.key[2], slot.key[3]]);
-            long[i as usize].as_bytes()
-        } else {
-            &slot.key[..usize::from(slot.len)]
-        }
-    }
-
-    /// The id of `s` and its state, interning it when new.
-    fn intern(&mut self, s: &str) -> (u32, &mut SubjectState) {
-        let bytes = s.as_bytes();
-        let hash = self.hasher.hash_one(bytes);
-        let Interner {
-            table,
-            long,
-            hasher,
-        } = self;
-        let next = table.len() as u32;
-        let entry = table.entry(
-            hash,
-            |slot| Self::key_of(long, slot) == bytes,
-            |slot| hasher.hash_one(Self::key_of(long, slot)),
-        );
-        let slot = match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => e.into_mut(),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                let mut key = [0u8; INLINE];
-                let len = if bytes.len() <= INLINE {
-                    key[..bytes.len()].copy_from_slice(bytes);
-                    bytes.len() as u8
-                } else {
-                    key[..4].copy_from_slice(&(long.len() as u32).to_le_bytes());
-                    long.push(s.into());
-                    LONG
-                };
-                v.insert(Slot {
-                    key,
-                    len,
-                    id: next,
-                    state: SubjectState::default(),
-                })
-                .into_mut()
-            }
-        };
-        (slot.id, &mut slot.state)
-    }
-
-    /// The states, indexed by id.
-    fn states(&self) -> Vec<SubjectState> {
-        let mut out = vec![SubjectState::default(); self.table.len()];
-        for slot in &self.table {
-            out[slot.id as usize] = slot.state;
-        }
-        out
-    }
-}
+type Interner = flat::IdTable;
 
 /// A subject as a small integer: the kind in bit 32, the interned id below.
 type SubjectKey = u64;
@@ -338,13 +259,25 @@ impl Days {
 /// No further buckets (`Agg::more`).
 const NO_MORE: u32 = u32::MAX;
 
-/// One (menu, subject) pair: its first bucket inline, any others in
+/// One (menu, subject) pair: the bucket it last used inline, any others in
 /// `Tally::more_buckets` (a subject attending one menu in several fiscal
 /// years).
 #[derive(Debug, Clone, Copy)]
 struct Agg {
     main: Bucket,
     more: u32,
+}
+
+impl Agg {
+    /// What fills an empty table slot.
+    const EMPTY: Agg = Agg {
+        main: Bucket {
+            bucket: 0,
+            first: None,
+            first_counted: None,
+        },
+        more: NO_MORE,
+    };
 }
 
 /// One (menu, subject) pair as of a query's date and window.
@@ -408,7 +341,7 @@ pub struct Tally {
     unknown_menus: HashSet<String>,
     persons: Interner,
     establishments: Interner,
-    aggs: HashMap<u64, Agg>,
+    aggs: flat::AggTable,
     more_buckets: Vec<Vec<Bucket>>,
     /// Attendances per (menu, date): all of them, for sessions (warnings),
     /// and the counted ones (延べ).
@@ -455,7 +388,7 @@ impl Tally {
             unknown_menus: HashSet::new(),
             persons: Interner::default(),
             establishments: Interner::default(),
-            aggs: HashMap::new(),
+            aggs: flat::AggTable::default(),
             more_buckets: Vec::new(),
             days: Days::default(),
             named: Vec::new(),
@@ -509,6 +442,89 @@ impl Tally {
             }
             Some(Standing::Corrected(b)) if plain => self.fact(seq, &b.view()),
             _ => self.fact(seq, body),
+        }
+    }
+
+    /// Folds a run of events in seq order, as [`Tally::event`] does one by
+    /// one, looking ahead: while event `i` is folded, the table slots that
+    /// event `i + ID_AHEAD` will intern and that event `i + PAIR_AHEAD`
+    /// will update are brought into the cache. At millions of subjects
+    /// those slots are cache misses, and this lets them overlap instead of
+    /// waiting one after another. Prefetching changes no state, so the
+    /// result is [`Tally::event`]'s.
+    pub fn events<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
+        const ID_AHEAD: usize = 16;
+        const PAIR_AHEAD: usize = 8;
+        let mut ids_ahead = events.clone().skip(ID_AHEAD);
+        let mut pairs_ahead = events.clone().skip(PAIR_AHEAD);
+        let mut result = Ok(());
+        for (seq, body) in events {
+            if let Some((_, b)) = ids_ahead.next() {
+                self.prefetch_ids(b);
+            }
+            if let Some((_, b)) = pairs_ahead.next() {
+                self.prefetch_pair(b);
+            }
+            if result.is_ok() {
+                result = self.event(seq, body, standings);
+            }
+        }
+        result
+    }
+
+    /// Brings the id slots an attendance will intern into the cache.
+    fn prefetch_ids(&self, body: &BodyView<'_>) {
+        if let BodyView::Attendance {
+            person,
+            establishment,
+            ..
+        } = body
+        {
+            if let Some(p) = person {
+                self.persons.prefetch(p);
+            }
+            if let Some(e) = establishment {
+                self.establishments.prefetch(e);
+            }
+        }
+    }
+
+    /// Brings the (menu, subject) slot an attendance will update into the
+    /// cache, when its subject is already interned.
+    fn prefetch_pair(&self, body: &BodyView<'_>) {
+        let BodyView::Attendance {
+            menu,
+            person,
+            establishment,
+            terms,
+        } = body
+        else {
+            return;
+        };
+        let Some(&mi) = self.menu_index.get(*menu) else {
+            return;
+        };
+        let category = self.menus[usize::from(mi)].state.category;
+        let subject = match subject_kind(
+            category,
+            terms.role,
+            person.is_some(),
+            establishment.is_some(),
+        ) {
+            Some(SubjectKind::Person) => person
+                .and_then(|p| self.persons.find(p))
+                .map(|id| subject_key(SubjectKind::Person, id)),
+            Some(SubjectKind::Establishment) => establishment
+                .and_then(|e| self.establishments.find(e))
+                .map(|id| subject_key(SubjectKind::Establishment, id)),
+            None => None,
+        };
+        if let Some(subject) = subject {
+            self.aggs.prefetch(agg_key(mi, subject));
         }
     }
 
@@ -688,8 +704,7 @@ impl Tally {
         let bucket = bucket_of(t.date, contract_start);
         let agg = self
             .aggs
-            .entry(agg_key(mi, subject_key(which, id)))
-            .or_insert(Agg {
+            .entry(agg_key(mi, subject_key(which, id)), || Agg {
                 main: Bucket::new(bucket),
                 more: NO_MORE,
             });
@@ -701,16 +716,16 @@ impl Tally {
             agg.more = self.more_buckets.len() as u32;
             self.more_buckets.push(Vec::new());
         }
+        // The bucket just used becomes the inline one: a pair's next
+        // attendance is most often in the same fiscal year (the journal is
+        // mostly in date order), so it then touches no other memory. The
+        // buckets are a set; which one is inline changes no figure.
         let more = &mut self.more_buckets[agg.more as usize];
-        let b = match more.iter().position(|b| b.bucket == bucket) {
-            Some(i) => &mut more[i],
-            None => {
-                more.push(Bucket::new(bucket));
-                let last = more.len() - 1;
-                &mut more[last]
-            }
-        };
-        b.add(t, verdict, in_region);
+        match more.iter().position(|b| b.bucket == bucket) {
+            Some(i) => std::mem::swap(&mut agg.main, &mut more[i]),
+            None => more.push(std::mem::replace(&mut agg.main, Bucket::new(bucket))),
+        }
+        agg.main.add(t, verdict, in_region);
         verdict.counts()
     }
 
@@ -856,7 +871,7 @@ impl Tally {
             person_menus: vec![0; states.persons.len()],
             establishment_menus: vec![0; states.establishments.len()],
         };
-        for (&key, agg) in &self.aggs {
+        for (key, agg) in self.aggs.iter() {
             let now = self.now(agg, &lens);
             let id = (key & u64::from(u32::MAX)) as usize;
             let mi = key >> 40;
@@ -973,7 +988,7 @@ impl Tally {
         kind: SubjectKind,
         id: u32,
     ) -> Result<FirstUse, bool> {
-        let Some(agg) = self.aggs.get(&agg_key(mi, subject_key(kind, id))) else {
+        let Some(agg) = self.aggs.get(agg_key(mi, subject_key(kind, id))) else {
             return Err(false);
         };
         let now = self.now(agg, lens);
@@ -1245,7 +1260,7 @@ mod tests {
     fn the_interner_gives_one_id_per_string_short_or_long() {
         let mut i = Interner::default();
         let long = "E-とても長い事業所の識別子-0001";
-        assert!(long.len() > INLINE);
+        assert!(long.len() > flat::INLINE);
         let names = [
             "P-1",
             long,

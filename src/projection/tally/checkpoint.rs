@@ -166,11 +166,7 @@ impl W {
         }
     }
     fn interner(&mut self, i: &Interner) {
-        let mut slots: Vec<(u32, &[u8], SubjectState)> = i
-            .table
-            .iter()
-            .map(|s| (s.id, Interner::key_of(&i.long, s), s.state))
-            .collect();
+        let mut slots: Vec<(u32, &[u8], SubjectState)> = i.iter().collect();
         slots.sort_unstable_by_key(|s| s.0);
         self.len(slots.len());
         for (_, key, st) in slots {
@@ -353,7 +349,7 @@ impl<'a> R<'a> {
     fn interner(&mut self) -> Res<Interner> {
         let n = self.len(13)?;
         let mut i = Interner::default();
-        i.table.reserve(n, |_| 0);
+        i.reserve(n);
         for k in 0..n {
             let key = self.str()?;
             let first_attendance = self.day()?;
@@ -409,7 +405,7 @@ impl Tally {
         w.interner(&self.persons);
         w.interner(&self.establishments);
         w.len(self.aggs.len());
-        for (&key, agg) in &self.aggs {
+        for (key, agg) in self.aggs.iter() {
             w.u64(key);
             w.bucket(&agg.main);
             w.u32(agg.more);
@@ -538,7 +534,7 @@ impl Tally {
             } else {
                 &t.persons
             };
-            if menu as usize >= t.menus.len() || id as usize >= of.table.len() {
+            if menu as usize >= t.menus.len() || id as usize >= of.len() {
                 return r.err("a pair out of range");
             }
             let main = r.bucket()?;
@@ -546,7 +542,7 @@ impl Tally {
             if more != NO_MORE {
                 max_more = max_more.max(Some(more));
             }
-            if t.aggs.insert(key, Agg { main, more }).is_some() {
+            if !t.aggs.insert(key, Agg { main, more }) {
                 return r.err("a pair twice");
             }
         }
@@ -592,12 +588,12 @@ impl Tally {
         for _ in 0..n {
             let seq = r.u64()?;
             let person = r.u32()?;
-            if person as usize >= t.persons.table.len() {
+            if person as usize >= t.persons.len() {
                 return r.err("a person out of range");
             }
             let employer = if r.flag()? {
                 let e = r.u32()?;
-                if e as usize >= t.establishments.table.len() {
+                if e as usize >= t.establishments.len() {
                     return r.err("an employer out of range");
                 }
                 Some(e)

@@ -1,0 +1,409 @@
+//! The fold's two big tables, as open-addressing arrays with the key inside
+//! the slot: a lookup touches one slot (one cache line, usually), where a
+//! general hash map reads a control byte and then the slot, two cache
+//! misses apiece on tables of hundreds of megabytes. At ten million events
+//! these lookups were most of a report's time (docs/PERFORMANCE.md).
+//!
+//! Linear probing over a power-of-two array, grown at 3/4 full; the hashes
+//! are fixed (no random seed), so a table's layout is a function of what
+//! was inserted. Keys come from the council's own ids: a council could
+//! make its ids collide on purpose and slow its own reports, nothing more.
+
+use super::{Agg, SubjectState};
+
+/// Folded multiply: the high and low halves of the 128-bit product, mixed.
+#[inline]
+fn mix(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const K3: u64 = 0x1656_67B1_9E37_79F9;
+
+/// The hash of an id's bytes.
+#[inline]
+pub(super) fn hash_bytes(b: &[u8]) -> u64 {
+    if b.len() <= 16 {
+        let mut buf = [0u8; 16];
+        buf[..b.len()].copy_from_slice(b);
+        let lo = u64::from_le_bytes(buf[..8].try_into().unwrap_or_default());
+        let hi = u64::from_le_bytes(buf[8..].try_into().unwrap_or_default());
+        return mix(lo ^ K1, hi ^ K2 ^ (b.len() as u64)).wrapping_mul(K3);
+    }
+    let mut h = K2 ^ (b.len() as u64);
+    for w in b.chunks(8) {
+        let mut buf = [0u8; 8];
+        buf[..w.len()].copy_from_slice(w);
+        h = mix(h ^ u64::from_le_bytes(buf), K1);
+    }
+    h.wrapping_mul(K3)
+}
+
+/// The hash of a (menu, subject) key.
+#[inline]
+fn hash_u64(k: u64) -> u64 {
+    mix(k ^ K2, K1).wrapping_mul(K3)
+}
+
+/// Hints the CPU to bring `p`'s cache line in (a no-op off x86-64).
+#[inline]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address; the pointer
+    // is never dereferenced.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// The first slot to probe for `hash` in a table of `2^bits` slots.
+#[inline]
+fn home(hash: u64, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        (hash >> (64 - bits)) as usize
+    }
+}
+
+/// Ids up to this many bytes are kept inside the slot.
+pub(super) const INLINE: usize = 16;
+/// `IdSlot::len` of an id kept in [`IdTable::long`] (its index in `key`).
+const LONG: u8 = u8::MAX;
+/// `IdSlot::id` of an empty slot.
+const EMPTY_ID: u32 = u32::MAX;
+
+/// One interned id, its number and its state.
+#[derive(Clone, Copy)]
+pub(super) struct IdSlot {
+    key: [u8; INLINE],
+    id: u32,
+    pub state: SubjectState,
+    len: u8,
+}
+
+const EMPTY_SLOT: IdSlot = IdSlot {
+    key: [0; INLINE],
+    id: EMPTY_ID,
+    state: SubjectState {
+        first_attendance: super::NONE_DAY,
+        places: 0,
+    },
+    len: 0,
+};
+
+/// Ids interned to dense `u32`s, with their [`SubjectState`].
+#[derive(Default)]
+pub(super) struct IdTable {
+    slots: Vec<IdSlot>,
+    bits: u32,
+    len: usize,
+    /// Ids longer than [`INLINE`] bytes.
+    long: Vec<Box<str>>,
+}
+
+impl IdTable {
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    fn key_of<'a>(long: &'a [Box<str>], slot: &'a IdSlot) -> &'a [u8] {
+        if slot.len == LONG {
+            let i = u32::from_le_bytes([slot.key[0], slot.key[1], slot.key[2], slot.key[3]]);
+            long.get(i as usize).map_or(&[], |s| s.as_bytes())
+        } else {
+            &slot.key[..usize::from(slot.len)]
+        }
+    }
+
+    /// Room for `n` ids without growing.
+    pub fn reserve(&mut self, n: usize) {
+        let mut bits = self.bits.max(4);
+        while (1usize << bits) * 3 / 4 < n {
+            bits += 1;
+        }
+        if bits != self.bits || self.slots.is_empty() {
+            self.rehash(bits);
+        }
+    }
+
+    fn rehash(&mut self, bits: u32) {
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; 1 << bits]);
+        self.bits = bits;
+        let mask = (1usize << bits) - 1;
+        for s in old.into_iter().filter(|s| s.id != EMPTY_ID) {
+            let mut i = home(hash_bytes(Self::key_of(&self.long, &s)), bits);
+            while self.slots[i].id != EMPTY_ID {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
+    /// Brings the slot `s` would be found at into the cache.
+    #[inline]
+    pub fn prefetch(&self, s: &str) {
+        if !self.slots.is_empty() {
+            let i = home(hash_bytes(s.as_bytes()), self.bits);
+            prefetch(self.slots.as_ptr().wrapping_add(i));
+        }
+    }
+
+    /// The id of `s`, if interned.
+    #[inline]
+    pub fn find(&self, s: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let bytes = s.as_bytes();
+        let mask = self.slots.len() - 1;
+        let mut i = home(hash_bytes(bytes), self.bits);
+        loop {
+            let slot = &self.slots[i];
+            if slot.id == EMPTY_ID {
+                return None;
+            }
+            if Self::key_of(&self.long, slot) == bytes {
+                return Some(slot.id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The id of `s` and its state, interning it when new.
+    pub fn intern(&mut self, s: &str) -> (u32, &mut SubjectState) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.reserve(self.len + 1);
+        }
+        let bytes = s.as_bytes();
+        let mask = self.slots.len() - 1;
+        let mut i = home(hash_bytes(bytes), self.bits);
+        loop {
+            let slot = &self.slots[i];
+            if slot.id == EMPTY_ID {
+                break;
+            }
+            if Self::key_of(&self.long, slot) == bytes {
+                let slot = &mut self.slots[i];
+                return (slot.id, &mut slot.state);
+            }
+            i = (i + 1) & mask;
+        }
+        let mut key = [0u8; INLINE];
+        let len = if bytes.len() <= INLINE {
+            key[..bytes.len()].copy_from_slice(bytes);
+            bytes.len() as u8
+        } else {
+            key[..4].copy_from_slice(&(self.long.len() as u32).to_le_bytes());
+            self.long.push(s.into());
+            LONG
+        };
+        let id = self.len as u32;
+        self.len += 1;
+        let slot = &mut self.slots[i];
+        *slot = IdSlot {
+            key,
+            id,
+            state: SubjectState::default(),
+            len,
+        };
+        (id, &mut slot.state)
+    }
+
+    /// Every id: its number, bytes and state, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8], SubjectState)> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.id != EMPTY_ID)
+            .map(|s| (s.id, Self::key_of(&self.long, s), s.state))
+    }
+
+    /// The states, indexed by id.
+    pub fn states(&self) -> Vec<SubjectState> {
+        let mut out = vec![SubjectState::default(); self.len];
+        for (id, _, st) in self.iter() {
+            out[id as usize] = st;
+        }
+        out
+    }
+}
+
+/// `AggTable` keys of empty slots (no (menu, subject) key is this large:
+/// menus are below 2^16 and sit at bit 40).
+const EMPTY_KEY: u64 = u64::MAX;
+
+/// (menu, subject) pairs and their [`Agg`].
+#[derive(Default)]
+pub(super) struct AggTable {
+    slots: Vec<(u64, Agg)>,
+    bits: u32,
+    len: usize,
+}
+
+impl AggTable {
+    /// How many pairs.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Room for `n` pairs without growing.
+    pub fn reserve(&mut self, n: usize) {
+        let mut bits = self.bits.max(4);
+        while (1usize << bits) * 3 / 4 < n {
+            bits += 1;
+        }
+        if bits != self.bits || self.slots.is_empty() {
+            self.rehash(bits);
+        }
+    }
+
+    fn rehash(&mut self, bits: u32) {
+        let empty = (EMPTY_KEY, Agg::EMPTY);
+        let old = std::mem::replace(&mut self.slots, vec![empty; 1 << bits]);
+        self.bits = bits;
+        let mask = (1usize << bits) - 1;
+        for (k, a) in old.into_iter().filter(|s| s.0 != EMPTY_KEY) {
+            let mut i = home(hash_u64(k), bits);
+            while self.slots[i].0 != EMPTY_KEY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = (k, a);
+        }
+    }
+
+    /// Brings the slot `key` would be found at into the cache.
+    #[inline]
+    pub fn prefetch(&self, key: u64) {
+        if !self.slots.is_empty() {
+            let i = home(hash_u64(key), self.bits);
+            prefetch(self.slots.as_ptr().wrapping_add(i));
+        }
+    }
+
+    /// The pair's aggregate, made by `new` when absent.
+    pub fn entry(&mut self, key: u64, new: impl FnOnce() -> Agg) -> &mut Agg {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.reserve(self.len + 1);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = home(hash_u64(key), self.bits);
+        loop {
+            let k = self.slots[i].0;
+            if k == key {
+                return &mut self.slots[i].1;
+            }
+            if k == EMPTY_KEY {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        self.len += 1;
+        self.slots[i] = (key, new());
+        &mut self.slots[i].1
+    }
+
+    /// Adds a pair; `false` (and nothing changed) when it is there.
+    pub fn insert(&mut self, key: u64, agg: Agg) -> bool {
+        let before = self.len;
+        self.entry(key, || agg);
+        self.len > before
+    }
+
+    /// The pair's aggregate.
+    pub fn get(&self, key: u64) -> Option<&Agg> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = home(hash_u64(key), self.bits);
+        loop {
+            let (k, a) = &self.slots[i];
+            if *k == key {
+                return Some(a);
+            }
+            if *k == EMPTY_KEY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Every pair, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Agg)> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.0 != EMPTY_KEY)
+            .map(|(k, a)| (*k, a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_intern_once_each_across_growth_short_and_long() {
+        let mut t = IdTable::default();
+        let names: Vec<String> = (0..5000)
+            .map(|i| {
+                if i % 7 == 0 {
+                    format!("a-very-long-council-id-{i:08}")
+                } else {
+                    format!("P{i:07}")
+                }
+            })
+            .collect();
+        let ids: Vec<u32> = names.iter().map(|n| t.intern(n).0).collect();
+        assert_eq!(ids, (0..5000).collect::<Vec<u32>>());
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.intern(n).0, i as u32);
+        }
+        assert_eq!(t.len(), 5000);
+        t.intern("P0000003").1.places = 2;
+        assert_eq!(t.states()[3].places, 2);
+        let mut seen: Vec<(u32, Vec<u8>)> = t.iter().map(|(i, k, _)| (i, k.to_vec())).collect();
+        seen.sort();
+        assert_eq!(seen.len(), 5000);
+        assert_eq!(seen[7].1, names[7].as_bytes());
+    }
+
+    #[test]
+    fn pairs_are_found_inserted_once_and_kept_across_growth() {
+        let mut t = AggTable::default();
+        assert!(t.get(5).is_none());
+        for k in 0..20_000u64 {
+            let key = ((k % 8) << 40) | (k / 8);
+            assert!(t.insert(key, Agg::EMPTY));
+            assert!(!t.insert(key, Agg::EMPTY));
+        }
+        assert_eq!(t.len(), 20_000);
+        assert_eq!(t.iter().count(), 20_000);
+        assert!(t.get((3 << 40) | 7).is_some());
+        assert!(t.get((9 << 40) | 7).is_none());
+        t.entry((3 << 40) | 7, || Agg::EMPTY).more = 11;
+        assert_eq!(t.get((3 << 40) | 7).map(|a| a.more), Some(11));
+    }
+
+    #[test]
+    fn hashes_spread_sequential_ids() {
+        // Council ids are mostly a prefix and a counter: their home slots
+        // must spread over the table, not bunch.
+        let bits = 12;
+        let mut used = vec![0u32; 1 << bits];
+        for i in 0..(1u32 << bits) {
+            used[home(hash_bytes(format!("P{i:07}").as_bytes()), bits)] += 1;
+        }
+        let max = used.iter().max().copied().unwrap_or(0);
+        assert!(max <= 10, "a home slot took {max} of 4096 ids");
+        let mut used = vec![0u32; 1 << bits];
+        for i in 0..(1u64 << bits) {
+            used[home(hash_u64(i), bits)] += 1;
+        }
+        assert!(used.iter().max().copied().unwrap_or(0) <= 10);
+    }
+}
