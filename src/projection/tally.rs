@@ -259,13 +259,14 @@ impl Days {
 /// No further buckets (`Agg::more`).
 const NO_MORE: u32 = u32::MAX;
 
-/// One (menu, subject) pair: the bucket it last used inline, any others in
-/// `Tally::more_buckets` (a subject attending one menu in several fiscal
-/// years).
+/// One (menu, subject) pair: the bucket it last used inline, any others
+/// (a subject attending one menu in several fiscal years) in the span
+/// `more..more + more_len` of `Tally::more_buckets`.
 #[derive(Debug, Clone, Copy)]
 struct Agg {
     main: Bucket,
     more: u32,
+    more_len: u16,
 }
 
 impl Agg {
@@ -277,6 +278,7 @@ impl Agg {
             first_counted: None,
         },
         more: NO_MORE,
+        more_len: 0,
     };
 }
 
@@ -342,7 +344,9 @@ pub struct Tally {
     persons: Interner,
     establishments: Interner,
     aggs: flat::AggTable,
-    more_buckets: Vec<Vec<Bucket>>,
+    /// The buckets of pairs beyond their inline one, each pair's together
+    /// (a pair that outgrows its span moves it to the end).
+    more_buckets: Vec<Bucket>,
     /// Attendances per (menu, date): all of them, for sessions (warnings),
     /// and the counted ones (延べ).
     days: Days,
@@ -707,23 +711,35 @@ impl Tally {
             .entry(agg_key(mi, subject_key(which, id)), || Agg {
                 main: Bucket::new(bucket),
                 more: NO_MORE,
+                more_len: 0,
             });
         if agg.main.bucket == bucket {
             agg.main.add(t, verdict, in_region);
             return verdict.counts();
         }
-        if agg.more == NO_MORE {
-            agg.more = self.more_buckets.len() as u32;
-            self.more_buckets.push(Vec::new());
-        }
-        // The bucket just used becomes the inline one: a pair's next
-        // attendance is most often in the same fiscal year (the journal is
-        // mostly in date order), so it then touches no other memory. The
-        // buckets are a set; which one is inline changes no figure.
-        let more = &mut self.more_buckets[agg.more as usize];
-        match more.iter().position(|b| b.bucket == bucket) {
-            Some(i) => std::mem::swap(&mut agg.main, &mut more[i]),
-            None => more.push(std::mem::replace(&mut agg.main, Bucket::new(bucket))),
+        let (start, len) = (agg.more as usize, usize::from(agg.more_len));
+        let span = match agg.more {
+            NO_MORE => &mut [][..],
+            _ => self
+                .more_buckets
+                .get_mut(start..start + len)
+                .unwrap_or(&mut [][..]),
+        };
+        match span.iter().position(|b| b.bucket == bucket) {
+            Some(i) => std::mem::swap(&mut agg.main, &mut span[i]),
+            None => {
+                let old = std::mem::replace(&mut agg.main, Bucket::new(bucket));
+                let at_end = agg.more != NO_MORE && start + len == self.more_buckets.len();
+                if !at_end {
+                    let new_start = self.more_buckets.len();
+                    if agg.more != NO_MORE {
+                        self.more_buckets.extend_from_within(start..start + len);
+                    }
+                    agg.more = new_start as u32;
+                }
+                self.more_buckets.push(old);
+                agg.more_len = agg.more_len.saturating_add(1);
+            }
         }
         agg.main.add(t, verdict, in_region);
         verdict.counts()
@@ -763,10 +779,12 @@ impl Tally {
     fn buckets<'a>(&'a self, agg: &'a Agg) -> impl Iterator<Item = &'a Bucket> {
         let more: &[Bucket] = match agg.more {
             NO_MORE => &[],
-            i => self
-                .more_buckets
-                .get(i as usize)
-                .map_or(&[], |v| v.as_slice()),
+            i => {
+                let start = i as usize;
+                self.more_buckets
+                    .get(start..start + usize::from(agg.more_len))
+                    .unwrap_or(&[])
+            }
         };
         std::iter::once(&agg.main).chain(more.iter())
     }
@@ -871,7 +889,15 @@ impl Tally {
             person_menus: vec![0; states.persons.len()],
             establishment_menus: vec![0; states.establishments.len()],
         };
+        // The pairs in slot order; each pair's other buckets are elsewhere,
+        // so they are prefetched a few pairs ahead.
+        let mut ahead = self.aggs.iter().skip(8);
         for (key, agg) in self.aggs.iter() {
+            if let Some((_, a)) = ahead.next() {
+                if a.more != NO_MORE {
+                    flat::prefetch(self.more_buckets.as_ptr().wrapping_add(a.more as usize));
+                }
+            }
             let now = self.now(agg, &lens);
             let id = (key & u64::from(u32::MAX)) as usize;
             let mi = key >> 40;

@@ -409,13 +409,11 @@ impl Tally {
             w.u64(key);
             w.bucket(&agg.main);
             w.u32(agg.more);
+            w.u16(agg.more_len);
         }
         w.len(self.more_buckets.len());
-        for more in &self.more_buckets {
-            w.len(more.len());
-            for b in more {
-                w.bucket(b);
-            }
+        for b in &self.more_buckets {
+            w.bucket(b);
         }
         let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
         w.len(days.len());
@@ -539,24 +537,33 @@ impl Tally {
             }
             let main = r.bucket()?;
             let more = r.u32()?;
-            if more != NO_MORE {
-                max_more = max_more.max(Some(more));
+            let more_len = r.u16()?;
+            match more {
+                NO_MORE if more_len != 0 => return r.err("a bucket span without a start"),
+                NO_MORE => {}
+                _ => {
+                    let end = u64::from(more) + u64::from(more_len);
+                    max_more = max_more.max(Some(end));
+                }
             }
-            if !t.aggs.insert(key, Agg { main, more }) {
+            if !t.aggs.insert(
+                key,
+                Agg {
+                    main,
+                    more,
+                    more_len,
+                },
+            ) {
                 return r.err("a pair twice");
             }
         }
-        let n = r.len(8)?;
+        let n = r.len(4)?;
+        t.more_buckets.reserve(n);
         for _ in 0..n {
-            let k = r.len(8)?;
-            let mut v = Vec::with_capacity(k);
-            for _ in 0..k {
-                v.push(r.bucket()?);
-            }
-            t.more_buckets.push(v);
+            t.more_buckets.push(r.bucket()?);
         }
-        if max_more.is_some_and(|m| m as usize >= t.more_buckets.len()) {
-            return r.err("a bucket list out of range");
+        if max_more.is_some_and(|end| end > t.more_buckets.len() as u64) {
+            return r.err("a bucket span out of range");
         }
         let n = r.len(22)?;
         let contract_start = t.project.as_ref().map(|p| p.contract_start);

@@ -49,7 +49,7 @@ fn hash_u64(k: u64) -> u64 {
 
 /// Hints the CPU to bring `p`'s cache line in (a no-op off x86-64).
 #[inline]
-fn prefetch<T>(p: *const T) {
+pub(super) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults, whatever the address; the pointer
     // is never dereferenced.
