@@ -338,7 +338,7 @@ struct Menu {
 pub struct Tally {
     project: Option<ProjectDefined>,
     menus: Vec<Menu>,
-    menu_index: std::collections::HashMap<String, u16>,
+    menu_index: HashMap<String, u16>,
     /// Menus referred to before (or without) being defined.
     unknown_menus: HashSet<String>,
     persons: Interner,
@@ -388,7 +388,7 @@ impl Tally {
         Tally {
             project: None,
             menus: Vec::new(),
-            menu_index: std::collections::HashMap::new(),
+            menu_index: HashMap::new(),
             unknown_menus: HashSet::new(),
             persons: Interner::default(),
             establishments: Interner::default(),
