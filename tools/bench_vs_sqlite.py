@@ -309,10 +309,18 @@ def main():
     print("| step | jisseki | SQLite | jisseki ÷ SQLite |")
     print("|---|---:|---:|---:|")
 
+    def value(v, unit, fmt):
+        if v is None:
+            return "–"
+        # Times under a second in milliseconds: a kept report takes a few.
+        if unit == "s" and v < 1:
+            return f"{v * 1000:.1f} ms"
+        return fmt.format(v) + f" {unit}"
+
     def line(name, js, ss, unit="s", fmt="{:.2f}"):
-        ratio = f"{js / ss:.2f}" if js and ss else "–"
-        jv = fmt.format(js) + f" {unit}" if js is not None else "–"
-        sv = fmt.format(ss) + f" {unit}" if ss is not None else "–"
+        ratio = (f"{js / ss:.4f}" if js / ss < 0.01 else f"{js / ss:.2f}") if js and ss else "–"
+        jv = value(js, unit, fmt)
+        sv = value(ss, unit, fmt)
         print(f"| {name} | {jv} | {sv} | {ratio} |")
 
     line("import, whole (jisseki import / Python JSON parse + insert)", j_import_s, s_import)

@@ -254,7 +254,12 @@ pub fn figures(r: &Resolved, q: Query) -> Figures {
             continue;
         };
         let verdict = output::verdict(menu.category, menu.kind, &a.terms(), fiscal_year(a.date));
-        if verdict.counts() {
+        // An attendance before the contract start is not a use of the
+        // programme (F-2: the figures run from the contract start): it is
+        // in no output window, so it is never the first use an outcome
+        // follows (XC-7), and a subject counted only before the start is
+        // not counted in output (XC-8).
+        if verdict.counts() && a.date >= project.contract_start {
             let e = programme_first.entry(subject.clone()).or_insert(a.date);
             *e = (*e).min(a.date);
         }
@@ -278,7 +283,7 @@ pub fn figures(r: &Resolved, q: Query) -> Figures {
             .unwrap_or(&[]);
         let fy = (q.scope == Scope::FiscalYear).then(|| fiscal_year(q.as_of));
         let mut m = menu_output(menu, list, &w, fy);
-        let firsts = first_uses(list, &programme_first);
+        let firsts = first_uses(list, &programme_first, project.contract_start);
         menu_outcomes(r, menu, &firsts, list, &w, &mut m, &mut interpretations);
         for o in m
             .outcomes
@@ -438,9 +443,14 @@ fn menu_output(
 fn first_uses<'a>(
     list: &'a [Seen],
     programme_first: &HashMap<Subject, Date>,
+    contract_start: Date,
 ) -> HashMap<&'a Subject, FirstUse> {
     let mut out = HashMap::new();
-    for s in list.iter().filter(|s| s.verdict.counts()) {
+    // Counted attendances of the programme: from the contract start.
+    for s in list
+        .iter()
+        .filter(|s| s.verdict.counts() && s.att.date >= contract_start)
+    {
         out.entry(&s.subject).or_insert_with(|| FirstUse {
             date: s.att.date,
             rule: s.verdict.rule(),
@@ -717,6 +727,48 @@ mod tests {
             (menu_of(&f, "B-1").outcome, menu_of(&f, "C-1").outcome),
             (0, 1)
         );
+    }
+
+    /// An attendance before the contract start is no use of the programme:
+    /// a person counted only then is not in the menu's output, so a later
+    /// hire is excluded under XC-8 (in the cumulative figures as in the
+    /// fiscal year's); and the first use an outcome must follow (XC-7) is
+    /// the first attendance from the contract start.
+    #[test]
+    fn xc_8_an_attendance_before_the_contract_start_is_no_use_of_the_programme() {
+        let cumulative = |lines: &[String]| {
+            figures(
+                &resolve(events(lines), None),
+                Query {
+                    as_of: Date::parse_iso("2025-03-31").unwrap(),
+                    scope: Scope::Cumulative,
+                },
+            )
+        };
+        let before_only = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            att("B-1", "P", "2024-09-20"),
+            hire("P", "2025-01-06", ""),
+        ];
+        for f in [cumulative(&before_only), figs(&before_only, None)] {
+            let m = menu_of(&f, "B-1");
+            assert_eq!((m.output, m.outcome), (0, 0));
+            assert_eq!(m.outcomes[0].verdict, Verdict::Excluded(RuleId::XC8));
+        }
+        // Attended before and after the start; hired between the two: the
+        // hire precedes the first use from the start (XC-7).
+        let both = vec![
+            PROJECT.to_string(),
+            menu("B-1", "B"),
+            att("B-1", "P", "2024-09-20"),
+            hire("P", "2024-11-05", ""),
+            att("B-1", "P", "2024-11-10"),
+        ];
+        let f = cumulative(&both);
+        let m = menu_of(&f, "B-1");
+        assert_eq!((m.output, m.outcome), (1, 0));
+        assert_eq!(m.outcomes[0].verdict, Verdict::Excluded(RuleId::XC7));
     }
 
     #[test]

@@ -139,7 +139,8 @@ fn agg_key(menu: u16, subject: SubjectKey) -> u64 {
 }
 
 /// The bucket of an attendance dated `d`: its fiscal year, or 0 before the
-/// contract start (no window holds those; XC-7 still sees them).
+/// contract start. No window holds those, and they are no use of the
+/// programme: never a subject's first counted attendance (XC-7, XC-8).
 fn bucket_of(d: Date, contract_start: Date) -> u16 {
     if d < contract_start {
         0
@@ -794,7 +795,12 @@ impl Tally {
         let mut now = AggNow::default();
         for b in self.buckets(agg) {
             let in_window = lens.in_window(b.bucket);
-            if let Some(fc) = b.first_counted.filter(|f| f.terms.date <= lens.as_of) {
+            // Bucket 0 (before the contract start) is no use of the
+            // programme: never a first counted attendance (as `figures`).
+            let fc = b
+                .first_counted
+                .filter(|f| b.bucket != 0 && f.terms.date <= lens.as_of);
+            if let Some(fc) = fc {
                 if now
                     .first_counted
                     .is_none_or(|f| fc.terms.date < f.terms.date)
