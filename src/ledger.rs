@@ -355,22 +355,41 @@ fn read_marker(dir: &Path) -> Result<Option<u32>, LedgerError> {
     }
 }
 
-/// The head named by a ledger's head file: (seq of the last event, chain
-/// hash), if the file is there and whole.
-fn read_head_file(dir: &Path) -> Option<(u64, String)> {
+/// The seq of the last event named by a ledger's head file, if the file is
+/// there and whole.
+fn read_head_file(dir: &Path) -> Option<u64> {
     let text = fs::read_to_string(dir.join(HEAD_FILE)).ok()?;
     let rest = text.strip_prefix(HEAD_PREFIX)?;
     let mut lines = rest.lines();
     let seq = lines.next()?.strip_prefix("seq ")?.parse().ok()?;
     let hash = lines.next()?.strip_prefix("hash ")?;
     let ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-    (ok && lines.next() == Some("end") && lines.next().is_none()).then(|| (seq, hash.to_string()))
+    (ok && lines.next() == Some("end") && lines.next().is_none()).then_some(seq)
 }
 
 impl Ledger {
-    /// Before a handle's first append: removes the head file, durably, so
-    /// that no reader takes it for the head while the journal moves.
-    fn before_write(&mut self) -> Result<(), LedgerError> {
+    /// Writes to the journal with `write`, keeping the head file true:
+    /// before a handle's first append the file is removed (durably), and a
+    /// failed append leaves the durable head unsure, so the file is not
+    /// written at close (the next open rewrites it).
+    fn journaled<T>(
+        &mut self,
+        write: impl FnOnce(&mut Journal<Box<dyn Storage>>) -> Result<T, JournalError>,
+    ) -> Result<T, LedgerError> {
+        self.remove_head_file()?;
+        let written = write(&mut self.journal);
+        if written.is_err() {
+            if let Some(h) = self.head_file.as_mut() {
+                h.unsure = true;
+            }
+        }
+        Ok(written?)
+    }
+
+    /// Removes the head file, durably, once per handle (before its first
+    /// append), so that no reader takes it for the head while the journal
+    /// moves.
+    fn remove_head_file(&mut self) -> Result<(), LedgerError> {
         let Some(h) = self.head_file.as_mut().filter(|h| !h.removed) else {
             return Ok(());
         };
@@ -384,16 +403,6 @@ impl Ledger {
         Ok(())
     }
 
-    /// After an append: a failed one leaves the durable head unsure.
-    fn after_write<T>(&mut self, r: Result<T, JournalError>) -> Result<T, LedgerError> {
-        if r.is_err() {
-            if let Some(h) = self.head_file.as_mut() {
-                h.unsure = true;
-            }
-        }
-        Ok(r?)
-    }
-
     /// Writes the head file (atomically: aside, synced, renamed) if this
     /// handle removed it or it is missing, and the head is sure.
     fn write_head_file(&self) -> Result<(), LedgerError> {
@@ -405,22 +414,15 @@ impl Ledger {
             return Ok(());
         }
         let head = self.journal.head();
-        let hex: String = head.hash.iter().map(|b| format!("{b:02x}")).collect();
-        let tmp = h.dir.join(HEAD_TMP);
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        write!(
-            f,
-            "{HEAD_PREFIX}seq {}\nhash {hex}\nend\n",
-            head.next_seq - 1
-        )
-        .map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io_err(&path))?;
-        fsync_dir(&h.dir)
+        let text = format!(
+            "{HEAD_PREFIX}seq {}\nhash {}\nend\n",
+            head.next_seq - 1,
+            hex::encode(head.hash)
+        );
+        journal::replace_file(&h.dir, HEAD_FILE, HEAD_TMP, text.as_bytes(), true)
+            .map_err(io_err(&path))
     }
-}
 
-impl Ledger {
     /// The report of the ledger in `dir` as it stands, for `request`, if
     /// a kept one can be read without opening the journal: a ledger of
     /// format 2 whose head file names the head (no writer has it open: this
@@ -439,7 +441,7 @@ impl Ledger {
             _ => return None,
         }
         let _lock = take_lock(dir, Access::Read).ok()?;
-        let (seq, _) = read_head_file(dir)?;
+        let seq = read_head_file(dir)?;
         let fp = crate::projection::tally::fingerprint();
         let name = checkpoints::result_name(&fp, seq, as_of, scope, request);
         let side = journal::SledStorage::side_dir_of(&dir.join(JOURNAL_DIR));
@@ -506,19 +508,14 @@ impl Ledger {
         // The marker is written last, and atomically (written aside, synced,
         // renamed): a directory without it is not a ledger yet, so an
         // interrupted init is simply run again.
-        let tmp = dir.join(MARKER_TMP);
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(format!("{MARKER_PREFIX}{LEDGER_FORMAT}\n").as_bytes())
-            .map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        let marker = dir.join(MARKER_FILE);
-        fs::rename(&tmp, &marker).map_err(io_err(&marker))?;
-        fsync_dir(dir)
+        let text = format!("{MARKER_PREFIX}{LEDGER_FORMAT}\n");
+        journal::replace_file(dir, MARKER_FILE, MARKER_TMP, text.as_bytes(), true)
+            .map_err(io_err(&dir.join(MARKER_FILE)))
     }
 
     /// Opens the ledger in `dir`.
     pub fn open(dir: &Path, access: Access, clock: Arc<dyn Clock>) -> Result<Ledger, LedgerError> {
-        match read_marker(dir)? {
+        let format = match read_marker(dir)? {
             None => {
                 return Err(LedgerError::NotALedger {
                     path: dir.to_path_buf(),
@@ -530,8 +527,8 @@ impl Ledger {
                     supported: LEDGER_FORMAT,
                 })
             }
-            Some(_) => {}
-        }
+            Some(v) => v,
+        };
         let lock = take_lock(dir, access)?;
         // sled would make an empty database where the journal is missing:
         // a ledger without its journal is damaged, never empty.
@@ -553,7 +550,6 @@ impl Ledger {
                 },
                 other => other.into(),
             })?;
-        let format = read_marker(dir)?.unwrap_or(1);
         Ok(Ledger {
             journal,
             _lock: Some(lock),
@@ -615,9 +611,7 @@ impl Ledger {
         }
         let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
         let events = plan.new.into_iter().map(|(_, e)| e).collect();
-        self.before_write()?;
-        let written = self.journal.append(events, plan.index);
-        let recs = self.after_write(written)?;
+        let recs = self.journaled(|j| j.append(events, plan.index))?;
         report.appended = lines
             .into_iter()
             .zip(recs.iter())
@@ -760,9 +754,7 @@ impl Ledger {
         let recs = if lines.is_empty() {
             Vec::new()
         } else {
-            self.before_write()?;
-            let written = self.journal.append(events, plan.index);
-            self.after_write(written)?
+            self.journaled(|j| j.append(events, plan.index))?
         };
         let new_head = self.head();
         let mut reports: Vec<AppendReport> = (0..requests)
@@ -883,9 +875,7 @@ impl Ledger {
                 .zip(&recs)
                 .map(|(line, r)| (line, r.seq, r.id))
                 .collect();
-            self.before_write()?;
-            let written = self.journal.append_recorded(recs, plan.index);
-            self.after_write(written)?;
+            self.journaled(|j| j.append_recorded(recs, plan.index))?;
         }
         report.head = Some(self.head());
         Ok(report)

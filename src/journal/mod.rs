@@ -21,7 +21,8 @@ pub mod storage;
 
 pub use chain::{hash_text, RecordedEvent, GENESIS};
 pub use storage::{
-    MemStorage, SimCounts, SimDisk, SimFault, SledStorage, Storage, StorageError, WriteBatch,
+    replace_file, MemStorage, SimCounts, SimDisk, SimFault, SledStorage, Storage, StorageError,
+    WriteBatch,
 };
 
 use crate::domain::{Event, EventBody, EVENT_SCHEMA_VERSION};

@@ -736,7 +736,19 @@ impl Storage for SledStorage {
         r
     }
     fn side_put(&mut self, name: &str, value: &[u8], durable: bool) -> Result<(), StorageError> {
-        self.side_put_file(name, value, durable)
+        if !side_name_ok(name) {
+            return Err(bad_side_name(name));
+        }
+        if !self.side.is_dir() {
+            std::fs::create_dir_all(&self.side)?;
+            if let Some(parent) = self.side.parent() {
+                fsync_dir(parent)?;
+            }
+        }
+        // The temporary name is the process's own, so two processes never
+        // share one.
+        let tmp = format!("{name}.{}{SIDE_TMP}", std::process::id());
+        Ok(replace_file(&self.side, name, &tmp, value, durable)?)
     }
     fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         match std::fs::read(self.side_path(name)?) {
@@ -772,39 +784,30 @@ impl Storage for SledStorage {
     }
 }
 
-impl SledStorage {
-    fn side_put_file(
-        &mut self,
-        name: &str,
-        value: &[u8],
-        durable: bool,
-    ) -> Result<(), StorageError> {
-        use std::io::Write;
-        let path = self.side_path(name)?;
-        if !self.side.is_dir() {
-            std::fs::create_dir_all(&self.side)?;
-            if let Some(parent) = self.side.parent() {
-                fsync_dir(parent)?;
-            }
-        }
-        // Written under a temporary name, synced, then renamed: a crash
-        // leaves the old entry or the new one, never a part. (The name is
-        // the process's own, so two processes never share one.)
-        let tmp = self
-            .side
-            .join(format!("{name}.{}{SIDE_TMP}", std::process::id()));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(value)?;
-        if durable {
-            f.sync_all()?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, &path)?;
-        if durable {
-            fsync_dir(&self.side)?;
-        }
-        Ok(())
+/// Replaces the file `dir/name` with `bytes`, atomically: written to
+/// `dir/tmp`, then renamed over it, so a crash leaves the old file or the
+/// new one, never a part. When `durable`, the file is synced before the
+/// rename and the directory after it.
+pub fn replace_file(
+    dir: &Path,
+    name: &str,
+    tmp: &str,
+    bytes: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(tmp);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    if durable {
+        f.sync_all()?;
     }
+    drop(f);
+    std::fs::rename(&tmp, dir.join(name))?;
+    if durable {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 impl Drop for SledStorage {

@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 
 const HEAD: &[u8] = b"checkpoint/h/";
 const PART: &[u8] = b"checkpoint/p/";
-/// Where format 1 kept rendered reports (removed when met).
+/// Where format 1 kept rendered reports (removed by the next save).
 const RESULT: &[u8] = b"checkpoint/r/";
 /// The side entries holding kept reports start with this.
 const RESULT_PREFIX: &str = "report-";
@@ -137,13 +137,9 @@ fn head_name(fp: &[u8; 8], seq: u64) -> Vec<u8> {
     [HEAD, fp.as_slice(), &seq.to_be_bytes()].concat()
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The side entry holding the state of the checkpoint at `seq`.
 fn state_name(fp: &[u8; 8], seq: u64) -> String {
-    format!("{STATE_PREFIX}{}-{seq:020}", hex(fp))
+    format!("{STATE_PREFIX}{}-{seq:020}", hex::encode(fp))
 }
 
 /// The side entry holding the report rendered for `request` (format and
@@ -163,12 +159,12 @@ pub(crate) fn result_name(
         )
         .as_bytes(),
     );
-    format!("{}{}", result_prefix(fp, seq), hex(&key[..16]))
+    format!("{}{}", result_prefix(fp, seq), hex::encode(&key[..16]))
 }
 
 /// The start of the names of the reports kept at `seq`.
 fn result_prefix(fp: &[u8; 8], seq: u64) -> String {
-    format!("{RESULT_PREFIX}{}-{seq:020}-", hex(fp))
+    format!("{RESULT_PREFIX}{}-{seq:020}-", hex::encode(fp))
 }
 
 /// A kept report's bytes, framed so that a damaged or half-written one is
@@ -423,11 +419,13 @@ impl Ledger {
         for (f, s) in &stale {
             deletes.push(head_name(f, *s));
         }
-        // Format 1's parts, wherever they are.
-        self.journal.index_for_each(PART, &mut |rest, _| {
-            deletes.push([PART, rest].concat());
-            true
-        })?;
+        // Format 1's parts and kept reports, wherever they are.
+        for prefix in [PART, RESULT] {
+            self.journal.index_for_each(prefix, &mut |rest, _| {
+                deletes.push([prefix, rest].concat());
+                true
+            })?;
+        }
         self.journal.write_index(puts, deletes)?;
         // States no header names any more: removed ones, and any left by a
         // crash between a state and its header.
@@ -497,15 +495,6 @@ impl Ledger {
             if !n.starts_with(&this_seq) || here >= RESULTS_KEPT {
                 self.journal.side_remove(n)?;
             }
-        }
-        // Format 1 kept them in the index.
-        let mut legacy = Vec::new();
-        self.journal.index_for_each(RESULT, &mut |rest, _| {
-            legacy.push([RESULT, rest].concat());
-            true
-        })?;
-        if !legacy.is_empty() {
-            self.journal.write_index(Vec::new(), legacy)?;
         }
         self.journal.side_put(name, &frame(bytes), false)?;
         Ok(())

@@ -514,22 +514,20 @@ impl Tally {
             return;
         };
         let category = self.menus[usize::from(mi)].state.category;
-        let subject = match subject_kind(
+        let Some(which) = subject_kind(
             category,
             terms.role,
             person.is_some(),
             establishment.is_some(),
-        ) {
-            Some(SubjectKind::Person) => person
-                .and_then(|p| self.persons.find(p))
-                .map(|id| subject_key(SubjectKind::Person, id)),
-            Some(SubjectKind::Establishment) => establishment
-                .and_then(|e| self.establishments.find(e))
-                .map(|id| subject_key(SubjectKind::Establishment, id)),
-            None => None,
+        ) else {
+            return;
         };
-        if let Some(subject) = subject {
-            self.aggs.prefetch(agg_key(mi, subject));
+        let id = match which {
+            SubjectKind::Person => person.and_then(|p| self.persons.find(p)),
+            SubjectKind::Establishment => establishment.and_then(|e| self.establishments.find(e)),
+        };
+        if let Some(id) = id {
+            self.aggs.prefetch(agg_key(mi, subject_key(which, id)));
         }
     }
 

@@ -702,18 +702,15 @@ async fn explain(
     Query(q): Query<ExplainQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let caller = match allowed(caller, &p, lang, Need::Read) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
     let Figured {
+        caller,
         r,
         f,
         as_of,
         known_at,
     } = match figured(
         &app,
-        &caller,
+        caller,
         &p,
         q.as_of.as_deref(),
         q.known_at.as_deref(),
@@ -858,26 +855,31 @@ async fn facts(
         .map_err(|e| Box::new(error_page(caller, p, lang, e)))
 }
 
-/// What the explain and report pages read: the facts as known at a time,
-/// and the fiscal-year figures as of a date (the latest event's when none).
+/// What the explain and report pages read: who asks, the facts as known at
+/// a time, and the fiscal-year figures as of a date (the latest event's
+/// when none).
 struct Figured {
+    caller: Caller,
     r: crate::projection::Resolved,
     f: crate::projection::Figures,
     as_of: Date,
     known_at: Option<i64>,
 }
 
+/// [`Figured`] for a caller allowed to read project `p`, or the page that
+/// refuses the request.
 async fn figured(
     app: &App,
-    caller: &Caller,
+    caller: Option<Extension<Caller>>,
     p: &str,
     as_of: Option<&str>,
     known_at: Option<&str>,
     lang: Lang,
 ) -> Result<Figured, Box<Response>> {
+    let caller = allowed(caller, p, lang, Need::Read)?;
     let known_at =
-        known_at_of(known_at, lang).map_err(|m| Box::new(page_error(caller, p, lang, &m)))?;
-    let r = facts(app, caller, p, known_at, lang).await?;
+        known_at_of(known_at, lang).map_err(|m| Box::new(page_error(&caller, p, lang, &m)))?;
+    let r = facts(app, &caller, p, known_at, lang).await?;
     let as_of = as_of
         .and_then(Date::parse_iso)
         .unwrap_or_else(|| r.latest_date());
@@ -889,6 +891,7 @@ async fn figured(
         },
     );
     Ok(Figured {
+        caller,
         r,
         f,
         as_of,
@@ -2084,19 +2087,16 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let lang = q.lang.unwrap_or_default();
-    let caller = match allowed(caller, &p, lang, Need::Read) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
     let known_text = q.known_at.clone().filter(|s| !s.is_empty());
     let Figured {
+        caller,
         r,
         f,
         as_of,
         known_at,
     } = match figured(
         &app,
-        &caller,
+        caller,
         &p,
         q.as_of.as_deref(),
         known_text.as_deref(),

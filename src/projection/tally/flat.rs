@@ -70,6 +70,101 @@ fn home(hash: u64, bits: u32) -> usize {
     }
 }
 
+/// A slot of an open-addressing table: empty, or holding a key whose
+/// hash places it.
+trait Slot: Copy {
+    /// What fills an empty slot.
+    const EMPTY: Self;
+    fn is_empty(&self) -> bool;
+}
+
+/// Open-addressing slots: linear probing over a power-of-two array, grown
+/// at 3/4 full. The tables below say how a slot's key hashes and matches.
+struct Slots<T> {
+    slots: Vec<T>,
+    bits: u32,
+    len: usize,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            slots: Vec::new(),
+            bits: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<T: Slot> Slots<T> {
+    /// Room for `n` keys without growing; `hash_of` hashes a full slot.
+    fn reserve(&mut self, n: usize, hash_of: impl Fn(&T) -> u64) {
+        let mut bits = self.bits.max(4);
+        while (1usize << bits) * 3 / 4 < n {
+            bits += 1;
+        }
+        if bits == self.bits && !self.slots.is_empty() {
+            return;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![T::EMPTY; 1 << bits]);
+        self.bits = bits;
+        for s in old.into_iter().filter(|s| !s.is_empty()) {
+            match self.probe(hash_of(&s), |_| false) {
+                Ok(i) | Err(i) => self.slots[i] = s,
+            }
+        }
+    }
+
+    /// Room for one more key.
+    #[inline]
+    fn room_for_one(&mut self, hash_of: impl Fn(&T) -> u64) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.reserve(self.len + 1, hash_of);
+        }
+    }
+
+    /// Where the key hashed to `hash` is (`Ok`), or the empty slot where it
+    /// would go (`Err`). The table must have slots.
+    #[inline]
+    fn probe(&self, hash: u64, is_key: impl Fn(&T) -> bool) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = home(hash, self.bits);
+        loop {
+            let slot = &self.slots[i];
+            if slot.is_empty() {
+                return Err(i);
+            }
+            if is_key(slot) {
+                return Ok(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// [`Slots::probe`] of a table that may have no slots yet.
+    #[inline]
+    fn find(&self, hash: u64, is_key: impl Fn(&T) -> bool) -> Option<&T> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.probe(hash, is_key).ok().map(|i| &self.slots[i])
+    }
+
+    /// Brings the slot the key hashed to `hash` would be found at into the
+    /// cache.
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        if !self.slots.is_empty() {
+            prefetch(self.slots.as_ptr().wrapping_add(home(hash, self.bits)));
+        }
+    }
+
+    /// The full slots, in slot order.
+    fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.slots.iter().filter(|s| !s.is_empty())
+    }
+}
+
 /// Ids up to this many bytes are kept inside the slot.
 pub(super) const INLINE: usize = 16;
 /// `IdSlot::len` of an id kept in [`IdTable::long`] (its index in `key`).
@@ -79,29 +174,32 @@ const EMPTY_ID: u32 = u32::MAX;
 
 /// One interned id, its number and its state.
 #[derive(Clone, Copy)]
-pub(super) struct IdSlot {
+struct IdSlot {
     key: [u8; INLINE],
     id: u32,
-    pub state: SubjectState,
+    state: SubjectState,
     len: u8,
 }
 
-const EMPTY_SLOT: IdSlot = IdSlot {
-    key: [0; INLINE],
-    id: EMPTY_ID,
-    state: SubjectState {
-        first_attendance: super::NONE_DAY,
-        places: 0,
-    },
-    len: 0,
-};
+impl Slot for IdSlot {
+    const EMPTY: IdSlot = IdSlot {
+        key: [0; INLINE],
+        id: EMPTY_ID,
+        state: SubjectState {
+            first_attendance: super::NONE_DAY,
+            places: 0,
+        },
+        len: 0,
+    };
+    fn is_empty(&self) -> bool {
+        self.id == EMPTY_ID
+    }
+}
 
 /// Ids interned to dense `u32`s, with their [`SubjectState`].
 #[derive(Default)]
 pub(super) struct IdTable {
-    slots: Vec<IdSlot>,
-    bits: u32,
-    len: usize,
+    slots: Slots<IdSlot>,
     /// Ids longer than [`INLINE`] bytes.
     long: Vec<Box<str>>,
 }
@@ -109,7 +207,7 @@ pub(super) struct IdTable {
 impl IdTable {
     /// How many ids.
     pub fn len(&self) -> usize {
-        self.len
+        self.slots.len
     }
 
     fn key_of<'a>(long: &'a [Box<str>], slot: &'a IdSlot) -> &'a [u8] {
@@ -123,77 +221,43 @@ impl IdTable {
 
     /// Room for `n` ids without growing.
     pub fn reserve(&mut self, n: usize) {
-        let mut bits = self.bits.max(4);
-        while (1usize << bits) * 3 / 4 < n {
-            bits += 1;
-        }
-        if bits != self.bits || self.slots.is_empty() {
-            self.rehash(bits);
-        }
-    }
-
-    fn rehash(&mut self, bits: u32) {
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; 1 << bits]);
-        self.bits = bits;
-        let mask = (1usize << bits) - 1;
-        for s in old.into_iter().filter(|s| s.id != EMPTY_ID) {
-            let mut i = home(hash_bytes(Self::key_of(&self.long, &s)), bits);
-            while self.slots[i].id != EMPTY_ID {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
-        }
+        let long = &self.long;
+        self.slots.reserve(n, |s| hash_bytes(Self::key_of(long, s)));
     }
 
     /// Brings the slot `s` would be found at into the cache.
     #[inline]
     pub fn prefetch(&self, s: &str) {
-        if !self.slots.is_empty() {
-            let i = home(hash_bytes(s.as_bytes()), self.bits);
-            prefetch(self.slots.as_ptr().wrapping_add(i));
-        }
+        self.slots.prefetch(hash_bytes(s.as_bytes()));
     }
 
     /// The id of `s`, if interned.
     #[inline]
     pub fn find(&self, s: &str) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
         let bytes = s.as_bytes();
-        let mask = self.slots.len() - 1;
-        let mut i = home(hash_bytes(bytes), self.bits);
-        loop {
-            let slot = &self.slots[i];
-            if slot.id == EMPTY_ID {
-                return None;
-            }
-            if Self::key_of(&self.long, slot) == bytes {
-                return Some(slot.id);
-            }
-            i = (i + 1) & mask;
-        }
+        self.slots
+            .find(hash_bytes(bytes), |slot| {
+                Self::key_of(&self.long, slot) == bytes
+            })
+            .map(|slot| slot.id)
     }
 
     /// The id of `s` and its state, interning it when new.
     pub fn intern(&mut self, s: &str) -> (u32, &mut SubjectState) {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.reserve(self.len + 1);
-        }
+        let long = &self.long;
+        self.slots
+            .room_for_one(|slot| hash_bytes(Self::key_of(long, slot)));
         let bytes = s.as_bytes();
-        let mask = self.slots.len() - 1;
-        let mut i = home(hash_bytes(bytes), self.bits);
-        loop {
-            let slot = &self.slots[i];
-            if slot.id == EMPTY_ID {
-                break;
-            }
-            if Self::key_of(&self.long, slot) == bytes {
-                let slot = &mut self.slots[i];
+        let i = match self
+            .slots
+            .probe(hash_bytes(bytes), |slot| Self::key_of(long, slot) == bytes)
+        {
+            Ok(i) => {
+                let slot = &mut self.slots.slots[i];
                 return (slot.id, &mut slot.state);
             }
-            i = (i + 1) & mask;
-        }
+            Err(i) => i,
+        };
         let mut key = [0u8; INLINE];
         let len = if bytes.len() <= INLINE {
             key[..bytes.len()].copy_from_slice(bytes);
@@ -203,9 +267,9 @@ impl IdTable {
             self.long.push(s.into());
             LONG
         };
-        let id = self.len as u32;
-        self.len += 1;
-        let slot = &mut self.slots[i];
+        let id = self.slots.len as u32;
+        self.slots.len += 1;
+        let slot = &mut self.slots.slots[i];
         *slot = IdSlot {
             key,
             id,
@@ -219,13 +283,12 @@ impl IdTable {
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8], SubjectState)> + '_ {
         self.slots
             .iter()
-            .filter(|s| s.id != EMPTY_ID)
             .map(|s| (s.id, Self::key_of(&self.long, s), s.state))
     }
 
     /// The states, indexed by id.
     pub fn states(&self) -> Vec<SubjectState> {
-        let mut out = vec![SubjectState::default(); self.len];
+        let mut out = vec![SubjectState::default(); self.len()];
         for (id, _, st) in self.iter() {
             out[id as usize] = st;
         }
@@ -237,108 +300,67 @@ impl IdTable {
 /// menus are below 2^16 and sit at bit 40).
 const EMPTY_KEY: u64 = u64::MAX;
 
+impl Slot for (u64, Agg) {
+    const EMPTY: (u64, Agg) = (EMPTY_KEY, Agg::EMPTY);
+    fn is_empty(&self) -> bool {
+        self.0 == EMPTY_KEY
+    }
+}
+
 /// (menu, subject) pairs and their [`Agg`].
 #[derive(Default)]
 pub(super) struct AggTable {
-    slots: Vec<(u64, Agg)>,
-    bits: u32,
-    len: usize,
+    slots: Slots<(u64, Agg)>,
 }
 
 impl AggTable {
     /// How many pairs.
     pub fn len(&self) -> usize {
-        self.len
+        self.slots.len
     }
 
     /// Room for `n` pairs without growing.
     pub fn reserve(&mut self, n: usize) {
-        let mut bits = self.bits.max(4);
-        while (1usize << bits) * 3 / 4 < n {
-            bits += 1;
-        }
-        if bits != self.bits || self.slots.is_empty() {
-            self.rehash(bits);
-        }
-    }
-
-    fn rehash(&mut self, bits: u32) {
-        let empty = (EMPTY_KEY, Agg::EMPTY);
-        let old = std::mem::replace(&mut self.slots, vec![empty; 1 << bits]);
-        self.bits = bits;
-        let mask = (1usize << bits) - 1;
-        for (k, a) in old.into_iter().filter(|s| s.0 != EMPTY_KEY) {
-            let mut i = home(hash_u64(k), bits);
-            while self.slots[i].0 != EMPTY_KEY {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = (k, a);
-        }
+        self.slots.reserve(n, |s| hash_u64(s.0));
     }
 
     /// Brings the slot `key` would be found at into the cache.
     #[inline]
     pub fn prefetch(&self, key: u64) {
-        if !self.slots.is_empty() {
-            let i = home(hash_u64(key), self.bits);
-            prefetch(self.slots.as_ptr().wrapping_add(i));
-        }
+        self.slots.prefetch(hash_u64(key));
     }
 
     /// The pair's aggregate, made by `new` when absent.
     pub fn entry(&mut self, key: u64, new: impl FnOnce() -> Agg) -> &mut Agg {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.reserve(self.len + 1);
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = home(hash_u64(key), self.bits);
-        loop {
-            let k = self.slots[i].0;
-            if k == key {
-                return &mut self.slots[i].1;
+        self.slots.room_for_one(|s| hash_u64(s.0));
+        let i = match self.slots.probe(hash_u64(key), |s| s.0 == key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.slots.len += 1;
+                self.slots.slots[i] = (key, new());
+                i
             }
-            if k == EMPTY_KEY {
-                break;
-            }
-            i = (i + 1) & mask;
-        }
-        self.len += 1;
-        self.slots[i] = (key, new());
-        &mut self.slots[i].1
+        };
+        &mut self.slots.slots[i].1
     }
 
     /// Adds a pair; `false` (and nothing changed) when it is there.
     pub fn insert(&mut self, key: u64, agg: Agg) -> bool {
-        let before = self.len;
+        let before = self.len();
         self.entry(key, || agg);
-        self.len > before
+        self.len() > before
     }
 
     /// The pair's aggregate.
     pub fn get(&self, key: u64) -> Option<&Agg> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = home(hash_u64(key), self.bits);
-        loop {
-            let (k, a) = &self.slots[i];
-            if *k == key {
-                return Some(a);
-            }
-            if *k == EMPTY_KEY {
-                return None;
-            }
-            i = (i + 1) & mask;
-        }
+        self.slots
+            .find(hash_u64(key), |s| s.0 == key)
+            .map(|(_, a)| a)
     }
 
     /// Every pair, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Agg)> + '_ {
-        self.slots
-            .iter()
-            .filter(|s| s.0 != EMPTY_KEY)
-            .map(|(k, a)| (*k, a))
+        self.slots.iter().map(|(k, a)| (*k, a))
     }
 }
 
