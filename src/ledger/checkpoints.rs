@@ -46,6 +46,9 @@ const RESULT_MAGIC: &[u8; 8] = b"JSKKEPT1";
 /// Format 1 kept the state in 64 KiB parts under `checkpoint/p/`, inside
 /// sled; such checkpoints are passed over, and removed by the next save.
 const HEADER_FORMAT: u32 = 2;
+/// The fewest events a fold reads for it to update the pairs on a second
+/// thread ([`Tally::pipelined`]).
+const PIPELINE_EVENTS_MIN: u64 = 100_000;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
 /// The side entries holding states start with this.
 const STATE_PREFIX: &str = "tally-";
@@ -303,18 +306,24 @@ impl Ledger {
             None => (Tally::new(), (0, journal::GENESIS), 0),
         };
         let mut sound = tally.is_sound();
-        self.journal.scan_range_chunks(from + 1, cut, |views| {
-            if let Some(e) = views.last() {
-                head = (e.seq, e.hash);
-            }
-            if sound
-                && tally
-                    .events(views.iter().map(|e| (e.seq, &e.body)), standings)
-                    .is_err()
-            {
-                sound = false;
-            }
-            Ok(())
+        // A long fold updates the pairs on a second core (`Tally::pipelined`);
+        // a short one is not worth the thread.
+        let parallel = cut.saturating_sub(from) >= PIPELINE_EVENTS_MIN
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+        tally.pipelined(parallel, |fold| {
+            self.journal.scan_range_chunks(from + 1, cut, |views| {
+                if let Some(e) = views.last() {
+                    head = (e.seq, e.hash);
+                }
+                if sound
+                    && fold
+                        .events(views.iter().map(|e| (e.seq, &e.body)), standings)
+                        .is_err()
+                {
+                    sound = false;
+                }
+                Ok(())
+            })
         })?;
         Ok(Folded { tally, head, from })
     }

@@ -262,7 +262,7 @@ const NO_MORE: u32 = u32::MAX;
 
 /// One (menu, subject) pair: the bucket it last used inline, any others
 /// (a subject attending one menu in several fiscal years) in the span
-/// `more..more + more_len` of `Tally::more_buckets`.
+/// `more..more + more_len` of `Pairs::more`.
 #[derive(Debug, Clone, Copy)]
 struct Agg {
     main: Bucket,
@@ -281,6 +281,78 @@ impl Agg {
         more: NO_MORE,
         more_len: 0,
     };
+}
+
+/// A judged attendance on its way to its (menu, subject) pair.
+#[derive(Debug, Clone, Copy)]
+struct PairOp {
+    key: u64,
+    bucket: u16,
+    terms: AttendanceTerms,
+    verdict: Verdict,
+    in_region: bool,
+}
+
+/// The (menu, subject) pairs: what [`Tally`] keeps per pair, apart from
+/// the rest of the fold so that another thread can own it while the events
+/// are read and judged ([`Tally::pipelined`]).
+#[derive(Default)]
+struct Pairs {
+    aggs: flat::AggTable,
+    /// The buckets of pairs beyond their inline one, each pair's together
+    /// (a pair that outgrows its span moves it to the end).
+    more: Vec<Bucket>,
+}
+
+impl Pairs {
+    /// Applies `ops` in order, bringing the slot of the op
+    /// `PAIR_AHEAD` places on into the cache while one is applied: at
+    /// millions of pairs each slot is a cache miss, and this lets them
+    /// overlap.
+    fn apply_all(&mut self, ops: &[PairOp]) {
+        const PAIR_AHEAD: usize = 8;
+        for (i, op) in ops.iter().enumerate() {
+            if let Some(next) = ops.get(i + PAIR_AHEAD) {
+                self.aggs.prefetch(next.key);
+            }
+            self.apply(op);
+        }
+    }
+
+    fn apply(&mut self, op: &PairOp) {
+        let (t, verdict, in_region, bucket) = (&op.terms, op.verdict, op.in_region, op.bucket);
+        let agg = self.aggs.entry(op.key, || Agg {
+            main: Bucket::new(bucket),
+            more: NO_MORE,
+            more_len: 0,
+        });
+        if agg.main.bucket == bucket {
+            agg.main.add(t, verdict, in_region);
+            return;
+        }
+        let (start, len) = (agg.more as usize, usize::from(agg.more_len));
+        let span = match agg.more {
+            NO_MORE => &mut [][..],
+            _ => self.more.get_mut(start..start + len).unwrap_or(&mut [][..]),
+        };
+        match span.iter().position(|b| b.bucket == bucket) {
+            Some(i) => std::mem::swap(&mut agg.main, &mut span[i]),
+            None => {
+                let old = std::mem::replace(&mut agg.main, Bucket::new(bucket));
+                let at_end = agg.more != NO_MORE && start + len == self.more.len();
+                if !at_end {
+                    let new_start = self.more.len();
+                    if agg.more != NO_MORE {
+                        self.more.extend_from_within(start..start + len);
+                    }
+                    agg.more = new_start as u32;
+                }
+                self.more.push(old);
+                agg.more_len = agg.more_len.saturating_add(1);
+            }
+        }
+        agg.main.add(t, verdict, in_region);
+    }
 }
 
 /// One (menu, subject) pair as of a query's date and window.
@@ -344,10 +416,13 @@ pub struct Tally {
     unknown_menus: HashSet<String>,
     persons: Interner,
     establishments: Interner,
-    aggs: flat::AggTable,
-    /// The buckets of pairs beyond their inline one, each pair's together
-    /// (a pair that outgrows its span moves it to the end).
-    more_buckets: Vec<Bucket>,
+    /// The (menu, subject) pairs. Attendances reach them through
+    /// `pending`, so that a long fold can update them on another core.
+    pairs: Pairs,
+    /// Judged attendances not yet applied to `pairs`: every method that
+    /// folds events applies them before it returns, except inside
+    /// [`Tally::pipelined`], which hands them to its worker.
+    pending: Vec<PairOp>,
     /// Attendances per (menu, date): all of them, for sessions (warnings),
     /// and the counted ones (延べ).
     days: Days,
@@ -369,6 +444,58 @@ pub struct Summary {
     pub figures: Figures,
     /// The number of data-entry warnings ([`super::warnings`]).
     pub warnings: usize,
+}
+
+/// Pair updates handed to [`Tally::pipelined`]'s worker at a time.
+const HANDOFF_OPS: usize = 16 * 1024;
+
+/// A fold in progress under [`Tally::pipelined`].
+pub struct Pipeline<'t> {
+    tally: &'t mut Tally,
+    /// Pair updates handed over at a time ([`HANDOFF_OPS`]).
+    handoff_ops: usize,
+    /// The channel to the thread that owns the pairs, and the batches it
+    /// hands back for reuse; `None`: the pairs are updated here.
+    #[allow(clippy::type_complexity)]
+    worker: Option<(
+        std::sync::mpsc::SyncSender<Vec<PairOp>>,
+        std::sync::mpsc::Receiver<Vec<PairOp>>,
+    )>,
+}
+
+impl Pipeline<'_> {
+    /// Folds a run of events in seq order ([`Tally::events`]).
+    pub fn events<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
+        let r = self.tally.events_deferred(events, standings);
+        if self.worker.is_none() {
+            self.tally.flush();
+        } else if self.tally.pending.len() >= self.handoff_ops {
+            self.hand_off();
+        }
+        r
+    }
+
+    /// Sends the pending pair updates to the worker (or applies them).
+    fn hand_off(&mut self) {
+        let Some((to_worker, spares)) = &self.worker else {
+            self.tally.flush();
+            return;
+        };
+        if self.tally.pending.is_empty() {
+            return;
+        }
+        let next = spares
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(HANDOFF_OPS + crate::journal::CHUNK_EVENTS_MAX));
+        let ops = std::mem::replace(&mut self.tally.pending, next);
+        // A send fails only when the worker has panicked; joining it then
+        // passes the panic on.
+        let _ = to_worker.send(ops);
+    }
 }
 
 const NONE_DAY: i32 = i32::MAX;
@@ -393,8 +520,8 @@ impl Tally {
             unknown_menus: HashSet::new(),
             persons: Interner::default(),
             establishments: Interner::default(),
-            aggs: flat::AggTable::default(),
-            more_buckets: Vec::new(),
+            pairs: Pairs::default(),
+            pending: Vec::new(),
             days: Days::default(),
             named: Vec::new(),
             outcomes: Vec::new(),
@@ -436,49 +563,144 @@ impl Tally {
         body: &BodyView<'_>,
         standings: &std::collections::HashMap<u64, Standing>,
     ) -> Result<(), NeedsReplay> {
+        let r = self.event_deferred(seq, body, standings);
+        self.flush();
+        r
+    }
+
+    /// [`Tally::event`], leaving its pair update in `pending`.
+    fn event_deferred(
+        &mut self,
+        seq: u64,
+        body: &BodyView<'_>,
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
         let plain = !matches!(
             body,
             BodyView::Retraction { .. } | BodyView::Correction { .. }
         );
-        match standings.get(&seq) {
+        let standing = if standings.is_empty() {
+            None
+        } else {
+            standings.get(&seq)
+        };
+        match standing {
             Some(Standing::Retracted) if plain => {
                 self.last_seq = self.last_seq.max(seq);
                 Ok(())
             }
-            Some(Standing::Corrected(b)) if plain => self.fact(seq, &b.view()),
-            _ => self.fact(seq, body),
+            Some(Standing::Corrected(b)) if plain => self.fact_deferred(seq, &b.view()),
+            _ => self.fact_deferred(seq, body),
         }
     }
 
     /// Folds a run of events in seq order, as [`Tally::event`] does one by
-    /// one, looking ahead: while event `i` is folded, the table slots that
-    /// event `i + ID_AHEAD` will intern and that event `i + PAIR_AHEAD`
-    /// will update are brought into the cache. At millions of subjects
-    /// those slots are cache misses, and this lets them overlap instead of
-    /// waiting one after another. Prefetching changes no state, so the
-    /// result is [`Tally::event`]'s.
+    /// one, looking ahead: while event `i` is folded, the id slots that
+    /// event `i + ID_AHEAD` will intern are brought into the cache, and the
+    /// pair updates are applied together at the end, each prefetching the
+    /// slot of the one a few places on ([`Pairs::apply_all`]). At millions
+    /// of subjects those slots are cache misses, and this lets them
+    /// overlap instead of waiting one after another. Prefetching changes no
+    /// state, and the pairs see their updates in seq order, so the result
+    /// is [`Tally::event`]'s.
     pub fn events<'a>(
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
         standings: &std::collections::HashMap<u64, Standing>,
     ) -> Result<(), NeedsReplay> {
+        let r = self.events_deferred(events, standings);
+        self.flush();
+        r
+    }
+
+    /// [`Tally::events`], leaving the pair updates in `pending`.
+    fn events_deferred<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
         const ID_AHEAD: usize = 16;
-        const PAIR_AHEAD: usize = 8;
         let mut ids_ahead = events.clone().skip(ID_AHEAD);
-        let mut pairs_ahead = events.clone().skip(PAIR_AHEAD);
         let mut result = Ok(());
         for (seq, body) in events {
             if let Some((_, b)) = ids_ahead.next() {
                 self.prefetch_ids(b);
             }
-            if let Some((_, b)) = pairs_ahead.next() {
-                self.prefetch_pair(b);
-            }
             if result.is_ok() {
-                result = self.event(seq, body, standings);
+                result = self.event_deferred(seq, body, standings);
             }
         }
         result
+    }
+
+    /// Applies the pending pair updates.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            self.pairs.apply_all(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    /// Runs `f`, which folds events through the [`Pipeline`] it is given,
+    /// with the (menu, subject) pairs updated on a second thread when
+    /// `parallel` (and a thread can be started): this thread decodes,
+    /// interns and judges each attendance, the other applies it to its
+    /// pair. The two halves touch different tables, so each core waits on
+    /// its own cache misses. The pairs see their updates in seq order, so
+    /// the state at the end is the one [`Tally::events`] makes.
+    pub fn pipelined<R>(&mut self, parallel: bool, f: impl FnOnce(&mut Pipeline<'_>) -> R) -> R {
+        self.flush();
+        if !parallel {
+            return f(&mut Pipeline {
+                tally: self,
+                handoff_ops: HANDOFF_OPS,
+                worker: None,
+            });
+        }
+        // The pairs go to the worker once it runs, so that they stay here
+        // if no thread can be started.
+        let (give, take) = std::sync::mpsc::sync_channel::<Pairs>(1);
+        let (to_worker, from_folder) = std::sync::mpsc::sync_channel::<Vec<PairOp>>(4);
+        let (to_folder, spares) = std::sync::mpsc::channel::<Vec<PairOp>>();
+        std::thread::scope(|scope| {
+            let spawned = std::thread::Builder::new()
+                .name("jisseki-pairs".into())
+                .spawn_scoped(scope, move || {
+                    let mut pairs = take.recv().unwrap_or_default();
+                    for mut ops in from_folder {
+                        pairs.apply_all(&ops);
+                        ops.clear();
+                        // The folder may be gone; the batch is then freed.
+                        let _ = to_folder.send(ops);
+                    }
+                    pairs
+                });
+            let Ok(worker) = spawned else {
+                return f(&mut Pipeline {
+                    tally: self,
+                    handoff_ops: HANDOFF_OPS,
+                    worker: None,
+                });
+            };
+            // The worker waits for them; it is gone only if it panicked,
+            // and joining it then passes the panic on.
+            let _ = give.send(std::mem::take(&mut self.pairs));
+            let out = {
+                let mut p = Pipeline {
+                    tally: &mut *self,
+                    handoff_ops: HANDOFF_OPS,
+                    worker: Some((to_worker, spares)),
+                };
+                let out = f(&mut p);
+                p.hand_off();
+                out
+            };
+            match worker.join() {
+                Ok(pairs) => self.pairs = pairs,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            out
+        })
     }
 
     /// Brings the id slots an attendance will intern into the cache.
@@ -498,42 +720,16 @@ impl Tally {
         }
     }
 
-    /// Brings the (menu, subject) slot an attendance will update into the
-    /// cache, when its subject is already interned.
-    fn prefetch_pair(&self, body: &BodyView<'_>) {
-        let BodyView::Attendance {
-            menu,
-            person,
-            establishment,
-            terms,
-        } = body
-        else {
-            return;
-        };
-        let Some(&mi) = self.menu_index.get(*menu) else {
-            return;
-        };
-        let category = self.menus[usize::from(mi)].state.category;
-        let Some(which) = subject_kind(
-            category,
-            terms.role,
-            person.is_some(),
-            establishment.is_some(),
-        ) else {
-            return;
-        };
-        let id = match which {
-            SubjectKind::Person => person.and_then(|p| self.persons.find(p)),
-            SubjectKind::Establishment => establishment.and_then(|e| self.establishments.find(e)),
-        };
-        if let Some(id) = id {
-            self.aggs.prefetch(agg_key(mi, subject_key(which, id)));
-        }
-    }
-
     /// Folds one fact: an event as it stands (corrections applied by the
     /// caller, retracted events left out), in seq order.
     pub fn fact(&mut self, seq: u64, body: &BodyView<'_>) -> Result<(), NeedsReplay> {
+        let r = self.fact_deferred(seq, body);
+        self.flush();
+        r
+    }
+
+    /// [`Tally::fact`], leaving its pair update in `pending`.
+    fn fact_deferred(&mut self, seq: u64, body: &BodyView<'_>) -> Result<(), NeedsReplay> {
         self.last_seq = self.last_seq.max(seq);
         let r = self.fact_inner(seq, body);
         if r.is_err() {
@@ -704,43 +900,13 @@ impl Tally {
             SubjectKind::Establishment => t.establishment_location == Some(Place::InRegion),
             SubjectKind::Person => t.residence == Some(Place::InRegion),
         };
-        let bucket = bucket_of(t.date, contract_start);
-        let agg = self
-            .aggs
-            .entry(agg_key(mi, subject_key(which, id)), || Agg {
-                main: Bucket::new(bucket),
-                more: NO_MORE,
-                more_len: 0,
-            });
-        if agg.main.bucket == bucket {
-            agg.main.add(t, verdict, in_region);
-            return verdict.counts();
-        }
-        let (start, len) = (agg.more as usize, usize::from(agg.more_len));
-        let span = match agg.more {
-            NO_MORE => &mut [][..],
-            _ => self
-                .more_buckets
-                .get_mut(start..start + len)
-                .unwrap_or(&mut [][..]),
-        };
-        match span.iter().position(|b| b.bucket == bucket) {
-            Some(i) => std::mem::swap(&mut agg.main, &mut span[i]),
-            None => {
-                let old = std::mem::replace(&mut agg.main, Bucket::new(bucket));
-                let at_end = agg.more != NO_MORE && start + len == self.more_buckets.len();
-                if !at_end {
-                    let new_start = self.more_buckets.len();
-                    if agg.more != NO_MORE {
-                        self.more_buckets.extend_from_within(start..start + len);
-                    }
-                    agg.more = new_start as u32;
-                }
-                self.more_buckets.push(old);
-                agg.more_len = agg.more_len.saturating_add(1);
-            }
-        }
-        agg.main.add(t, verdict, in_region);
+        self.pending.push(PairOp {
+            key: agg_key(mi, subject_key(which, id)),
+            bucket: bucket_of(t.date, contract_start),
+            terms: *t,
+            verdict,
+            in_region,
+        });
         verdict.counts()
     }
 
@@ -780,7 +946,8 @@ impl Tally {
             NO_MORE => &[],
             i => {
                 let start = i as usize;
-                self.more_buckets
+                self.pairs
+                    .more
                     .get(start..start + usize::from(agg.more_len))
                     .unwrap_or(&[])
             }
@@ -824,6 +991,12 @@ impl Tally {
 
     /// The figures and the warning count as of `q`.
     pub fn finish(&self, q: Query) -> Result<Summary, NeedsReplay> {
+        self.finish_split(q, Split::default())
+    }
+
+    /// [`Tally::finish`], reading the pairs and judging the outcomes in
+    /// parts as `split` says (the figures are the same however it splits).
+    fn finish_split(&self, q: Query, split: Split) -> Result<Summary, NeedsReplay> {
         if self.broken {
             return Err(NeedsReplay);
         }
@@ -887,57 +1060,36 @@ impl Tally {
         let mut interpretations = BTreeSet::new();
         // Outputs (XO-1: one subject per menu), and each subject's first
         // counted attendance of the programme (XC-2, XC-3).
-        let mut subjects = SubjectsNow {
-            persons: vec![NONE_DAY; states.persons.len()],
-            establishments: vec![NONE_DAY; states.establishments.len()],
-            person_menus: vec![0; states.persons.len()],
-            establishment_menus: vec![0; states.establishments.len()],
+        // The pairs are read in parts, on every core when there are many.
+        let parts: Vec<usize> = if self.pairs.aggs.len() >= split.pairs_per_part_min * 2 {
+            (0..2).collect()
+        } else {
+            vec![0]
         };
-        // The pairs in slot order; each pair's other buckets are elsewhere,
-        // so they are prefetched a few pairs ahead.
-        let mut ahead = self.aggs.iter().skip(8);
-        for (key, agg) in self.aggs.iter() {
-            if let Some((_, a)) = ahead.next() {
-                if a.more != NO_MORE {
-                    flat::prefetch(self.more_buckets.as_ptr().wrapping_add(a.more as usize));
-                }
-            }
-            let now = self.now(agg, &lens);
-            let id = (key & u64::from(u32::MAX)) as usize;
-            let mi = key >> 40;
-            let (first, menus) = if key & (1 << 32) != 0 {
-                (
-                    &mut subjects.establishments,
-                    &mut subjects.establishment_menus,
-                )
-            } else {
-                (&mut subjects.persons, &mut subjects.person_menus)
-            };
-            if let Some(bits) = menus.get_mut(id).filter(|_| mi < 64) {
-                *bits |= 1 << mi;
-            }
-            if let Some(f) = now.first_counted {
-                if let Some(slot) = first.get_mut(id) {
-                    *slot = (*slot).min(days(f.terms.date));
-                }
-            }
-            let Some((_, first)) = now.window_first else {
-                continue;
-            };
-            let m = &mut figs[(key >> 40) as usize];
-            let verdict = now.window_first_counted.map_or(first, |(_, v)| v);
-            if verdict.counts() {
-                m.output += 1;
-                if now.first_counted.is_some_and(|f| f.in_region) {
-                    m.in_region += 1;
-                }
-                if key & (1 << 32) != 0 {
-                    m.output_establishments += 1;
-                }
-            } else {
-                *m.excluded.entry(verdict.rule()).or_insert(0) += 1;
+        let mut passes = crate::par::parallel_map(&parts, 2, |&part| {
+            self.pair_pass(part, parts.len(), &lens, &states)
+        })
+        .into_iter();
+        let mut first_pass = passes.next().unwrap_or_else(|| PairCounts {
+            subjects: SubjectsNow::new(states.persons.len(), states.establishments.len()),
+            menus: Vec::new(),
+        });
+        for pass in passes {
+            first_pass.absorb(pass);
+        }
+        let PairCounts {
+            mut subjects,
+            menus: counts,
+        } = first_pass;
+        for (m, c) in figs.iter_mut().zip(counts) {
+            m.output += c.output;
+            m.in_region += c.in_region;
+            m.output_establishments += c.output_establishments;
+            for (rule, n) in c.excluded {
+                *m.excluded.entry(rule).or_insert(0) += n;
             }
         }
+        let subjects = &mut subjects;
         // 延べ: the counted attendances in the window.
         for (mi, date, d) in self.days.iter() {
             if w.holds(date) {
@@ -951,7 +1103,7 @@ impl Tally {
         // totals (C-DEDUP).
         let mut counted_units: HashSet<(u64, u8)> = HashSet::new();
         let mut total_employees: HashMap<u64, u64> = HashMap::new();
-        let per_menu = self.outcome_entries(&subjects, &lens, &w);
+        let per_menu = self.outcome_entries(subjects, &lens, &w, split);
         for (mi, entries) in per_menu.into_iter().enumerate() {
             let m = &mut figs[mi];
             let mut people: HashSet<u32> = HashSet::new();
@@ -1010,6 +1162,62 @@ impl Tally {
         })
     }
 
+    /// Part `part` of `parts` of the pairs (by slot) as of the lens: each
+    /// subject's first counted attendance and menus (`SubjectsNow`), and
+    /// the output per menu (XO-1: one subject per menu).
+    fn pair_pass(&self, part: usize, parts: usize, lens: &Lens, states: &States) -> PairCounts {
+        let mut subjects = SubjectsNow::new(states.persons.len(), states.establishments.len());
+        let mut menus = vec![MenuCounts::default(); self.menus.len()];
+        // The pairs in slot order; each pair's other buckets are elsewhere,
+        // so they are prefetched a few pairs ahead.
+        let mut ahead = self.pairs.aggs.iter_part(part, parts).skip(8);
+        for (key, agg) in self.pairs.aggs.iter_part(part, parts) {
+            if let Some((_, a)) = ahead.next() {
+                if a.more != NO_MORE {
+                    flat::prefetch(self.pairs.more.as_ptr().wrapping_add(a.more as usize));
+                }
+            }
+            let now = self.now(agg, lens);
+            let id = (key & u64::from(u32::MAX)) as usize;
+            let mi = key >> 40;
+            let (first, menu_bits) = if key & (1 << 32) != 0 {
+                (
+                    &mut subjects.establishments,
+                    &mut subjects.establishment_menus,
+                )
+            } else {
+                (&mut subjects.persons, &mut subjects.person_menus)
+            };
+            if let Some(bits) = menu_bits.get_mut(id).filter(|_| mi < 64) {
+                *bits |= 1 << mi;
+            }
+            if let Some(f) = now.first_counted {
+                if let Some(slot) = first.get_mut(id) {
+                    *slot = (*slot).min(days(f.terms.date));
+                }
+            }
+            let Some((_, first)) = now.window_first else {
+                continue;
+            };
+            let Some(m) = menus.get_mut(mi as usize) else {
+                continue;
+            };
+            let verdict = now.window_first_counted.map_or(first, |(_, v)| v);
+            if verdict.counts() {
+                m.output += 1;
+                if now.first_counted.is_some_and(|f| f.in_region) {
+                    m.in_region += 1;
+                }
+                if key & (1 << 32) != 0 {
+                    m.output_establishments += 1;
+                }
+            } else {
+                *m.excluded.entry(verdict.rule()).or_insert(0) += 1;
+            }
+        }
+        PairCounts { subjects, menus }
+    }
+
     fn first_use(
         &self,
         programme_first: &SubjectsNow,
@@ -1018,7 +1226,7 @@ impl Tally {
         kind: SubjectKind,
         id: u32,
     ) -> Result<FirstUse, bool> {
-        let Some(agg) = self.aggs.get(agg_key(mi, subject_key(kind, id))) else {
+        let Some(agg) = self.pairs.aggs.get(agg_key(mi, subject_key(kind, id))) else {
             return Err(false);
         };
         let now = self.now(agg, lens);
@@ -1052,10 +1260,50 @@ impl Tally {
     /// What each outcome gives each menu, per menu in (date, seq) order.
     /// An outcome is judged for the menus it names (C-ATTR), else for the
     /// menus its subjects attended (the others do not consider it).
-    fn outcome_entries(&self, subjects: &SubjectsNow, lens: &Lens, w: &Window) -> Vec<Vec<Entry>> {
+    fn outcome_entries(
+        &self,
+        subjects: &SubjectsNow,
+        lens: &Lens,
+        w: &Window,
+        split: Split,
+    ) -> Vec<Vec<Entry>> {
+        // In parts, on every core when there are many; each outcome is
+        // judged alone, and the entries are put in order at the end.
+        let parts: Vec<&[OutcomeRow]> = self
+            .outcomes
+            .chunks(
+                self.outcomes
+                    .len()
+                    .div_ceil(2)
+                    .max(split.outcomes_per_part_min),
+            )
+            .collect();
+        let judged = crate::par::parallel_map(&parts, 2, |part| {
+            self.judge_outcomes(part, subjects, lens, w)
+        });
+        let mut per: Vec<Vec<Entry>> = (0..self.menus.len()).map(|_| Vec::new()).collect();
+        for part in judged {
+            for (all, mut some) in per.iter_mut().zip(part) {
+                all.append(&mut some);
+            }
+        }
+        for entries in &mut per {
+            entries.sort_by_key(|e| (e.date, e.seq));
+        }
+        per
+    }
+
+    /// [`Tally::outcome_entries`] of some outcomes, per menu, unordered.
+    fn judge_outcomes(
+        &self,
+        outcomes: &[OutcomeRow],
+        subjects: &SubjectsNow,
+        lens: &Lens,
+        w: &Window,
+    ) -> Vec<Vec<Entry>> {
         let n = self.menus.len();
         let mut per: Vec<Vec<Entry>> = (0..n).map(|_| Vec::new()).collect();
-        for o in &self.outcomes {
+        for o in outcomes {
             let mut judge = |mi: u16| {
                 if let (Some(menu), Some(entries)) = (
                     self.menus.get(usize::from(mi)),
@@ -1091,9 +1339,6 @@ impl Tally {
                     }
                 }
             }
-        }
-        for entries in &mut per {
-            entries.sort_by_key(|e| (e.date, e.seq));
         }
         per
     }
@@ -1267,6 +1512,78 @@ struct SubjectsNow {
     establishment_menus: Vec<u64>,
 }
 
+impl SubjectsNow {
+    fn new(persons: usize, establishments: usize) -> SubjectsNow {
+        SubjectsNow {
+            persons: vec![NONE_DAY; persons],
+            establishments: vec![NONE_DAY; establishments],
+            person_menus: vec![0; persons],
+            establishment_menus: vec![0; establishments],
+        }
+    }
+}
+
+/// How [`Tally::finish`] divides its work between the cores.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    /// The fewest pairs in each part (fewer: one part).
+    pairs_per_part_min: usize,
+    /// The fewest outcomes in each part.
+    outcomes_per_part_min: usize,
+}
+
+impl Default for Split {
+    /// Parts large enough to be worth a thread.
+    fn default() -> Split {
+        Split {
+            pairs_per_part_min: 100_000,
+            outcomes_per_part_min: 50_000,
+        }
+    }
+}
+
+/// The output of some menus' pairs, before it is added to the figures.
+#[derive(Debug, Default, Clone)]
+struct MenuCounts {
+    output: u64,
+    in_region: u64,
+    output_establishments: u64,
+    excluded: BTreeMap<RuleId, u64>,
+}
+
+/// What [`Tally::pair_pass`] gives over part of the pairs.
+struct PairCounts {
+    subjects: SubjectsNow,
+    menus: Vec<MenuCounts>,
+}
+
+impl PairCounts {
+    /// Adds another part's pass to this one.
+    fn absorb(&mut self, other: PairCounts) {
+        let (s, o) = (&mut self.subjects, other.subjects);
+        for (a, b) in s.persons.iter_mut().zip(o.persons) {
+            *a = (*a).min(b);
+        }
+        for (a, b) in s.establishments.iter_mut().zip(o.establishments) {
+            *a = (*a).min(b);
+        }
+        for (a, b) in s.person_menus.iter_mut().zip(o.person_menus) {
+            *a |= b;
+        }
+        for (a, b) in s.establishment_menus.iter_mut().zip(o.establishment_menus) {
+            *a |= b;
+        }
+        for (a, b) in self.menus.iter_mut().zip(other.menus) {
+            a.output += b.output;
+            a.in_region += b.in_region;
+            a.output_establishments += b.output_establishments;
+            for (rule, n) in b.excluded {
+                *a.excluded.entry(rule).or_insert(0) += n;
+            }
+        }
+    }
+}
+
 const KIND_HIRE: u8 = 0;
 const KIND_CONVERSION: u8 = 1;
 const KIND_FOUNDER: u8 = 2;
@@ -1285,6 +1602,86 @@ struct Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The demo council, larger, as (seq, body).
+    fn council() -> Vec<(u64, EventBody)> {
+        let config = crate::synth::SynthConfig {
+            participants: 3_000,
+            establishments: 300,
+            ..crate::synth::SynthConfig::default()
+        };
+        let text = crate::synth::generate_jsonl(&config);
+        let events = crate::io::read_events(
+            text.as_bytes(),
+            "council.jsonl",
+            crate::io::InputFormat::JsonLines,
+            crate::io::Mode::Append,
+        )
+        .expect("the generated council reads");
+        (1u64..).zip(events.into_iter().map(|e| e.body)).collect()
+    }
+
+    fn fold(events: &[(u64, EventBody)], parallel: bool, handoff_ops: usize) -> Tally {
+        let views: Vec<(u64, BodyView<'_>)> = events.iter().map(|(s, b)| (*s, b.view())).collect();
+        let none = std::collections::HashMap::new();
+        let mut t = Tally::new();
+        t.pipelined(parallel, |p| {
+            p.handoff_ops = handoff_ops;
+            for chunk in views.chunks(97) {
+                p.events(chunk.iter().map(|(s, b)| (*s, b)), &none)
+                    .expect("one pass");
+            }
+        });
+        t
+    }
+
+    #[test]
+    fn a_pipelined_fold_makes_the_state_of_a_fold_on_one_thread() {
+        let events = council();
+        assert!(events.len() > 5_000, "{}", events.len());
+        let one = fold(&events, false, HANDOFF_OPS);
+        assert!(one.pairs.aggs.len() > 1_000);
+        for handoff in [1, 50, 1_000, HANDOFF_OPS] {
+            let two = fold(&events, true, handoff);
+            assert_eq!(two.encode(), one.encode(), "handing off {handoff}");
+        }
+        // Event by event too.
+        let none = std::collections::HashMap::new();
+        let mut each = Tally::new();
+        for (seq, body) in &events {
+            each.event(*seq, &body.view(), &none).expect("one pass");
+        }
+        assert_eq!(each.encode(), one.encode());
+    }
+
+    #[test]
+    fn finish_gives_the_same_figures_however_it_splits_the_work() {
+        let t = fold(&council(), false, HANDOFF_OPS);
+        let whole = Split {
+            pairs_per_part_min: usize::MAX / 4,
+            outcomes_per_part_min: usize::MAX / 4,
+        };
+        let halves = Split {
+            pairs_per_part_min: 1,
+            outcomes_per_part_min: 1,
+        };
+        assert!(t.outcomes.len() > 100, "{}", t.outcomes.len());
+        for (as_of, scope) in [
+            ("2025-02-28", Scope::FiscalYear),
+            ("2026-01-31", Scope::FiscalYear),
+            ("2027-09-30", Scope::Cumulative),
+        ] {
+            let q = Query {
+                as_of: Date::parse_iso(as_of).expect("a date"),
+                scope,
+            };
+            let a = t.finish_split(q, whole).expect("figures");
+            let b = t.finish_split(q, halves).expect("figures");
+            assert!(a.figures.total_output > 0 && a.figures.total_outcome > 0);
+            assert_eq!(a.figures, b.figures, "{as_of} {scope:?}");
+            assert_eq!(a.warnings, b.warnings);
+        }
+    }
 
     #[test]
     fn the_interner_gives_one_id_per_string_short_or_long() {

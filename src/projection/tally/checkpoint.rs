@@ -373,7 +373,7 @@ impl<'a> R<'a> {
 impl Tally {
     /// The fold's whole state as bytes (see the module documentation).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = W(Vec::with_capacity(64 + self.aggs.len() * 48));
+        let mut w = W(Vec::with_capacity(64 + self.pairs.aggs.len() * 48));
         w.0.extend_from_slice(MAGIC);
         w.0.extend_from_slice(&fingerprint());
         w.u64(self.last_seq);
@@ -404,15 +404,15 @@ impl Tally {
         }
         w.interner(&self.persons);
         w.interner(&self.establishments);
-        w.len(self.aggs.len());
-        for (key, agg) in self.aggs.iter() {
+        w.len(self.pairs.aggs.len());
+        for (key, agg) in self.pairs.aggs.iter() {
             w.u64(key);
             w.bucket(&agg.main);
             w.u32(agg.more);
             w.u16(agg.more_len);
         }
-        w.len(self.more_buckets.len());
-        for b in &self.more_buckets {
+        w.len(self.pairs.more.len());
+        for b in &self.pairs.more {
             w.bucket(b);
         }
         let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
@@ -521,7 +521,7 @@ impl Tally {
         t.persons = r.interner()?;
         t.establishments = r.interner()?;
         let n = r.len(16)?;
-        t.aggs.reserve(n);
+        t.pairs.aggs.reserve(n);
         let mut max_more = None;
         for _ in 0..n {
             let key = r.u64()?;
@@ -546,7 +546,7 @@ impl Tally {
                     max_more = max_more.max(Some(end));
                 }
             }
-            if !t.aggs.insert(
+            if !t.pairs.aggs.insert(
                 key,
                 Agg {
                     main,
@@ -558,11 +558,11 @@ impl Tally {
             }
         }
         let n = r.len(4)?;
-        t.more_buckets.reserve(n);
+        t.pairs.more.reserve(n);
         for _ in 0..n {
-            t.more_buckets.push(r.bucket()?);
+            t.pairs.more.push(r.bucket()?);
         }
-        if max_more.is_some_and(|end| end > t.more_buckets.len() as u64) {
+        if max_more.is_some_and(|end| end > t.pairs.more.len() as u64) {
             return r.err("a bucket span out of range");
         }
         let n = r.len(22)?;

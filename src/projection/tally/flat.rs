@@ -163,6 +163,14 @@ impl<T: Slot> Slots<T> {
     fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.slots.iter().filter(|s| !s.is_empty())
     }
+
+    /// The full slots of part `part` of `parts` equal runs of slots.
+    fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = &T> + '_ {
+        let per = self.slots.len().div_ceil(parts.max(1));
+        let start = (part * per).min(self.slots.len());
+        let end = (start + per).min(self.slots.len());
+        self.slots[start..end].iter().filter(|s| !s.is_empty())
+    }
 }
 
 /// Ids up to this many bytes are kept inside the slot.
@@ -229,17 +237,6 @@ impl IdTable {
     #[inline]
     pub fn prefetch(&self, s: &str) {
         self.slots.prefetch(hash_bytes(s.as_bytes()));
-    }
-
-    /// The id of `s`, if interned.
-    #[inline]
-    pub fn find(&self, s: &str) -> Option<u32> {
-        let bytes = s.as_bytes();
-        self.slots
-            .find(hash_bytes(bytes), |slot| {
-                Self::key_of(&self.long, slot) == bytes
-            })
-            .map(|slot| slot.id)
     }
 
     /// The id of `s` and its state, interning it when new.
@@ -361,6 +358,12 @@ impl AggTable {
     /// Every pair, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Agg)> + '_ {
         self.slots.iter().map(|(k, a)| (*k, a))
+    }
+
+    /// The pairs of part `part` of `parts` (by slot); the parts together
+    /// are [`AggTable::iter`].
+    pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (u64, &Agg)> + '_ {
+        self.slots.iter_part(part, parts).map(|(k, a)| (*k, a))
     }
 }
 
