@@ -357,6 +357,27 @@ impl<S: Storage> Storage for Timed<S> {
     fn side_names(&self) -> Result<Vec<String>, StorageError> {
         self.inner.side_names()
     }
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        let sw = Stopwatch::start();
+        let r = self.inner.blob_put(name, value);
+        add(&self.t.apply_ns, &self.t.apply_cpu_ns, sw);
+        r
+    }
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        self.inner.blob_read(name, offset, len, buf)
+    }
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.inner.blob_remove(name)
+    }
+    fn blob_names(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.blob_names()
+    }
 }
 
 /// A fresh sled ledger whose storage is timed (no lock file: the same

@@ -15,6 +15,10 @@
 //! - `ACK <batch> <first id> <last id> <count>` once `append` returned `Ok`
 //!   (the batch is fsynced).
 //!
+//! One append batch in four is large (at least `BLOB_EVENTS_MIN` events),
+//! so kills also land while the journal writes a blob of chunks and before
+//! the batch that refers to it.
+//!
 //! The restore child prints `BEGIN restore` once it has the ledger open and
 //! `ACK <events>` once `Ledger::restore` returned `Ok`, then waits for the
 //! kill. Every third restore child runs `Ledger::init` itself, so kills land
@@ -34,6 +38,7 @@
 #![cfg(unix)]
 
 use jisseki::io::{read_events, InputFormat, Mode};
+use jisseki::journal::BLOB_EVENTS_MIN;
 use jisseki::journal::{SystemClock, Verification, GENESIS};
 use jisseki::{Access, AppendOptions, Ledger, LedgerError};
 use rand::rngs::StdRng;
@@ -340,7 +345,14 @@ fn append_child(dir: &Path) -> ! {
         .unwrap_or_else(|e| panic!("child: opening {} failed: {e}", dir.display()));
     loop {
         let defs = ledger.head().events() == 0;
-        let (text, ids) = batch_text(no, defs, rng.gen_range(1..=200));
+        // One batch in four is large enough for the journal to write its
+        // chunks to a blob before the batch that refers to them.
+        let count = if !defs && rng.gen_bool(0.25) {
+            rng.gen_range(BLOB_EVENTS_MIN..=BLOB_EVENTS_MIN + 3_000)
+        } else {
+            rng.gen_range(1..=200)
+        };
+        let (text, ids) = batch_text(no, defs, count);
         let (first, last) = (ids[0], ids[ids.len() - 1]);
         let all: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let kind = if defs { "defs" } else { "attendance" };

@@ -178,6 +178,48 @@ pub enum SBody<S = String> {
     },
 }
 
+/// The first byte of the value under a chunk key when the chunk itself is
+/// in a blob ([`ChunkRef`]); never a [`CHUNK_FORMAT`].
+pub const CHUNK_REF: u8 = 0x80;
+
+/// Where a chunk stored outside the ordered keys is: `len` bytes of blob
+/// `blob` from `offset`, a chunk envelope whose CRC-32 (IEEE) is `crc32`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    /// The blob's name.
+    pub blob: String,
+    /// Where the chunk starts in it.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// CRC-32 of those bytes.
+    pub crc32: u32,
+}
+
+/// Encodes a [`ChunkRef`]: [`CHUNK_REF`], then postcard.
+pub fn encode_ref(r: &ChunkRef) -> Vec<u8> {
+    match postcard::to_extend(r, vec![CHUNK_REF]) {
+        Ok(v) => v,
+        Err(e) => unreachable!("storage types are always encodable: {e}"),
+    }
+}
+
+/// The [`ChunkRef`] a chunk key's value holds, or `None` when the value is
+/// the chunk itself.
+pub fn decode_ref(bytes: &[u8]) -> Result<Option<ChunkRef>, DecodeError> {
+    match bytes.split_first() {
+        Some((&CHUNK_REF, rest)) => {
+            let (r, left) = postcard::take_from_bytes::<ChunkRef>(rest)
+                .map_err(|e| DecodeError::Postcard(e.to_string()))?;
+            if !left.is_empty() {
+                return Err(DecodeError::Trailing(left.len()));
+            }
+            Ok(Some(r))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Encodes a chunk: the envelope byte, then postcard.
 pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
     let mut out = vec![CHUNK_FORMAT];

@@ -7,9 +7,15 @@
 //! |---|---|
 //! | `f` | format marker: `jisseki-journal` and the format version (u32 BE) |
 //! | `m` | the head: next seq, head hash, last `recorded_at` (postcard) |
-//! | `c` + first seq (u64 BE) | a chunk of consecutive events (see [`codec`]) |
+//! | `c` + first seq (u64 BE) | a chunk of consecutive events (see [`codec`]), or where it is in a blob ([`codec::ChunkRef`]) |
 //! | `i` + id (16 bytes) | the seq of the event with that id (u64 BE) |
 //! | `x` + name | an index entry owned by the caller (the ledger) |
+//!
+//! The chunks of a large append are written to one blob of the storage
+//! ([`Storage::blob_put`], durable before the batch that refers to them),
+//! and their keys hold [`codec::ChunkRef`]s: sled keeps every page a scan
+//! reads in memory, and a chunk file read with plain reads leaves nothing
+//! behind (format 2).
 //!
 //! **Architecture invariant:** the journal knows nothing of counting rules,
 //! and nothing of what the caller indexes under `x`.
@@ -32,8 +38,16 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// The format of the journal this build writes.
-pub const JOURNAL_FORMAT: u32 = 1;
+/// The newest journal format this build reads and writes: 2 once a chunk
+/// is in a blob, 1 before (a journal stays 1 until an append writes a
+/// blob, so that older builds read it).
+pub const JOURNAL_FORMAT: u32 = 2;
+/// The format of a journal whose chunks are all under their keys.
+const FORMAT_INLINE: u32 = 1;
+/// The format once any chunk is in a blob.
+const FORMAT_BLOBS: u32 = 2;
+/// The fewest events an append writes to a blob rather than under keys.
+pub const BLOB_EVENTS_MIN: usize = 8 * CHUNK_EVENTS_MAX;
 /// The most events stored under one key.
 pub const CHUNK_EVENTS_MAX: usize = 1024;
 const FORMAT_MAGIC: &[u8] = b"jisseki-journal";
@@ -272,12 +286,16 @@ pub struct Journal<S: Storage> {
     clock: Arc<dyn Clock>,
     head: Head,
     chunk_cache: std::sync::Mutex<Option<Arc<Chunk>>>,
+    /// The format the marker names.
+    format: u32,
+    /// The fewest events an append writes to a blob ([`BLOB_EVENTS_MIN`]).
+    blob_events_min: usize,
 }
 
 impl<S: Storage> Journal<S> {
     /// Opens the journal in `store`, creating it if the store is empty.
     pub fn open(mut store: S, clock: Arc<dyn Clock>) -> Result<Self, JournalError> {
-        let head = match store.get(KEY_FORMAT)? {
+        let (head, format) = match store.get(KEY_FORMAT)? {
             None => {
                 if !store.range(&[0], &[0xff], 1)?.is_empty() {
                     return Err(JournalError::NotAJournal);
@@ -287,14 +305,12 @@ impl<S: Storage> Journal<S> {
                     hash: GENESIS,
                     last_recorded_us: 0,
                 };
-                let mut marker = FORMAT_MAGIC.to_vec();
-                marker.extend_from_slice(&JOURNAL_FORMAT.to_be_bytes());
                 let mut b = WriteBatch::default();
-                b.put(KEY_FORMAT.to_vec(), marker);
+                b.put(KEY_FORMAT.to_vec(), format_marker(FORMAT_INLINE));
                 b.put(KEY_HEAD.to_vec(), encode_head(&head));
                 store.apply(b)?;
                 store.sync()?;
-                head
+                (head, FORMAT_INLINE)
             }
             Some(marker) => {
                 let version = marker
@@ -311,7 +327,7 @@ impl<S: Storage> Journal<S> {
                 let bytes = store
                     .get(KEY_HEAD)?
                     .ok_or_else(|| corrupt("head", "missing"))?;
-                decode_head(&bytes)?
+                (decode_head(&bytes)?, version)
             }
         };
         Ok(Journal {
@@ -319,7 +335,122 @@ impl<S: Storage> Journal<S> {
             clock,
             head,
             chunk_cache: std::sync::Mutex::new(None),
+            format,
+            blob_events_min: BLOB_EVENTS_MIN,
         })
+    }
+
+    /// Sets the fewest events an append writes to a blob (tests make it
+    /// small to exercise blobs with few events).
+    pub fn set_blob_events_min(&mut self, n: usize) {
+        self.blob_events_min = n.max(1);
+    }
+
+    /// The format the journal's marker names (1, or 2 once a chunk is in a
+    /// blob).
+    pub fn format(&self) -> u32 {
+        self.format
+    }
+
+    /// A chunk key's value as chunk bytes: the value itself, or the part
+    /// of a blob it refers to, read into `buf` and checked against its
+    /// CRC.
+    fn chunk_bytes<'a>(
+        &self,
+        seq: u64,
+        value: &'a [u8],
+        buf: &'a mut Vec<u8>,
+    ) -> Result<&'a [u8], JournalError> {
+        let r = match codec::decode_ref(value) {
+            Ok(None) => return Ok(value),
+            Ok(Some(r)) => r,
+            Err(e) => return Err(corrupt(format!("chunk at seq {seq}"), e)),
+        };
+        let at = || format!("chunk at seq {seq} (blob {})", r.blob);
+        let len = usize::try_from(r.len).map_err(|_| corrupt(at(), "length out of range"))?;
+        if !self.store.blob_read(&r.blob, r.offset, len, buf)? {
+            return Err(corrupt(at(), "the blob is missing or too short"));
+        }
+        if crc32fast::hash(buf) != r.crc32 {
+            return Err(corrupt(at(), "the bytes do not match their checksum"));
+        }
+        Ok(&buf[..])
+    }
+
+    /// Removes the blobs no chunk key refers to: left by an append that
+    /// failed (or a crash) after its blobs were written and before its
+    /// batch was. Called under the writer's lock, before blobs are
+    /// written, so no reader can be reading them.
+    fn remove_orphan_blobs(&mut self) -> Result<(), JournalError> {
+        for name in self.store.blob_names()? {
+            let first = name
+                .split_once('-')
+                .and_then(|(f, _)| f.parse::<u64>().ok());
+            let referred = match first {
+                Some(first) if first < self.head.next_seq => self
+                    .store
+                    .get(&chunk_key(first))?
+                    .and_then(|v| codec::decode_ref(&v).ok().flatten())
+                    .is_some_and(|r| r.blob == name),
+                _ => false,
+            };
+            if !referred {
+                self.store.blob_remove(&name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the chunks of `recs` (encoded on every core) and the index keys
+    /// of their client ids into `batch`: under their keys, or, for a large
+    /// run, in one blob written now (durable before `batch` is) with
+    /// [`codec::ChunkRef`]s under their keys. Returns whether it wrote a
+    /// blob.
+    fn put_events(
+        &mut self,
+        batch: &mut WriteBatch,
+        recs: &[RecordedEvent],
+        blobs_written: &mut bool,
+    ) -> Result<(), JournalError> {
+        let parts: Vec<&[RecordedEvent]> = recs.chunks(CHUNK_EVENTS_MAX).collect();
+        let encoded = crate::par::parallel_map(&parts, 2, |part| {
+            codec::encode_chunk(&Chunk {
+                events: part.iter().map(to_stored).collect(),
+            })
+        });
+        if let (true, Some(first), Some(last)) = (
+            recs.len() >= self.blob_events_min,
+            recs.first(),
+            recs.last(),
+        ) {
+            if !*blobs_written {
+                self.remove_orphan_blobs()?;
+            }
+            let name = format!("{:020}-{:020}", first.seq, last.seq);
+            let mut blob = Vec::with_capacity(encoded.iter().map(Vec::len).sum());
+            for (part, bytes) in parts.iter().zip(&encoded) {
+                let r = codec::ChunkRef {
+                    blob: name.clone(),
+                    offset: blob.len() as u64,
+                    len: bytes.len() as u64,
+                    crc32: crc32fast::hash(bytes),
+                };
+                blob.extend_from_slice(bytes);
+                batch.put(chunk_key(part[0].seq), codec::encode_ref(&r));
+            }
+            self.store.blob_put(&name, &blob)?;
+            *blobs_written = true;
+        } else {
+            for (part, bytes) in parts.iter().zip(encoded) {
+                batch.put(chunk_key(part[0].seq), bytes);
+            }
+        }
+        // Ids the journal assigned lead to their seq by themselves; only the
+        // clients' ids need an index entry.
+        for r in recs.iter().filter(|r| ledger_id_seq(&r.id) != Some(r.seq)) {
+            batch.put(id_key(&r.id), r.seq.to_be_bytes().to_vec());
+        }
+        Ok(())
     }
 
     /// The head of the chain.
@@ -362,6 +493,7 @@ impl<S: Storage> Journal<S> {
             ));
         }
         let mut batch = WriteBatch::default();
+        let mut blobs = false;
         let mut appended = Vec::with_capacity(events.len());
         let mut events = events.into_iter().peekable();
         // Sealed in blocks, so that canonical bytes and stored forms of a
@@ -401,7 +533,7 @@ impl<S: Storage> Journal<S> {
                     }
                 })
                 .collect();
-            put_events(&mut batch, &recs);
+            self.put_events(&mut batch, &recs, &mut blobs)?;
             appended.extend(recs.iter().map(|r| Appended {
                 seq: r.seq,
                 id: r.id,
@@ -413,7 +545,7 @@ impl<S: Storage> Journal<S> {
             hash: prev,
             last_recorded_us: recorded_at,
         };
-        self.commit(batch, index, head)?;
+        self.commit(batch, index, head, blobs)?;
         Ok(appended)
     }
 
@@ -467,8 +599,11 @@ impl<S: Storage> Journal<S> {
             last_recorded_us: last.recorded_at_us,
         };
         let mut batch = WriteBatch::default();
-        put_events(&mut batch, recs);
-        self.commit(batch, index, head)
+        let mut blobs = false;
+        for block in recs.chunks(SEAL_BLOCK_EVENTS) {
+            self.put_events(&mut batch, block, &mut blobs)?;
+        }
+        self.commit(batch, index, head, blobs)
     }
 
     /// Writes `batch`, the caller's index entries and the new head
@@ -478,12 +613,19 @@ impl<S: Storage> Journal<S> {
         mut batch: WriteBatch,
         index: Vec<(Vec<u8>, Vec<u8>)>,
         head: Head,
+        blobs: bool,
     ) -> Result<(), JournalError> {
         if head == self.head {
             return Ok(());
         }
         for (k, v) in index {
             batch.put(index_key(&k), v);
+        }
+        // The first chunk in a blob makes the journal format 2, in the
+        // same batch, so that no older build misreads it.
+        let upgrade = blobs && self.format < FORMAT_BLOBS;
+        if upgrade {
+            batch.put(KEY_FORMAT.to_vec(), format_marker(FORMAT_BLOBS));
         }
         batch.put(KEY_HEAD.to_vec(), encode_head(&head));
         // The batch is not acknowledged until it is durable.
@@ -498,7 +640,15 @@ impl<S: Storage> Journal<S> {
                     self.head = h;
                 }
             }
+            if let Ok(Some(marker)) = self.store.get(KEY_FORMAT) {
+                if marker == format_marker(FORMAT_BLOBS) {
+                    self.format = FORMAT_BLOBS;
+                }
+            }
             return Err(e.into());
+        }
+        if upgrade {
+            self.format = FORMAT_BLOBS;
         }
         self.head = head;
         Ok(())
@@ -544,7 +694,9 @@ impl<S: Storage> Journal<S> {
                 else {
                     return Err(corrupt(format!("seq {seq}"), "no chunk holds it"));
                 };
-                let c = codec::decode_chunk(&v)
+                let mut buf = Vec::new();
+                let bytes = self.chunk_bytes(seq, &v, &mut buf)?;
+                let c = codec::decode_chunk(bytes)
                     .map_err(|e| corrupt(format!("chunk {}", hex::encode(&k)), e))?;
                 let c = Arc::new(c);
                 *cache = Some(c.clone());
@@ -732,6 +884,7 @@ impl<S: Storage> Journal<S> {
         let mut expect = start.get(1..).and_then(seq_of_value).unwrap_or(1);
         let mut failed: Option<JournalError> = None;
         let end = [PREFIX_CHUNK + 1];
+        let mut blob_buf = Vec::new();
         self.store.for_each(&start, &end, &mut |k, v| {
             if k.get(1..).and_then(seq_of_value) != Some(expect) {
                 failed = Some(corrupt(
@@ -741,6 +894,13 @@ impl<S: Storage> Journal<S> {
                 return false;
             }
             let chunk_first = expect;
+            let v = match self.chunk_bytes(expect, v, &mut blob_buf) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            };
             let mut views = Vec::with_capacity(CHUNK_EVENTS_MAX);
             let walked = codec::for_each_view(v, |h, body| {
                 if h.seq != expect {
@@ -929,7 +1089,15 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
                     "chunk key out of sequence",
                 )));
             }
-            match codec::decode_chunk(&v) {
+            let mut buf = Vec::new();
+            let decoded = self
+                .journal
+                .chunk_bytes(self.expect_seq, &v, &mut buf)
+                .and_then(|bytes| {
+                    codec::decode_chunk(bytes)
+                        .map_err(|e| corrupt(format!("seq {}", self.expect_seq), e))
+                });
+            match decoded {
                 Ok(c) if !c.events.is_empty() => {
                     self.next_key = chunk_key(self.expect_seq + c.events.len() as u64);
                     self.buf = c.events.into_iter();
@@ -943,7 +1111,7 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
                 }
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(corrupt(format!("seq {}", self.expect_seq), e)));
+                    return Some(Err(e));
                 }
             }
         }
@@ -953,23 +1121,10 @@ impl<S: Storage> Iterator for JournalIter<'_, S> {
 /// Events sealed at a time by [`Journal::append`].
 const SEAL_BLOCK_EVENTS: usize = 64 * CHUNK_EVENTS_MAX;
 
-/// Puts the chunks of `recs` (encoded on every core) and the index keys of
-/// their client ids into `batch`.
-fn put_events(batch: &mut WriteBatch, recs: &[RecordedEvent]) {
-    let parts: Vec<&[RecordedEvent]> = recs.chunks(CHUNK_EVENTS_MAX).collect();
-    let encoded = crate::par::parallel_map(&parts, 2, |part| {
-        codec::encode_chunk(&Chunk {
-            events: part.iter().map(to_stored).collect(),
-        })
-    });
-    for (part, bytes) in parts.iter().zip(encoded) {
-        batch.put(chunk_key(part[0].seq), bytes);
-    }
-    // Ids the journal assigned lead to their seq by themselves; only the
-    // clients' ids need an index entry.
-    for r in recs.iter().filter(|r| ledger_id_seq(&r.id) != Some(r.seq)) {
-        batch.put(id_key(&r.id), r.seq.to_be_bytes().to_vec());
-    }
+fn format_marker(version: u32) -> Vec<u8> {
+    let mut marker = FORMAT_MAGIC.to_vec();
+    marker.extend_from_slice(&version.to_be_bytes());
+    marker
 }
 
 fn encode_head(h: &Head) -> Vec<u8> {
@@ -1128,6 +1283,172 @@ mod tests {
         let client = Uuid::parse_str("0193a1c0-0000-715e-b3f1-2c9d41e07a55").unwrap();
         assert_eq!(ledger_id_seq(&client), None);
         assert_eq!(j.seq_of(&Uuid::now_v7()).unwrap(), None);
+    }
+
+    fn blob_journal<S: Storage>(store: S) -> Journal<S> {
+        let mut j = Journal::open(store, Arc::new(ManualClock::at(1_000_000))).unwrap();
+        j.set_blob_events_min(100);
+        j
+    }
+
+    fn events(n: u32) -> Vec<Event> {
+        (0..n).map(ev).collect()
+    }
+
+    /// Every way of reading gives the events 1..=n, in order.
+    fn reads_back<S: Storage>(j: &Journal<S>, n: u64) {
+        assert_eq!(j.head().events(), n);
+        assert!(matches!(j.verify(), Verification::Intact { events, .. } if events == n));
+        let seqs: Vec<u64> = j.iter().map(|r| r.unwrap().seq).collect();
+        assert_eq!(seqs, (1..=n).collect::<Vec<_>>());
+        for seq in [1, 2, 1023, 1024, 1025, 2047, 2048, 2049, n] {
+            if seq <= n {
+                assert_eq!(j.get(seq).unwrap().unwrap().seq, seq);
+            }
+        }
+        let mut scanned = Vec::new();
+        j.scan_range(1000, n - 3, |v| {
+            scanned.push(v.seq);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(scanned, (1000..=n - 3).collect::<Vec<_>>());
+    }
+
+    fn exercise_blobs<S: Storage>(j: &mut Journal<S>) {
+        assert_eq!(j.format(), FORMAT_INLINE);
+        j.append(events(50), Vec::new()).unwrap();
+        assert_eq!(j.format(), FORMAT_INLINE, "a small append stays inline");
+        assert!(j.storage().blob_names().unwrap().is_empty());
+        j.append(events(2500), Vec::new()).unwrap();
+        assert_eq!(j.format(), FORMAT_BLOBS);
+        assert_eq!(
+            j.storage().get(KEY_FORMAT).unwrap(),
+            Some(format_marker(FORMAT_BLOBS))
+        );
+        // One blob of three chunks, each key holding where its chunk is.
+        assert_eq!(
+            j.storage().blob_names().unwrap(),
+            [format!("{:020}-{:020}", 51, 2550)]
+        );
+        let mut offsets = Vec::new();
+        for first in [51u64, 51 + 1024, 51 + 2048] {
+            let v = j.storage().get(&chunk_key(first)).unwrap().unwrap();
+            let r = codec::decode_ref(&v).unwrap().expect("a reference");
+            offsets.push(r.offset);
+        }
+        assert!(offsets[0] == 0 && offsets[0] < offsets[1] && offsets[1] < offsets[2]);
+        j.append(events(3), Vec::new()).unwrap();
+        reads_back(j, 2553);
+    }
+
+    #[test]
+    fn a_large_append_puts_its_chunks_in_a_blob_and_reads_them_back() {
+        let mut j = blob_journal(MemStorage::default());
+        exercise_blobs(&mut j);
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("journal");
+        {
+            let mut j = blob_journal(SledStorage::open(&db).unwrap());
+            exercise_blobs(&mut j);
+        }
+        // The blob is a file beside sled's directory; it reads back after
+        // reopening.
+        assert!(dir
+            .path()
+            .join(storage::BLOB_DIR)
+            .join(format!("{:020}-{:020}", 51, 2550))
+            .is_file());
+        let j = blob_journal(SledStorage::open(&db).unwrap());
+        assert_eq!(j.format(), FORMAT_BLOBS);
+        reads_back(&j, 2553);
+    }
+
+    #[test]
+    fn a_damaged_or_missing_blob_is_found_never_read_as_events() {
+        let mut j = blob_journal(MemStorage::default());
+        j.append(events(2000), Vec::new()).unwrap();
+        let name = format!("{:020}-{:020}", 1, 2000);
+        let mut bytes = Vec::new();
+        assert!(j.storage().blob_read(&name, 0, 1, &mut bytes).unwrap());
+        let v = j.storage().get(&chunk_key(1025)).unwrap().unwrap();
+        let r = codec::decode_ref(&v).unwrap().unwrap();
+        let mut all = Vec::new();
+        let total = usize::try_from(r.offset + r.len).unwrap();
+        assert!(j.storage().blob_read(&name, 0, total, &mut all).unwrap());
+        let good = all.clone();
+        all[usize::try_from(r.offset).unwrap() + 40] ^= 0x01;
+        j.store.blob_put(&name, &all).unwrap();
+        match j.verify() {
+            Verification::Broken { seq, detail } => {
+                assert_eq!(seq, 1025);
+                assert!(detail.contains("checksum"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let scanned = j.scan_range(1, 2000, |_| Ok(()));
+        assert!(matches!(scanned, Err(JournalError::Corrupt { .. })));
+        assert!(j.get(1500).is_err());
+        assert!(j.get(10).unwrap().is_some(), "the first chunk is intact");
+        j.store.blob_put(&name, &good).unwrap();
+        assert!(matches!(
+            j.verify(),
+            Verification::Intact { events: 2000, .. }
+        ));
+        j.store.blob_remove(&name).unwrap();
+        match j.verify() {
+            Verification::Broken { seq, detail } => {
+                assert_eq!(seq, 1);
+                assert!(detail.contains("missing"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_blob_no_batch_refers_to_is_removed_before_the_next_is_written() {
+        let s = FaultyStorage::new(MemStorage::default());
+        let faults = s.faults.clone();
+        let mut j = blob_journal(s);
+        // The blob is written, then the batch that refers to it fails.
+        faults.lock().unwrap().push(Fault::Apply);
+        assert!(j.append(events(300), Vec::new()).is_err());
+        assert_eq!(j.head().events(), 0);
+        assert_eq!(j.format(), FORMAT_INLINE);
+        let orphan = format!("{:020}-{:020}", 1, 300);
+        assert_eq!(
+            j.storage().blob_names().unwrap(),
+            std::slice::from_ref(&orphan)
+        );
+        // Its seqs are then taken by small appends, under their keys.
+        j.append(events(20), Vec::new()).unwrap();
+        // The next large append removes it (its first seq is now an
+        // inline chunk) and writes its own.
+        j.append(events(400), Vec::new()).unwrap();
+        assert_eq!(
+            j.storage().blob_names().unwrap(),
+            [format!("{:020}-{:020}", 21, 420)]
+        );
+        assert!(matches!(
+            j.verify(),
+            Verification::Intact { events: 420, .. }
+        ));
+        // A blob beyond the head is removed too.
+        j.store
+            .blob_put(&format!("{:020}-{:020}", 500, 900), b"x")
+            .unwrap();
+        j.append(events(200), Vec::new()).unwrap();
+        assert_eq!(
+            j.storage().blob_names().unwrap(),
+            [
+                format!("{:020}-{:020}", 21, 420),
+                format!("{:020}-{:020}", 421, 620)
+            ]
+        );
+        assert!(matches!(
+            j.verify(),
+            Verification::Intact { events: 620, .. }
+        ));
     }
 
     #[test]

@@ -88,6 +88,25 @@ pub trait Storage: Send {
     fn side_remove(&mut self, name: &str) -> Result<(), StorageError>;
     /// The names of the side entries, in name order.
     fn side_names(&self) -> Result<Vec<String>, StorageError>;
+    /// Recorded data too large for the ordered keys (the journal's chunks
+    /// of a large append): a value written once under a name (as for side
+    /// entries), durable when this returns, so that a batch applied after
+    /// it may refer to it. Read back in parts with [`Storage::blob_read`].
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError>;
+    /// Reads `len` bytes of blob `name` from `offset` into `buf` (replacing
+    /// what it held); `false` when there is no such blob or it is shorter.
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError>;
+    /// Removes a blob (absent is not an error). The caller removes only
+    /// blobs nothing refers to.
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError>;
+    /// The names of the blobs, in name order.
+    fn blob_names(&self) -> Result<Vec<String>, StorageError>;
 }
 
 /// Whether `name` is a valid side-entry name ([`Storage::side_put`]): it
@@ -139,6 +158,24 @@ impl Storage for Box<dyn Storage> {
     fn side_names(&self) -> Result<Vec<String>, StorageError> {
         (**self).side_names()
     }
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        (**self).blob_put(name, value)
+    }
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        (**self).blob_read(name, offset, len, buf)
+    }
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        (**self).blob_remove(name)
+    }
+    fn blob_names(&self) -> Result<Vec<String>, StorageError> {
+        (**self).blob_names()
+    }
 }
 
 /// Side entries in memory ([`Storage::side_put`]).
@@ -162,6 +199,22 @@ impl SideMap {
     fn names(&self) -> Vec<String> {
         self.0.keys().cloned().collect()
     }
+    fn read(&self, name: &str, offset: u64, len: usize, buf: &mut Vec<u8>) -> bool {
+        buf.clear();
+        let Some(v) = self.0.get(name) else {
+            return false;
+        };
+        let part = usize::try_from(offset)
+            .ok()
+            .and_then(|start| v.get(start..start.checked_add(len)?));
+        match part {
+            Some(p) => {
+                buf.extend_from_slice(p);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Storage in memory: the reference model, and the engine of property tests.
@@ -169,6 +222,7 @@ impl SideMap {
 pub struct MemStorage {
     map: BTreeMap<Vec<u8>, Vec<u8>>,
     side: SideMap,
+    blobs: SideMap,
 }
 
 impl Storage for MemStorage {
@@ -226,6 +280,25 @@ impl Storage for MemStorage {
     fn side_names(&self) -> Result<Vec<String>, StorageError> {
         Ok(self.side.names())
     }
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.blobs.put(name, value)
+    }
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        Ok(self.blobs.read(name, offset, len, buf))
+    }
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.blobs.remove(name);
+        Ok(())
+    }
+    fn blob_names(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self.blobs.names())
+    }
 }
 
 /// Which operation a [`FaultyStorage`] should fail.
@@ -262,6 +335,8 @@ struct SimState {
     counts: SimCounts,
     /// Side entries: written durably at once (as an fsynced file).
     side: SideMap,
+    /// Blobs: durable at once, as the trait says.
+    blobs: SideMap,
 }
 
 /// What a [`SimDisk`] saw.
@@ -422,6 +497,29 @@ impl Storage for SimDisk {
     fn side_names(&self) -> Result<Vec<String>, StorageError> {
         Ok(self.lock().side.names())
     }
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        let mut st = self.lock();
+        if Self::fire(&mut st, SimFault::Apply) {
+            return Err(StorageError::Injected("simulated write failure"));
+        }
+        st.blobs.put(name, value)
+    }
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        Ok(self.lock().blobs.read(name, offset, len, buf))
+    }
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.lock().blobs.remove(name);
+        Ok(())
+    }
+    fn blob_names(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self.lock().blobs.names())
+    }
 }
 
 /// Wraps a storage and fails chosen operations: the test double through
@@ -504,6 +602,27 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     fn side_names(&self) -> Result<Vec<String>, StorageError> {
         self.inner.side_names()
     }
+    /// Never fails: the faults are for the batch and its sync, which come
+    /// after a blob.
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.log("blob_put");
+        self.inner.blob_put(name, value)
+    }
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        self.inner.blob_read(name, offset, len, buf)
+    }
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.inner.blob_remove(name)
+    }
+    fn blob_names(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.blob_names()
+    }
 }
 
 /// sled 0.34, with fsync after flush.
@@ -527,6 +646,10 @@ pub struct SledStorage {
     dir_names: std::collections::HashMap<PathBuf, std::collections::BTreeSet<std::ffi::OsString>>,
     /// Where side entries are files ([`SledStorage::side_dir_of`]).
     side: PathBuf,
+    /// Where blobs are files ([`SledStorage::blob_dir_of`]).
+    blobs: PathBuf,
+    /// The blob read last, open (a scan reads one blob's parts in a row).
+    blob_file: Mutex<Option<(String, Arc<std::fs::File>)>>,
 }
 
 fn engine(e: sled::Error) -> StorageError {
@@ -579,6 +702,8 @@ impl SledStorage {
             synced: std::collections::HashSet::new(),
             dir_names: std::collections::HashMap::new(),
             side: Self::side_dir_of(dir),
+            blobs: Self::blob_dir_of(dir),
+            blob_file: Mutex::new(None),
         };
         if created {
             s.sync()?;
@@ -605,6 +730,25 @@ impl SledStorage {
         }
     }
 
+    /// Where the blobs of the database in `dir` are kept: the directory
+    /// `chunks` beside it. sled keeps in memory every page a scan reads
+    /// (its cache counts a large page at the size of a pointer), so the
+    /// journal's large chunks are files of their own, read with plain
+    /// reads that leave nothing behind.
+    pub fn blob_dir_of(dir: &Path) -> PathBuf {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join(BLOB_DIR),
+            _ => dir.join(BLOB_DIR),
+        }
+    }
+
+    fn blob_path(&self, name: &str) -> Result<PathBuf, StorageError> {
+        if !side_name_ok(name) {
+            return Err(bad_side_name(name));
+        }
+        Ok(self.blobs.join(name))
+    }
+
     fn side_path(&self, name: &str) -> Result<PathBuf, StorageError> {
         if !side_name_ok(name) {
             return Err(bad_side_name(name));
@@ -615,6 +759,8 @@ impl SledStorage {
 
 /// The name of the side directory ([`SledStorage::side_dir_of`]).
 pub const SIDE_DIR: &str = "checkpoints";
+/// The name of the blob directory ([`SledStorage::blob_dir_of`]).
+pub const BLOB_DIR: &str = "chunks";
 /// The suffix of a side file being written (never read as an entry).
 const SIDE_TMP: &str = ".tmp";
 
@@ -765,23 +911,108 @@ impl Storage for SledStorage {
         }
     }
     fn side_names(&self) -> Result<Vec<String>, StorageError> {
-        let entries = match std::fs::read_dir(&self.side) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let name = entry?.file_name();
-            if let Some(n) = name.to_str() {
-                if side_name_ok(n) && !n.ends_with(SIDE_TMP) {
-                    out.push(n.to_string());
-                }
+        names_in(&self.side)
+    }
+    fn blob_put(&mut self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        // Refuses a name that is not one.
+        self.blob_path(name)?;
+        if !self.blobs.is_dir() {
+            std::fs::create_dir_all(&self.blobs)?;
+            if let Some(parent) = self.blobs.parent() {
+                fsync_dir(parent)?;
             }
         }
-        out.sort();
-        Ok(out)
+        // A blob of that name can only be one no batch refers to (the
+        // journal removes those before writing): forget it if open.
+        self.forget_blob_file(name);
+        let tmp = format!("{name}.{}{SIDE_TMP}", std::process::id());
+        let r = replace_file(&self.blobs, name, &tmp, value, true);
+        if r.is_err() {
+            let _ = std::fs::remove_file(self.blobs.join(&tmp));
+        }
+        Ok(r?)
     }
+    fn blob_read(
+        &self,
+        name: &str,
+        offset: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        use std::os::unix::fs::FileExt;
+        buf.clear();
+        let file = {
+            let mut open = match self.blob_file.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            match open.as_ref().filter(|(n, _)| n == name) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    let f = match std::fs::File::open(self.blob_path(name)?) {
+                        Ok(f) => Arc::new(f),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                        Err(e) => return Err(e.into()),
+                    };
+                    *open = Some((name.to_string(), f.clone()));
+                    f
+                }
+            }
+        };
+        buf.resize(len, 0);
+        match file.read_exact_at(buf, offset) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                buf.clear();
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn blob_remove(&mut self, name: &str) -> Result<(), StorageError> {
+        self.forget_blob_file(name);
+        match std::fs::remove_file(self.blob_path(name)?) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn blob_names(&self) -> Result<Vec<String>, StorageError> {
+        names_in(&self.blobs)
+    }
+}
+
+impl SledStorage {
+    fn forget_blob_file(&self, name: &str) {
+        let mut open = match self.blob_file.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if open.as_ref().is_some_and(|(n, _)| n == name) {
+            *open = None;
+        }
+    }
+}
+
+/// The entry names in `dir` (none when it does not exist), in name order,
+/// leaving out files being written.
+fn names_in(dir: &Path) -> Result<Vec<String>, StorageError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name();
+        if let Some(n) = name.to_str() {
+            if side_name_ok(n) && !n.ends_with(SIDE_TMP) {
+                out.push(n.to_string());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Replaces the file `dir/name` with `bytes`, atomically: written to
