@@ -11,8 +11,8 @@
 //! build of the rules is never read (docs/format.md §7).
 
 use super::{
-    Agg, Bucket, Day, FirstCounted, Interner, Menu, OutcomeRow, OutcomeTerms, SubjectState, Tally,
-    NO_MORE,
+    Agg, Bucket, Day, FirstCounted, Interner, Menu, OutcomeRow, OutcomeTerms, PackedTerms,
+    SubjectState, Tally, NO_MORE,
 };
 use crate::domain::{
     AttendanceTerms, ConversionTerms, Count, Date, FiscalYear, HireTerms, MenuDefined, Place,
@@ -158,7 +158,7 @@ impl W {
         match &b.first_counted {
             Some(f) => {
                 self.u8(1);
-                self.attendance(&f.terms);
+                self.attendance(&f.terms.unpack());
                 self.code(RuleId::ALL, &f.rule);
                 self.u8(u8::from(f.in_region));
             }
@@ -333,7 +333,7 @@ impl<'a> R<'a> {
         };
         let first_counted = if self.flag()? {
             Some(FirstCounted {
-                terms: self.attendance()?,
+                terms: PackedTerms::pack(&self.attendance()?),
                 rule: self.code(RuleId::ALL)?,
                 in_region: self.flag()?,
             })
@@ -552,6 +552,7 @@ impl Tally {
                     main,
                     more,
                     more_len,
+                    more_cap: more_len,
                 },
             ) {
                 return r.err("a pair twice");

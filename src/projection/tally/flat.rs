@@ -316,6 +316,26 @@ impl AggTable {
         self.slots.len
     }
 
+    /// Every pair's aggregate, with its slot's number
+    /// ([`AggTable::at_mut`]).
+    pub fn slots(&self) -> impl Iterator<Item = (usize, &Agg)> + '_ {
+        self.slots
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(i, (_, a))| (i, a))
+    }
+
+    /// The aggregate in slot `i` (a number [`AggTable::slots`] gave).
+    pub fn at_mut(&mut self, i: usize) -> Option<&mut Agg> {
+        self.slots
+            .slots
+            .get_mut(i)
+            .filter(|s| !s.is_empty())
+            .map(|(_, a)| a)
+    }
+
     /// Room for `n` pairs without growing.
     pub fn reserve(&mut self, n: usize) {
         self.slots.reserve(n, |s| hash_u64(s.0));
@@ -346,6 +366,17 @@ impl AggTable {
         let before = self.len();
         self.entry(key, || agg);
         self.len() > before
+    }
+
+    /// The pair's aggregate, to change.
+    pub fn get_mut(&mut self, key: u64) -> Option<&mut Agg> {
+        if self.slots.slots.is_empty() {
+            return None;
+        }
+        match self.slots.probe(hash_u64(key), |s| s.0 == key) {
+            Ok(i) => Some(&mut self.slots.slots[i].1),
+            Err(_) => None,
+        }
     }
 
     /// The pair's aggregate.
