@@ -798,3 +798,102 @@ fn a_kept_report_is_read_without_opening_the_journal_and_never_outlives_an_appen
     let again: serde_json::Value = serde_json::from_slice(&report()).unwrap();
     assert_eq!(again, after);
 }
+
+/// An import of more than `BLOB_EVENTS_MIN` events keeps its chunks in
+/// files beside sled (docs/format.md §4a): it reads back exactly (verify,
+/// export, a report equal to the same events imported in small batches,
+/// a restore of the export), and a damaged chunk file is reported, never
+/// read as events.
+#[test]
+fn a_large_import_is_kept_in_chunk_files_and_reads_back_exactly() {
+    let n = jisseki::journal::BLOB_EVENTS_MIN + 3_000;
+    let mut lines: Vec<String> = Vec::with_capacity(n);
+    for i in 0..n {
+        let day = 1 + i % 28;
+        let residence = if i % 5 == 0 {
+            "out_region"
+        } else {
+            "in_region"
+        };
+        lines.push(format!(
+            r#"{{"type":"attendance","menu":"B-01","date":"2025-01-{day:02}","role":"job_seeker","person":"P-{}","residence":"{residence}","intent_confirmed":true}}"#,
+            i % 7_000
+        ));
+    }
+    let big = Fixture::new();
+    let file = big.write("big.jsonl", format!("{PREAMBLE}{}\n", lines.join("\n")));
+    big.import(&file)
+        .success()
+        .stdout(predicate::str::contains(format!("追加: {} 件", n + 2)));
+    let chunks: Vec<_> = std::fs::read_dir(big.ledger().join("chunks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(chunks.len(), 1, "{chunks:?}");
+    big.cmd(&["verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("検証OK: {} 件", n + 2)));
+
+    // The same events in batches too small for a chunk file.
+    let small = Fixture::new();
+    let all: Vec<String> = PREAMBLE
+        .lines()
+        .map(str::to_string)
+        .chain(lines.iter().cloned())
+        .collect();
+    for (k, part) in all.chunks(4_000).enumerate() {
+        let p = small.write(&format!("part{k}.jsonl"), part.join("\n") + "\n");
+        small.import(&p).success();
+    }
+    assert!(!small.ledger().join("chunks").exists());
+    let figures = |f: &Fixture| {
+        let out = f
+            .cmd(&[
+                "report",
+                "--as-of",
+                "2025-02-28",
+                "--format",
+                "json",
+                "--no-checkpoint",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        (v["menus"].clone(), v["totals"].clone())
+    };
+    let (menus, totals) = figures(&big);
+    assert_eq!(totals["output"].as_u64(), Some(7_000 - 7_000 / 5));
+    assert_eq!((menus, totals), figures(&small));
+
+    // Export and restore: the same bytes, the restored ledger in chunk
+    // files too.
+    let export = big.export();
+    let restored = Fixture::new();
+    let exported = restored.write("export.jsonl", &export);
+    restored
+        .cmd(&["import", "--restore"])
+        .arg(&exported)
+        .assert()
+        .success();
+    assert_eq!(restored.export(), export);
+    assert!(restored.ledger().join("chunks").read_dir().unwrap().count() >= 1);
+
+    // One flipped byte in the chunk file.
+    let mut bytes = std::fs::read(&chunks[0]).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    std::fs::write(&chunks[0], bytes).unwrap();
+    big.cmd(&["verify"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("do not match their checksum"))
+        .code(predicate::ne(101));
+    big.cmd(&["report", "--as-of", "2025-02-28", "--no-checkpoint"])
+        .assert()
+        .failure()
+        .code(predicate::ne(101));
+}

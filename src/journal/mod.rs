@@ -364,12 +364,12 @@ impl<S: Storage> Journal<S> {
         let r = match codec::decode_ref(value) {
             Ok(None) => return Ok(value),
             Ok(Some(r)) => r,
-            Err(e) => return Err(corrupt(format!("chunk at seq {seq}"), e)),
+            Err(e) => return Err(corrupt(format!("seq {seq} (chunk reference)"), e)),
         };
-        let at = || format!("chunk at seq {seq} (blob {})", r.blob);
+        let at = || format!("seq {seq} (chunk file {})", r.blob);
         let len = usize::try_from(r.len).map_err(|_| corrupt(at(), "length out of range"))?;
         if !self.store.blob_read(&r.blob, r.offset, len, buf)? {
-            return Err(corrupt(at(), "the blob is missing or too short"));
+            return Err(corrupt(at(), "the file is missing or too short"));
         }
         if crc32fast::hash(buf) != r.crc32 {
             return Err(corrupt(at(), "the bytes do not match their checksum"));
@@ -1399,7 +1399,7 @@ mod tests {
         match j.verify() {
             Verification::Broken { seq, detail } => {
                 assert_eq!(seq, 1);
-                assert!(detail.contains("missing"), "{detail}");
+                assert!(detail.contains("missing or too short"), "{detail}");
             }
             other => panic!("{other:?}"),
         }
