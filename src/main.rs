@@ -7,7 +7,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     disable_transparent_huge_pages();
-    if folds_a_whole_ledger() {
+    // Unless the user tuned it.
+    if folds_a_whole_ledger() && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         return_freed_memory_at_once();
     }
     jisseki::cli::run()

@@ -290,6 +290,9 @@ pub struct Journal<S: Storage> {
     format: u32,
     /// The fewest events an append writes to a blob ([`BLOB_EVENTS_MIN`]).
     blob_events_min: usize,
+    /// A write failed and the head could not be read back: the store may
+    /// or may not hold that batch, so nothing more is appended.
+    head_unknown: bool,
 }
 
 impl<S: Storage> Journal<S> {
@@ -337,7 +340,18 @@ impl<S: Storage> Journal<S> {
             chunk_cache: std::sync::Mutex::new(None),
             format,
             blob_events_min: BLOB_EVENTS_MIN,
+            head_unknown: false,
         })
+    }
+
+    fn refuse_if_head_unknown(&self) -> Result<(), JournalError> {
+        if self.head_unknown {
+            return Err(corrupt(
+                "head",
+                "unknown since a write failed; open the ledger again",
+            ));
+        }
+        Ok(())
     }
 
     /// Sets the fewest events an append writes to a blob (tests make it
@@ -386,15 +400,27 @@ impl<S: Storage> Journal<S> {
             let first = name
                 .split_once('-')
                 .and_then(|(f, _)| f.parse::<u64>().ok());
-            let referred = match first {
-                Some(first) if first < self.head.next_seq => self
+            // Removed only when sure that nothing refers to it: beyond the
+            // head, or the chunk that holds its first seq is a chunk under
+            // its key, or in another file. A chunk that is missing or
+            // cannot be read keeps the file (a damaged journal loses no
+            // more).
+            let orphan = match first {
+                Some(first) if first >= self.head.next_seq => true,
+                Some(first) => match self
                     .store
-                    .get(&chunk_key(first))?
-                    .and_then(|v| codec::decode_ref(&v).ok().flatten())
-                    .is_some_and(|r| r.blob == name),
-                _ => false,
+                    .last_at_or_before(&[PREFIX_CHUNK], &chunk_key(first))?
+                {
+                    Some((k, v)) => match codec::decode_ref(&v) {
+                        Ok(Some(r)) => r.blob != name || k != chunk_key(first),
+                        Ok(None) => v.first() == Some(&codec::CHUNK_FORMAT),
+                        Err(_) => false,
+                    },
+                    None => false,
+                },
+                None => false,
             };
-            if !referred {
+            if orphan {
                 self.store.blob_remove(&name)?;
             }
         }
@@ -424,6 +450,7 @@ impl<S: Storage> Journal<S> {
             recs.last(),
         ) {
             if !*blobs_written {
+                self.refuse_if_head_unknown()?;
                 self.remove_orphan_blobs()?;
             }
             let name = format!("{:020}-{:020}", first.seq, last.seq);
@@ -615,6 +642,7 @@ impl<S: Storage> Journal<S> {
         head: Head,
         blobs: bool,
     ) -> Result<(), JournalError> {
+        self.refuse_if_head_unknown()?;
         if head == self.head {
             return Ok(());
         }
@@ -635,10 +663,17 @@ impl<S: Storage> Journal<S> {
             // synced). Take the head from the store, which is consistent with
             // whatever it holds, so the next append neither overwrites nor
             // skips a seq. The caller was told nothing was acknowledged.
-            if let Ok(Some(bytes)) = self.store.get(KEY_HEAD) {
-                if let Ok(h) = decode_head(&bytes) {
-                    self.head = h;
-                }
+            match self
+                .store
+                .get(KEY_HEAD)
+                .ok()
+                .flatten()
+                .map(|b| decode_head(&b))
+            {
+                Some(Ok(h)) => self.head = h,
+                // The store may hold the batch or not: no append until the
+                // journal is opened again and reads its head.
+                _ => self.head_unknown = true,
             }
             if let Ok(Some(marker)) = self.store.get(KEY_FORMAT) {
                 if marker == format_marker(FORMAT_BLOBS) {
@@ -1433,22 +1468,63 @@ mod tests {
             j.verify(),
             Verification::Intact { events: 420, .. }
         ));
-        // A blob beyond the head is removed too.
+        // A file whose first key cannot be read is kept: nothing is known
+        // to be orphaned.
+        let kept = format!("{:020}-{:020}", 21, 420);
+        let good = j.storage().get(&chunk_key(21)).unwrap().unwrap();
+        let mut damaged = WriteBatch::default();
+        damaged.put(chunk_key(21), vec![codec::CHUNK_REF, 0xff, 0xff]);
+        j.store.apply(damaged).unwrap();
         j.store
-            .blob_put(&format!("{:020}-{:020}", 500, 900), b"x")
+            .blob_put(&format!("{:020}-{:020}", 900, 950), b"x")
+            .unwrap();
+        j.append(events(150), Vec::new()).unwrap();
+        assert!(j.storage().blob_names().unwrap().contains(&kept));
+        let mut repaired = WriteBatch::default();
+        repaired.put(chunk_key(21), good);
+        j.store.apply(repaired).unwrap();
+        // A file beyond the head is removed, and one whose first seq is
+        // inside a chunk of another file.
+        j.store
+            .blob_put(&format!("{:020}-{:020}", 800, 900), b"x")
+            .unwrap();
+        j.store
+            .blob_put(&format!("{:020}-{:020}", 500, 510), b"x")
             .unwrap();
         j.append(events(200), Vec::new()).unwrap();
         assert_eq!(
             j.storage().blob_names().unwrap(),
             [
                 format!("{:020}-{:020}", 21, 420),
-                format!("{:020}-{:020}", 421, 620)
+                format!("{:020}-{:020}", 421, 570),
+                format!("{:020}-{:020}", 571, 770)
             ]
         );
         assert!(matches!(
             j.verify(),
-            Verification::Intact { events: 620, .. }
+            Verification::Intact { events: 770, .. }
         ));
+    }
+
+    #[test]
+    fn after_a_failed_write_whose_head_cannot_be_read_back_nothing_is_appended() {
+        let s = FaultyStorage::new(MemStorage::default());
+        let faults = s.faults.clone();
+        let mut j = blob_journal(s);
+        j.append(events(5), Vec::new()).unwrap();
+        faults.lock().unwrap().extend([Fault::Sync, Fault::Get]);
+        assert!(j.append(events(5), Vec::new()).is_err());
+        // The store holds the batch (applied, not synced); the journal
+        // cannot know, so it refuses rather than reuse or skip seqs.
+        for n in [1, 300] {
+            match j.append(events(n), Vec::new()) {
+                Err(JournalError::Corrupt { detail, .. }) => {
+                    assert!(detail.contains("open the ledger again"), "{detail}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(j.storage().blob_names().unwrap().is_empty());
     }
 
     #[test]

@@ -309,6 +309,8 @@ pub enum Fault {
     /// Fail the next `sync`, after the batch was applied but before it is
     /// durable: a crash between the write and its sync.
     Sync,
+    /// Fail the next `get` (a read error).
+    Get,
 }
 
 /// A log of storage calls, shared with the test that made the storage.
@@ -565,6 +567,9 @@ impl<S: Storage> FaultyStorage<S> {
 
 impl<S: Storage> Storage for FaultyStorage<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        if self.take_fault(Fault::Get) {
+            return Err(StorageError::Injected("get"));
+        }
         self.inner.get(key)
     }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StorageError> {
@@ -744,7 +749,9 @@ impl SledStorage {
 
     fn blob_path(&self, name: &str) -> Result<PathBuf, StorageError> {
         if !side_name_ok(name) {
-            return Err(bad_side_name(name));
+            return Err(StorageError::Engine(format!(
+                "invalid chunk file name {name:?}"
+            )));
         }
         Ok(self.blobs.join(name))
     }
@@ -959,6 +966,12 @@ impl Storage for SledStorage {
                 }
             }
         };
+        // A length beyond the file (a damaged reference) is "too short",
+        // not an allocation of that size.
+        let size = file.metadata()?.len();
+        if offset.checked_add(len as u64).is_none_or(|end| end > size) {
+            return Ok(false);
+        }
         buf.resize(len, 0);
         match file.read_exact_at(buf, offset) {
             Ok(()) => Ok(true),
@@ -978,7 +991,11 @@ impl Storage for SledStorage {
         }
     }
     fn blob_names(&self) -> Result<Vec<String>, StorageError> {
-        names_in(&self.blobs)
+        // Files only: anything else in the directory is not ours.
+        Ok(names_in(&self.blobs)?
+            .into_iter()
+            .filter(|n| self.blobs.join(n).is_file())
+            .collect())
     }
 }
 
@@ -1092,7 +1109,24 @@ mod tests {
         assert_eq!(s.side_names().unwrap(), ["tally-1"]);
         for bad in ["", "../x", "a/b", ".hidden", "a b"] {
             assert!(s.side_put(bad, b"x", true).is_err(), "{bad:?}");
+            assert!(s.blob_put(bad, b"x").is_err(), "{bad:?}");
         }
+        // Blobs: read in parts; a part beyond the end is "no".
+        assert!(s.blob_names().unwrap().is_empty());
+        s.blob_put("0001-0002", b"hello, chunks").unwrap();
+        let mut buf = vec![9; 3];
+        assert!(s.blob_read("0001-0002", 7, 6, &mut buf).unwrap());
+        assert_eq!(buf, b"chunks");
+        assert!(!s.blob_read("0001-0002", 8, 6, &mut buf).unwrap());
+        assert!(!s.blob_read("0001-0002", u64::MAX - 2, 6, &mut buf).unwrap());
+        assert!(!s
+            .blob_read("0001-0002", 0, usize::MAX / 2, &mut buf)
+            .unwrap());
+        assert!(!s.blob_read("0001-0003", 0, 1, &mut buf).unwrap());
+        assert_eq!(s.blob_names().unwrap(), ["0001-0002"]);
+        s.blob_remove("0001-0002").unwrap();
+        s.blob_remove("0001-0002").unwrap();
+        assert!(s.blob_names().unwrap().is_empty());
     }
 
     #[test]

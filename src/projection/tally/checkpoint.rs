@@ -165,12 +165,14 @@ impl W {
             None => self.u8(0),
         }
     }
+    /// In slot order, each with its number: read back in that order, every
+    /// id goes where it was, and the table is written nearly in order
+    /// rather than at random.
     fn interner(&mut self, i: &Interner) {
-        let mut slots: Vec<(u32, &[u8], SubjectState)> = i.iter().collect();
-        slots.sort_unstable_by_key(|s| s.0);
-        self.len(slots.len());
-        for (_, key, st) in slots {
+        self.len(i.len());
+        for (id, key, st) in i.iter() {
             self.bytes(key);
+            self.u32(id);
             self.i32(st.first_attendance);
             self.u8(st.places);
         }
@@ -347,24 +349,30 @@ impl<'a> R<'a> {
         })
     }
     fn interner(&mut self) -> Res<Interner> {
-        let n = self.len(13)?;
+        let n = self.len(17)?;
         let mut i = Interner::default();
         i.reserve(n);
-        for k in 0..n {
+        // Every number below n, once.
+        let mut seen = vec![false; n];
+        for _ in 0..n {
             let key = self.str()?;
+            let id = self.u32()?;
             let first_attendance = self.day()?;
             let places = self.u8()?;
             if places > 3 {
                 return self.err("bad places");
             }
-            let (id, st) = i.intern(key);
-            if id as usize != k {
-                return self.err("an id twice");
+            match seen.get_mut(id as usize) {
+                Some(s) if !*s => *s = true,
+                _ => return self.err("an id out of range or twice"),
             }
-            *st = SubjectState {
+            let state = SubjectState {
                 first_attendance,
                 places,
             };
+            if !i.insert_with_id(key, id, state) {
+                return self.err("an id twice");
+            }
         }
         Ok(i)
     }

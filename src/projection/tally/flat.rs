@@ -276,6 +276,41 @@ impl IdTable {
         (id, &mut slot.state)
     }
 
+    /// Puts `s` in with the number `id` and state `state` (reading a saved
+    /// table back: in slot order, each lands at or next to where it was,
+    /// so the table is written nearly in order). `false`, and nothing
+    /// changed, when `s` is there already.
+    pub fn insert_with_id(&mut self, s: &str, id: u32, state: SubjectState) -> bool {
+        let long = &self.long;
+        self.slots
+            .room_for_one(|slot| hash_bytes(Self::key_of(long, slot)));
+        let bytes = s.as_bytes();
+        let i = match self
+            .slots
+            .probe(hash_bytes(bytes), |slot| Self::key_of(long, slot) == bytes)
+        {
+            Ok(_) => return false,
+            Err(i) => i,
+        };
+        let mut key = [0u8; INLINE];
+        let len = if bytes.len() <= INLINE {
+            key[..bytes.len()].copy_from_slice(bytes);
+            bytes.len() as u8
+        } else {
+            key[..4].copy_from_slice(&(self.long.len() as u32).to_le_bytes());
+            self.long.push(s.into());
+            LONG
+        };
+        self.slots.len += 1;
+        self.slots.slots[i] = IdSlot {
+            key,
+            id,
+            state,
+            len,
+        };
+        true
+    }
+
     /// Every id: its number, bytes and state, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8], SubjectState)> + '_ {
         self.slots
