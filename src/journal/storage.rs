@@ -932,6 +932,14 @@ impl Storage for SledStorage {
         // A blob of that name can only be one no batch refers to (the
         // journal removes those before writing): forget it if open.
         self.forget_blob_file(name);
+        // Files half written by a writer that crashed (blobs are written
+        // only under the ledger's exclusive lock, so no other is writing).
+        for entry in std::fs::read_dir(&self.blobs)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "tmp") && path.is_file() {
+                std::fs::remove_file(&path)?;
+            }
+        }
         let tmp = format!("{name}.{}{SIDE_TMP}", std::process::id());
         let r = replace_file(&self.blobs, name, &tmp, value, true);
         if r.is_err() {
@@ -1136,6 +1144,22 @@ mod tests {
         exercise(&mut SledStorage::open(&dir.path().join("db")).unwrap());
         // Side entries are files beside the database, outside sled's.
         assert!(dir.path().join(SIDE_DIR).join("tally-1").is_file());
+    }
+
+    #[test]
+    fn a_blob_half_written_by_a_crashed_writer_is_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SledStorage::open(&dir.path().join("db")).unwrap();
+        s.blob_put("0001-0002", b"first").unwrap();
+        let blobs = dir.path().join(BLOB_DIR);
+        let left = blobs.join("0003-0004.4242.tmp");
+        std::fs::write(&left, b"half").unwrap();
+        std::fs::create_dir(blobs.join("not-ours")).unwrap();
+        assert_eq!(s.blob_names().unwrap(), ["0001-0002"]);
+        s.blob_put("0003-0004", b"second").unwrap();
+        assert!(!left.exists());
+        assert!(blobs.join("not-ours").is_dir());
+        assert_eq!(s.blob_names().unwrap(), ["0001-0002", "0003-0004"]);
     }
 
     #[test]
