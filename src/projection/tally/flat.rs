@@ -241,39 +241,15 @@ impl IdTable {
 
     /// The id of `s` and its state, interning it when new.
     pub fn intern(&mut self, s: &str) -> (u32, &mut SubjectState) {
-        let long = &self.long;
-        self.slots
-            .room_for_one(|slot| hash_bytes(Self::key_of(long, slot)));
-        let bytes = s.as_bytes();
-        let i = match self
-            .slots
-            .probe(hash_bytes(bytes), |slot| Self::key_of(long, slot) == bytes)
-        {
-            Ok(i) => {
-                let slot = &mut self.slots.slots[i];
-                return (slot.id, &mut slot.state);
+        let i = match self.find_or_room(s) {
+            Ok(i) => i,
+            Err(i) => {
+                let id = self.slots.len as u32;
+                self.place(i, s, id, SubjectState::default())
             }
-            Err(i) => i,
         };
-        let mut key = [0u8; INLINE];
-        let len = if bytes.len() <= INLINE {
-            key[..bytes.len()].copy_from_slice(bytes);
-            bytes.len() as u8
-        } else {
-            key[..4].copy_from_slice(&(self.long.len() as u32).to_le_bytes());
-            self.long.push(s.into());
-            LONG
-        };
-        let id = self.slots.len as u32;
-        self.slots.len += 1;
         let slot = &mut self.slots.slots[i];
-        *slot = IdSlot {
-            key,
-            id,
-            state: SubjectState::default(),
-            len,
-        };
-        (id, &mut slot.state)
+        (slot.id, &mut slot.state)
     }
 
     /// Puts `s` in with the number `id` and state `state` (reading a saved
@@ -281,17 +257,29 @@ impl IdTable {
     /// so the table is written nearly in order). `false`, and nothing
     /// changed, when `s` is there already.
     pub fn insert_with_id(&mut self, s: &str, id: u32, state: SubjectState) -> bool {
+        match self.find_or_room(s) {
+            Ok(_) => false,
+            Err(i) => {
+                self.place(i, s, id, state);
+                true
+            }
+        }
+    }
+
+    /// The slot of `s` (`Ok`), or the empty slot it would take (`Err`),
+    /// with room made for one more.
+    fn find_or_room(&mut self, s: &str) -> Result<usize, usize> {
         let long = &self.long;
         self.slots
             .room_for_one(|slot| hash_bytes(Self::key_of(long, slot)));
         let bytes = s.as_bytes();
-        let i = match self
-            .slots
+        self.slots
             .probe(hash_bytes(bytes), |slot| Self::key_of(long, slot) == bytes)
-        {
-            Ok(_) => return false,
-            Err(i) => i,
-        };
+    }
+
+    /// Fills the empty slot `i` with `s`; returns `i`.
+    fn place(&mut self, i: usize, s: &str, id: u32, state: SubjectState) -> usize {
+        let bytes = s.as_bytes();
         let mut key = [0u8; INLINE];
         let len = if bytes.len() <= INLINE {
             key[..bytes.len()].copy_from_slice(bytes);
@@ -308,7 +296,7 @@ impl IdTable {
             state,
             len,
         };
-        true
+        i
     }
 
     /// Every id: its number, bytes and state, in slot order.
