@@ -79,6 +79,14 @@ pub fn read_events_partial(
         InputFormat::JsonLines => {
             let lines = jsonl::lines(bytes);
             crate::par::parallel_map(&lines, 1024, |&(line, raw)| {
+                if mode == Mode::Append && raw.len() <= LINE_BYTES_MAX {
+                    let fast = std::str::from_utf8(raw)
+                        .ok()
+                        .and_then(|text| parse::parse_new_line(text, line));
+                    if let Some(event) = fast {
+                        return Ok(event);
+                    }
+                }
                 let at = Location::line(file, line);
                 let obj = jsonl::read_object(raw, &at)?;
                 // Only a restore compares the line with its canonical bytes.

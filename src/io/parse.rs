@@ -403,6 +403,175 @@ fn parse_correction(
     }))
 }
 
+/// The quick road for a line that is a valid new event (`Mode::Append`):
+/// deserialized straight from the text into its type's struct, with no map
+/// in between. Anything out of the ordinary (an error of any kind, a
+/// repeated key, a ledger field, a `correction`) gives `None`, and the
+/// caller takes [`parse_object`], which names the field at fault. What this
+/// accepts, `parse_object` accepts with the same result (a test holds it to
+/// that).
+pub fn parse_new_line(text: &str, line: u64) -> Option<InputEvent> {
+    #[derive(serde::Deserialize)]
+    struct TypeOf<'a> {
+        #[serde(rename = "type", borrow)]
+        ty: std::borrow::Cow<'a, str>,
+    }
+    let ty = serde_json::from_str::<TypeOf>(text).ok()?.ty;
+    let mut id = None;
+    let body = match ty.as_ref() {
+        "project_defined" => EventBody::ProjectDefined(direct(text, &mut id)?),
+        "menu_defined" => EventBody::MenuDefined(direct(text, &mut id)?),
+        "targets_revised" => EventBody::TargetsRevised(direct(text, &mut id)?),
+        "session_held" => EventBody::SessionHeld(direct(text, &mut id)?),
+        "attendance" => EventBody::Attendance(direct(text, &mut id)?),
+        "hire" => EventBody::Hire(direct(text, &mut id)?),
+        "conversion" => EventBody::Conversion(direct(text, &mut id)?),
+        "startup" => EventBody::Startup(direct(text, &mut id)?),
+        "survey_response" => EventBody::SurveyResponse(direct(text, &mut id)?),
+        "plan_approved" => EventBody::PlanApproved(direct(text, &mut id)?),
+        "retraction" => EventBody::Retraction(direct(text, &mut id)?),
+        _ => return None,
+    };
+    let mut errors = Vec::new();
+    check_fields(&body, &Location::line("", line), "", &mut errors);
+    errors.is_empty().then_some(InputEvent {
+        line,
+        id,
+        body,
+        restored: None,
+    })
+}
+
+/// Deserializes `text` as `T`, passing over `type` and taking `id`.
+fn direct<T: DeserializeOwned>(text: &str, id: &mut Option<Uuid>) -> Option<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = T::deserialize(Skipping { de: &mut de, id }).ok()?;
+    de.end().ok()?;
+    Some(v)
+}
+
+/// A JSON object read as a struct, without its `type` and `id` keys (read
+/// by the caller) and refusing the ledger's own fields.
+struct Skipping<'a, 'de> {
+    de: &'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+    id: &'a mut Option<Uuid>,
+}
+
+impl<'de> serde::Deserializer<'de> for Skipping<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("an event is an object"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        serde::Deserializer::deserialize_map(
+            &mut *self.de,
+            SkippingVisitor {
+                inner: visitor,
+                id: self.id,
+            },
+        )
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+struct SkippingVisitor<'a, V> {
+    inner: V,
+    id: &'a mut Option<Uuid>,
+}
+
+impl<'de, V: serde::de::Visitor<'de>> serde::de::Visitor<'de> for SkippingVisitor<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_map(SkippingMap {
+            map,
+            id: self.id,
+            seen_type: false,
+        })
+    }
+}
+
+struct SkippingMap<'a, A> {
+    map: A,
+    id: &'a mut Option<Uuid>,
+    seen_type: bool,
+}
+
+/// A key, borrowed from the text when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(v.to_string().into()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for SkippingMap<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        use serde::de::{Error as _, IntoDeserializer as _};
+        loop {
+            let Some(Key(key)) = self.map.next_key::<Key>()? else {
+                return Ok(None);
+            };
+            match key.as_ref() {
+                "type" if !self.seen_type => {
+                    self.seen_type = true;
+                    self.map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                "id" if self.id.is_none() => {
+                    let text: std::borrow::Cow<str> = self.map.next_value::<Key>()?.0;
+                    let id = Uuid::parse_str(&text).map_err(|_| A::Error::custom("id"))?;
+                    *self.id = Some(id);
+                }
+                "type" | "id" => return Err(A::Error::custom("a key twice")),
+                k if RESERVED.contains(&k) => return Err(A::Error::custom("reserved")),
+                _ => return seed.deserialize(key.into_deserializer()).map(Some),
+            }
+        }
+    }
+
+    fn next_value_seed<S: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
 fn inconsistent(at: &Location, field: String, ja: &str, en: &str) -> InputError {
     InputError::new(
         at.with_field(field),
@@ -584,6 +753,98 @@ mod tests {
             ),
             ("seq".into(), "reserved_field".into())
         );
+    }
+
+    /// The slow road for a line: a map, then the typed struct.
+    fn slow(line: &str) -> Result<InputEvent, Vec<InputError>> {
+        let at = Location::line("t.jsonl", 3);
+        let obj = crate::io::jsonl::read_object(line.as_bytes(), &at)?;
+        parse_object(obj, &at, Mode::Append, Vec::new())
+    }
+
+    /// Whatever the quick road accepts, the slow road accepts with the same
+    /// event; it takes the ordinary lines of a generated council; and it
+    /// leaves every odd line (repeated keys, ledger fields, escaped keys,
+    /// wrong types, corrections) to the slow road or agrees with it.
+    #[test]
+    fn the_quick_road_agrees_with_the_slow_one() {
+        let mut lines: Vec<String> =
+            crate::synth::generate_jsonl(&crate::synth::SynthConfig::default())
+                .lines()
+                .map(str::to_string)
+                .collect();
+        for f in [
+            "tests/fixtures/council_small.jsonl",
+            "tests/fixtures/contract_examples.jsonl",
+        ] {
+            let text = std::fs::read_to_string(f).unwrap();
+            lines.extend(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string),
+            );
+        }
+        let ordinary = lines.len();
+        let base = [
+            r#"{"type":"attendance","menu":"B-01","date":"2024-11-20","role":"job_seeker","person":"P-0001","residence":"in_region","intent_confirmed":true}"#,
+            r#"{"type":"hire","person":"P","start_date":"2025-01-06","offer_date":"2024-12-01","workplace":"in_region","weekly_hours":37.5}"#,
+        ];
+        for b in base {
+            let inner = &b[1..b.len() - 1];
+            for extra in [
+                r#""seq":3"#,
+                r#""hash":"x""#,
+                r#""id":"0190a000-0000-7000-8000-000000000001""#,
+                r#""id":"not-a-uuid""#,
+                r#""id":null"#,
+                r#""id":7"#,
+                r#""colour":"red""#,
+                r#""type":"attendance""#,
+                r#""type":"hire""#,
+                r#""person":"Q""#,
+                r#""\u0070erson":"Q""#,
+                r#""date":"2024-02-30""#,
+                r#""weekly_hours":"40""#,
+                r#""weekly_hours":37.555"#,
+                r#""menu":null"#,
+            ] {
+                lines.push(format!("{{{inner},{extra}}}"));
+                lines.push(format!("{{{extra},{inner}}}"));
+            }
+            lines.push(format!("{{ {} }}", inner.replace(',', " ,\n ")));
+            lines.push(inner.replace(r#""type""#, r#""\u0074ype""#));
+            lines.push(format!(
+                "{{{}}}",
+                inner.replace(r#""type""#, r#""\u0074ype""#)
+            ));
+            lines.push(format!("[{b}]"));
+            lines.push(format!("{b} x"));
+            lines.push(format!("{b}{b}"));
+        }
+        lines.push(r#"{"type":"correction","target":"0190a000-0000-7000-8000-000000000000","reason":"typo","replacement":{"type":"attendance","menu":"B-01","date":"2024-12-01","role":"job_seeker","person":"P"}}"#.into());
+        lines.push(r#"{"type":"retraction","target":"0190a000-0000-7000-8000-000000000000","reason":"typo"}"#.into());
+        let (mut quick, mut quick_ordinary) = (0, 0);
+        for (i, line) in lines.iter().enumerate() {
+            let fast = parse_new_line(line, 3);
+            let slow = slow(line);
+            if let Some(f) = fast {
+                assert_eq!(Ok(f), slow, "line {line}");
+                quick += 1;
+                if i < ordinary {
+                    quick_ordinary += 1;
+                }
+            }
+        }
+        // Every ordinary line but corrections takes the quick road.
+        let corrections = lines[..ordinary]
+            .iter()
+            .filter(|l| l.contains(r#""type":"correction""#))
+            .count();
+        assert_eq!(quick_ordinary, ordinary - corrections);
+        assert!(ordinary > 900, "{ordinary}");
+        // An id first or last, spaces, an escaped `type`, both bases; and the
+        // retraction.
+        assert_eq!(quick - quick_ordinary, 9, "odd lines taken");
     }
 
     #[test]

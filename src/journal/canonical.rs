@@ -1,11 +1,18 @@
 //! Canonical JSON written straight from typed values: keys sorted at every
 //! level, no whitespace, strings escaped as serde_json escapes them. It
 //! gives the same bytes as serialising to `serde_json::Value` and writing
-//! that with sorted keys (a property test holds it to that), without
-//! building a map per event, which was the largest cost of an import.
+//! that with sorted keys (tests hold it to that), without building a map per
+//! event.
+//!
+//! Every value is written once into one buffer. An object writes its fields'
+//! values one after another, then writes itself with the fields in key order
+//! after them and moves that into place over the fields: no allocation per
+//! field, one per object for the list of fields.
 
 use serde::ser::{self, Serialize};
+use std::borrow::Cow;
 use std::fmt;
+use std::io::Write as _;
 
 /// An error of the canonical serializer (only for types it cannot write:
 /// none of the event types).
@@ -28,27 +35,118 @@ impl ser::Error for Error {
 
 type Result<T> = std::result::Result<T, Error>;
 
-/// The fields of an object, before sorting.
-pub type Fields = Vec<(String, Vec<u8>)>;
+/// One field of an object being written: its key, and where its value's
+/// canonical bytes sit in the buffer.
+struct Field {
+    key: Cow<'static, str>,
+    start: usize,
+    end: usize,
+}
 
-/// Writes `fields` as an object with sorted keys.
-pub fn write_object(mut fields: Fields, out: &mut Vec<u8>) {
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
-    out.push(b'{');
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_str(k, out);
-        out.push(b':');
-        out.extend_from_slice(v);
+/// An object being written into `out`. Its fields' values are written as
+/// they come; [`Object::finish`] writes the object with sorted keys where
+/// the first of them began.
+pub struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+    fields: Vec<Field>,
+}
+
+impl<'a> Object<'a> {
+    /// Starts an object at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Self::with_capacity(out, 16)
     }
-    out.push(b'}');
+
+    fn with_capacity(out: &'a mut Vec<u8>, n: usize) -> Self {
+        let start = out.len();
+        Object {
+            out,
+            start,
+            fields: Vec::with_capacity(n),
+        }
+    }
+
+    /// Adds the fields of `v`, which must serialize to an object.
+    pub fn fields_of<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+        v.serialize(Flatten { obj: self })
+    }
+
+    /// Adds a field whose value `write` appends as canonical JSON.
+    pub fn raw_field(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.out.len();
+        write(self.out);
+        self.fields.push(Field {
+            key: Cow::Borrowed(key),
+            start,
+            end: self.out.len(),
+        });
+    }
+
+    /// Adds a string field.
+    pub fn str_field(&mut self, key: &'static str, v: &str) {
+        self.raw_field(key, |out| write_str(v, out));
+    }
+
+    /// Adds an integer field.
+    pub fn u64_field(&mut self, key: &'static str, v: u64) {
+        self.raw_field(key, |out| write_int(v, out));
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: Cow<'static, str>, v: &T) -> Result<()> {
+        let start = self.out.len();
+        v.serialize(Canon { out: self.out })?;
+        self.fields.push(Field {
+            key,
+            start,
+            end: self.out.len(),
+        });
+        Ok(())
+    }
+
+    /// Writes the object with its keys in code-point order, in place of its
+    /// fields' values.
+    pub fn finish(mut self) {
+        self.fields.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let out = self.out;
+        let written = out.len();
+        out.push(b'{');
+        for (i, f) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(&f.key, out);
+            out.push(b':');
+            out.extend_from_within(f.start..f.end);
+        }
+        out.push(b'}');
+        let len = out.len() - written;
+        out.copy_within(written.., self.start);
+        out.truncate(self.start + len);
+    }
+}
+
+/// Whether serde_json escapes this byte of a string: `"`, `\\` and control
+/// characters, as Python's json module with `ensure_ascii=False`.
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 fn write_str(s: &str, out: &mut Vec<u8>) {
-    // serde_json's escaping, exactly; writing to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    // A fold without early exit, which the compiler vectorizes.
+    if s.bytes().fold(false, |any, b| any | escaped(b)) {
+        // serde_json's escaping, exactly; writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+fn write_int(v: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Writes `v` as canonical JSON.
@@ -56,12 +154,6 @@ pub fn to_vec<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
     v.serialize(Canon { out: &mut out })?;
     Ok(out)
-}
-
-/// Serialises `v`, which must be an object, into its fields (so that the
-/// caller can add the ledger's own before sorting).
-pub fn object_fields<T: Serialize + ?Sized>(v: &T) -> Result<Fields> {
-    v.serialize(TopLevel)
 }
 
 /// Methods of a serializer that refuse everything but what it is for.
@@ -109,15 +201,10 @@ struct Canon<'a> {
 macro_rules! int {
     ($($f:ident: $t:ty),*) => {$(
         fn $f(self, v: $t) -> Result<()> {
-            let mut b = itoa_buf(v);
-            self.out.append(&mut b);
+            write_int(v, self.out);
             Ok(())
         }
     )*};
-}
-
-fn itoa_buf(v: impl fmt::Display) -> Vec<u8> {
-    v.to_string().into_bytes()
 }
 
 impl<'a> ser::Serializer for Canon<'a> {
@@ -152,6 +239,25 @@ impl<'a> ser::Serializer for Canon<'a> {
         write_str(v, self.out);
         Ok(())
     }
+    fn collect_str<T: fmt::Display + ?Sized>(self, v: &T) -> Result<()> {
+        // Formatted in place (dates are written this way); escaped after the
+        // fact in the rare case that it needs it.
+        let start = self.out.len();
+        self.out.push(b'"');
+        write!(self.out, "{v}").map_err(|e| Error(e.to_string()))?;
+        if self.out[start + 1..]
+            .iter()
+            .fold(false, |any, &b| any | escaped(b))
+        {
+            let text = self.out.split_off(start + 1);
+            self.out.truncate(start);
+            let text = String::from_utf8(text).map_err(|e| Error(e.to_string()))?;
+            write_str(&text, self.out);
+        } else {
+            self.out.push(b'"');
+        }
+        Ok(())
+    }
     fn serialize_bytes(self, _: &[u8]) -> Result<()> {
         Err(Error("bytes are not written as JSON".into()))
     }
@@ -181,8 +287,9 @@ impl<'a> ser::Serializer for Canon<'a> {
         variant: &'static str,
         v: &T,
     ) -> Result<()> {
-        let value = to_vec(v)?;
-        write_object(vec![(variant.to_string(), value)], self.out);
+        let mut obj = Object::with_capacity(self.out, 1);
+        obj.field(Cow::Borrowed(variant), v)?;
+        obj.finish();
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>> {
@@ -209,8 +316,7 @@ impl<'a> ser::Serializer for Canon<'a> {
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Obj<'a>> {
         Ok(Obj {
-            out: Some(self.out),
-            fields: Vec::with_capacity(len.unwrap_or(8)),
+            obj: Object::with_capacity(self.out, len.unwrap_or(8)),
             key: None,
         })
     }
@@ -280,44 +386,42 @@ impl ser::SerializeTupleStruct for Seq<'_> {
     }
 }
 
-/// An object being collected: fields are sorted when it ends.
+/// A nested object (a struct or map value): written when it ends.
 struct Obj<'a> {
-    /// Where to write the object; `None` at the top level, where the caller
-    /// takes the fields.
-    out: Option<&'a mut Vec<u8>>,
-    fields: Fields,
-    key: Option<String>,
+    obj: Object<'a>,
+    key: Option<Cow<'static, str>>,
 }
 
-impl Obj<'_> {
-    fn field<T: Serialize + ?Sized>(&mut self, key: String, v: &T) -> Result<()> {
-        self.fields.push((key, to_vec(v)?));
-        Ok(())
-    }
-    fn finish(self) -> Result<()> {
-        if let Some(out) = self.out {
-            write_object(self.fields, out);
-        }
-        Ok(())
-    }
+/// Takes the key of a map entry.
+fn map_key<T: Serialize + ?Sized>(slot: &mut Option<Cow<'static, str>>, k: &T) -> Result<()> {
+    *slot = Some(Cow::Owned(k.serialize(KeyName)?));
+    Ok(())
+}
+
+/// Adds the value of a map entry under the key taken before.
+fn map_value<T: Serialize + ?Sized>(
+    obj: &mut Object<'_>,
+    slot: &mut Option<Cow<'static, str>>,
+    v: &T,
+) -> Result<()> {
+    let key = slot
+        .take()
+        .ok_or_else(|| Error("value without a key".into()))?;
+    obj.field(key, v)
 }
 
 impl ser::SerializeMap for Obj<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<()> {
-        self.key = Some(k.serialize(KeyName)?);
-        Ok(())
+        map_key(&mut self.key, k)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| Error("value without a key".into()))?;
-        self.field(key, v)
+        map_value(&mut self.obj, &mut self.key, v)
     }
     fn end(self) -> Result<()> {
-        self.finish()
+        self.obj.finish();
+        Ok(())
     }
 }
 
@@ -325,10 +429,11 @@ impl ser::SerializeStruct for Obj<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<()> {
-        self.field(key.to_string(), v)
+        self.obj.field(Cow::Borrowed(key), v)
     }
     fn end(self) -> Result<()> {
-        self.finish()
+        self.obj.finish();
+        Ok(())
     }
 }
 
@@ -375,72 +480,121 @@ impl ser::Serializer for KeyName {
     }
 }
 
-/// The top level: an object whose fields the caller takes.
-struct TopLevel;
+/// Adds the fields of a value that serializes to an object to an
+/// [`Object`] the caller will finish.
+struct Flatten<'o, 'a> {
+    obj: &'o mut Object<'a>,
+}
 
-impl ser::Serializer for TopLevel {
-    type Ok = Fields;
+impl<'o, 'a> ser::Serializer for Flatten<'o, 'a> {
+    type Ok = ();
     type Error = Error;
-    type SerializeSeq = ser::Impossible<Fields, Error>;
-    type SerializeTuple = ser::Impossible<Fields, Error>;
-    type SerializeTupleStruct = ser::Impossible<Fields, Error>;
-    type SerializeTupleVariant = ser::Impossible<Fields, Error>;
-    type SerializeMap = TopObj;
-    type SerializeStruct = TopObj;
-    type SerializeStructVariant = ser::Impossible<Fields, Error>;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = FlatObj<'o, 'a>;
+    type SerializeStruct = FlatObj<'o, 'a>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
 
-    refuse_scalars!(Fields, "not an object");
-    refuse!(Fields, "not an object"; serialize_char(char), serialize_str(&str));
+    refuse_scalars!((), "not an object");
+    refuse!((), "not an object"; serialize_char(char), serialize_str(&str));
 
-    fn serialize_map(self, len: Option<usize>) -> Result<TopObj> {
-        Ok(TopObj(Obj {
-            out: None,
-            fields: Vec::with_capacity(len.unwrap_or(12)),
+    fn serialize_map(self, _: Option<usize>) -> Result<FlatObj<'o, 'a>> {
+        Ok(FlatObj {
+            obj: self.obj,
             key: None,
-        }))
+        })
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<TopObj> {
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<FlatObj<'o, 'a>> {
         self.serialize_map(Some(len))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<Fields> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<()> {
         v.serialize(self)
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Fields> {
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<()> {
         v.serialize(self)
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<Fields> {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<()> {
         Err(Error("not an object".into()))
     }
 }
 
-/// The top-level object: its fields go to the caller.
-struct TopObj(Obj<'static>);
+/// The fields of a flattened object, going to the caller's [`Object`].
+struct FlatObj<'o, 'a> {
+    obj: &'o mut Object<'a>,
+    key: Option<Cow<'static, str>>,
+}
 
-impl ser::SerializeMap for TopObj {
-    type Ok = Fields;
+impl ser::SerializeMap for FlatObj<'_, '_> {
+    type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<()> {
-        ser::SerializeMap::serialize_key(&mut self.0, k)
+        map_key(&mut self.key, k)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
-        ser::SerializeMap::serialize_value(&mut self.0, v)
+        map_value(self.obj, &mut self.key, v)
     }
-    fn end(self) -> Result<Fields> {
-        Ok(self.0.fields)
+    fn end(self) -> Result<()> {
+        Ok(())
     }
 }
 
-impl ser::SerializeStruct for TopObj {
-    type Ok = Fields;
+impl ser::SerializeStruct for FlatObj<'_, '_> {
+    type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<()> {
-        self.0.field(key.to_string(), v)
+        self.obj.field(Cow::Borrowed(key), v)
     }
-    fn end(self) -> Result<Fields> {
-        Ok(self.0.fields)
+    fn end(self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn canon(v: &serde_json::Value) -> String {
+        String::from_utf8(to_vec(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn nested_objects_are_sorted_and_moved_into_place() {
+        let v = json!({"b": {"y": 1, "x": [{"d": 2, "c": "\"q\""}]}, "a": null, "é": true, "z": "a\nb"});
+        assert_eq!(
+            canon(&v),
+            r#"{"a":null,"b":{"x":[{"c":"\"q\"","d":2}],"y":1},"z":"a\nb","é":true}"#
+        );
+    }
+
+    #[test]
+    fn an_object_flattens_into_the_callers_fields() {
+        let mut out = b"[".to_vec();
+        let mut obj = Object::new(&mut out);
+        obj.fields_of(&json!({"m": {"k": 1, "j": 2}, "b": "x"}))
+            .unwrap();
+        obj.u64_field("a", 7);
+        obj.str_field("n", "\u{1}");
+        obj.finish();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"[{"a":7,"b":"x","m":{"j":2,"k":1},"n":"\u0001"}"#
+        );
+        let mut out = Vec::new();
+        assert!(Object::new(&mut out).fields_of(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn collected_strings_are_escaped_when_they_need_it() {
+        struct Shown(&'static str);
+        impl Serialize for Shown {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
+        assert_eq!(to_vec(&Shown("2024-04-01")).unwrap(), b"\"2024-04-01\"");
+        assert_eq!(to_vec(&Shown("a\"b\\")).unwrap(), b"\"a\\\"b\\\\\"");
     }
 }

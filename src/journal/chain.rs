@@ -150,44 +150,59 @@ pub fn canonical_bytes(
     schema_version: u16,
     body: &EventBody,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(320);
-    super::canonical::write_object(
-        ledger_fields(seq, recorded_at_us, id, schema_version, body),
+    let mut out = Vec::with_capacity(384);
+    write_event(
         &mut out,
+        seq,
+        recorded_at_us,
+        id,
+        schema_version,
+        body,
+        None,
     );
     out
 }
 
-/// The body's fields and the ledger's (`id`, `seq`, `recorded_at`,
-/// `schema_version`), each already canonical JSON, not yet sorted.
-fn ledger_fields(
+/// Writes the body's fields and the ledger's (`id`, `seq`, `recorded_at`,
+/// `schema_version`, and `hash` if given) as one canonical object.
+fn write_event(
+    out: &mut Vec<u8>,
     seq: u64,
     recorded_at_us: i64,
     id: Uuid,
     schema_version: u16,
     body: &EventBody,
-) -> super::canonical::Fields {
-    let mut fields = match super::canonical::object_fields(body) {
-        Ok(f) => f,
+    hash: Option<&Hash>,
+) {
+    let mut obj = super::canonical::Object::new(out);
+    if let Err(e) = obj.fields_of(body) {
         // Every body serializes to an object carrying its `type`.
-        Err(e) => unreachable!("event bodies serialize to objects: {e}"),
-    };
-    let quoted = |s: &str| {
-        let mut v = Vec::with_capacity(s.len() + 2);
-        write_string(s, &mut v);
-        v
-    };
-    fields.push(("id".into(), quoted(&id.hyphenated().to_string())));
-    fields.push(("seq".into(), seq.to_string().into_bytes()));
-    fields.push((
-        "recorded_at".into(),
-        quoted(&timestamp_text(recorded_at_us)),
-    ));
-    fields.push((
-        "schema_version".into(),
-        schema_version.to_string().into_bytes(),
-    ));
-    fields
+        unreachable!("event bodies serialize to objects: {e}");
+    }
+    obj.str_field(
+        "id",
+        id.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
+    );
+    obj.u64_field("seq", seq);
+    RECORDED_AT.with_borrow_mut(|(us, text)| {
+        // One append gives all its events one time: format it once.
+        if *us != Some(recorded_at_us) {
+            *text = timestamp_text(recorded_at_us);
+            *us = Some(recorded_at_us);
+        }
+        obj.str_field("recorded_at", text);
+    });
+    obj.u64_field("schema_version", u64::from(schema_version));
+    if let Some(h) = hash {
+        obj.str_field("hash", &hash_text(h));
+    }
+    obj.finish();
+}
+
+thread_local! {
+    /// The last transaction time formatted on this thread.
+    static RECORDED_AT: std::cell::RefCell<(Option<i64>, String)> =
+        const { std::cell::RefCell::new((None, String::new())) };
 }
 
 /// One link of the chain.
@@ -236,18 +251,16 @@ impl RecordedEvent {
 
     /// The export line: canonical JSON including `hash`, without newline.
     pub fn export_line(&self) -> Vec<u8> {
-        let mut fields = ledger_fields(
+        let mut out = Vec::with_capacity(448);
+        write_event(
+            &mut out,
             self.seq,
             self.recorded_at_us,
             self.id,
             self.schema_version,
             &self.body,
+            Some(&self.hash),
         );
-        let mut hash = Vec::with_capacity(80);
-        write_string(&hash_text(&self.hash), &mut hash);
-        fields.push(("hash".into(), hash));
-        let mut out = Vec::with_capacity(360);
-        super::canonical::write_object(fields, &mut out);
         out
     }
 
