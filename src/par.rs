@@ -47,3 +47,107 @@ pub fn parallel_map<T: Sync, R: Send>(
         out
     })
 }
+
+/// Maps `f` over `items` on every core and hands each result to `consume`
+/// on this thread, in order, as soon as it and those before it are ready:
+/// a sequential step (a hash chain) overlaps the parallel one. With fewer
+/// than `items_min` items, or one core, one thread does both.
+pub fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    items_min: usize,
+    f: impl Fn(&T) -> R + Sync,
+    mut consume: impl FnMut(R),
+) {
+    let threads = threads();
+    if items.len() < items_min.max(2) || threads == 1 {
+        items.iter().map(&f).for_each(consume);
+        return;
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, R)>();
+        let workers: Vec<_> = (0..threads.min(items.len()))
+            .map(|_| {
+                let tx = tx.clone();
+                let (next, f) = (&next, &f);
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    if tx.send((i, f(item))).is_err() {
+                        break;
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        // Results that came before their turn.
+        let mut early: std::collections::BTreeMap<usize, R> = Default::default();
+        let mut want = 0;
+        while want < items.len() {
+            let r = match early.remove(&want) {
+                Some(r) => r,
+                None => match rx.recv() {
+                    Ok((i, r)) if i == want => r,
+                    Ok((i, r)) => {
+                        early.insert(i, r);
+                        continue;
+                    }
+                    // Every worker is gone before the end: one panicked.
+                    Err(_) => break,
+                },
+            };
+            consume(r);
+            want += 1;
+        }
+        for w in workers {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_arrive_in_order_whatever_finishes_first() {
+        let items: Vec<u64> = (0..2000).collect();
+        let mut got = Vec::new();
+        map_in_order(
+            &items,
+            1,
+            |&i| {
+                // Early items take longest.
+                if i % 7 == 0 && i < 100 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                i * 3
+            },
+            |r| got.push(r),
+        );
+        assert_eq!(got, items.iter().map(|i| i * 3).collect::<Vec<_>>());
+        let mut few = Vec::new();
+        map_in_order(&[1, 2], 10, |&i| i + 1, |r| few.push(r));
+        assert_eq!(few, vec![2, 3]);
+        assert_eq!(parallel_map(&items, 1, |i| i + 1)[1999], 2000);
+    }
+
+    #[test]
+    #[should_panic(expected = "item 5")]
+    fn a_panicking_worker_is_passed_on() {
+        let items: Vec<u64> = (0..64).collect();
+        map_in_order(
+            &items,
+            1,
+            |&i| {
+                if i == 5 {
+                    panic!("item 5");
+                }
+                i
+            },
+            |_| {},
+        );
+    }
+}

@@ -86,9 +86,36 @@ impl fmt::Display for Date {
     }
 }
 
+impl Date {
+    /// `YYYY-MM-DD` in ASCII, without formatting machinery (every event
+    /// hashed or stored writes its dates).
+    pub fn iso_bytes(&self) -> [u8; 10] {
+        let digit = |v: u32| b'0' + (v % 10) as u8;
+        // DATE_MIN..=DATE_MAX keeps the year at four digits.
+        let y = self.0.year().clamp(0, 9999) as u32;
+        let (m, d) = (self.0.month(), self.0.day());
+        [
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            b'-',
+            digit(m / 10),
+            digit(m),
+            b'-',
+            digit(d / 10),
+            digit(d),
+        ]
+    }
+}
+
 impl Serialize for Date {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match std::str::from_utf8(&self.iso_bytes()) {
+            Ok(text) => s.serialize_str(text),
+            // ASCII digits and dashes are UTF-8; not reached.
+            Err(_) => s.collect_str(self),
+        }
     }
 }
 
@@ -368,5 +395,20 @@ mod tests {
         let too_long: Result<Id, _> =
             serde_json::from_str(&format!("\"{}\"", "x".repeat(ID_LEN_MAX + 1)));
         assert!(too_long.is_err());
+    }
+
+    /// Dates are written as Display writes them, across the whole range.
+    #[test]
+    fn dates_serialize_as_they_display() {
+        let mut d = DATE_MIN;
+        while d <= DATE_MAX {
+            let date = Date(d);
+            assert_eq!(serde_json::to_string(&date).unwrap(), format!("\"{date}\""));
+            d = d + chrono::Days::new(13);
+        }
+        assert_eq!(
+            serde_json::to_string(&Date(DATE_MAX)).unwrap(),
+            "\"2199-12-31\""
+        );
     }
 }

@@ -9,12 +9,18 @@ use serde_json::{Map, Value};
 /// line ending.
 pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, raw)| (i as u64 + 1, raw.strip_suffix(b"\r").unwrap_or(raw)))
-        .filter(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace))
-        .collect()
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (i, end) in ends.enumerate() {
+        let raw = &bytes[start..end];
+        start = end + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if !raw.iter().all(u8::is_ascii_whitespace) {
+            lines.push((i as u64 + 1, raw));
+        }
+    }
+    lines
 }
 
 /// Parses one line as a JSON object. (The error is one, in a `Vec` as

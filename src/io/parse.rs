@@ -47,7 +47,7 @@ pub struct InputEvent {
     /// The event.
     pub body: EventBody,
     /// For `import --restore`: what the ledger had assigned.
-    pub restored: Option<Restored>,
+    pub restored: Option<Box<Restored>>,
 }
 
 const RESERVED: &[&str] = &["seq", "recorded_at", "hash", "schema_version"];
@@ -97,7 +97,7 @@ pub fn parse_object(
         }
     }
     let restored = if mode == Mode::Restore {
-        parse_restored(reserved, at, raw, &mut errors)
+        parse_restored(reserved, at, raw, &mut errors).map(Box::new)
     } else {
         None
     };
@@ -416,7 +416,17 @@ pub fn parse_new_line(text: &str, line: u64) -> Option<InputEvent> {
         #[serde(rename = "type", borrow)]
         ty: std::borrow::Cow<'a, str>,
     }
-    let ty = serde_json::from_str::<TypeOf>(text).ok()?.ty;
+    // Most lines begin with their type (exports and generators write it
+    // first); otherwise it is looked for.
+    let quick_type = text
+        .strip_prefix(r#"{"type":""#)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(ty, _)| ty)
+        .filter(|ty| !ty.contains('\\'));
+    let ty = match quick_type {
+        Some(ty) => std::borrow::Cow::Borrowed(ty),
+        None => serde_json::from_str::<TypeOf>(text).ok()?.ty,
+    };
     let mut id = None;
     let body = match ty.as_ref() {
         "project_defined" => EventBody::ProjectDefined(direct(text, &mut id)?),

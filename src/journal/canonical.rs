@@ -38,6 +38,9 @@ type Result<T> = std::result::Result<T, Error>;
 /// One field of an object being written: its key, and where its value's
 /// canonical bytes sit in the buffer.
 struct Field {
+    /// The key's first eight bytes, big-endian, zero-padded: sorting on it
+    /// first orders as the keys do, and most keys differ there.
+    prefix: u64,
     key: Cow<'static, str>,
     start: usize,
     end: usize,
@@ -77,6 +80,7 @@ impl<'a> Object<'a> {
         let start = self.out.len();
         write(self.out);
         self.fields.push(Field {
+            prefix: prefix(key),
             key: Cow::Borrowed(key),
             start,
             end: self.out.len(),
@@ -97,6 +101,7 @@ impl<'a> Object<'a> {
         let start = self.out.len();
         v.serialize(Canon { out: self.out })?;
         self.fields.push(Field {
+            prefix: prefix(&key),
             key,
             start,
             end: self.out.len(),
@@ -107,7 +112,8 @@ impl<'a> Object<'a> {
     /// Writes the object with its keys in code-point order, in place of its
     /// fields' values.
     pub fn finish(mut self) {
-        self.fields.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        self.fields
+            .sort_unstable_by(|a, b| a.prefix.cmp(&b.prefix).then_with(|| a.key.cmp(&b.key)));
         let out = self.out;
         let written = out.len();
         out.push(b'{');
@@ -124,6 +130,17 @@ impl<'a> Object<'a> {
         out.copy_within(written.., self.start);
         out.truncate(self.start + len);
     }
+}
+
+/// The first eight bytes of `key` as a big-endian number, zero-padded.
+/// Where two prefixes differ, they order as the keys do (a key that ends
+/// first pads with zeros, below every byte it is compared with, or equal
+/// to a NUL, in which case the keys are compared whole).
+fn prefix(key: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(b)
 }
 
 /// Whether serde_json escapes this byte of a string: `"`, `\\` and control
@@ -566,6 +583,49 @@ mod tests {
         assert_eq!(
             canon(&v),
             r#"{"a":null,"b":{"x":[{"c":"\"q\"","d":2}],"y":1},"z":"a\nb","é":true}"#
+        );
+    }
+
+    #[test]
+    fn keys_sort_by_code_point_even_past_eight_bytes_and_with_nuls() {
+        let keys = [
+            "a",
+            "a\u{0}",
+            "a\u{0}b",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgha",
+            "abcdefg",
+            "b",
+            "é",
+            "日本",
+            "Z",
+            "",
+        ];
+        // Fed in an order of their own (a `Value` map would come sorted).
+        struct Unsorted(Vec<&'static str>);
+        impl Serialize for Unsorted {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|k| (*k, 1)))
+            }
+        }
+        let mut fed = keys.to_vec();
+        fed.reverse();
+        fed.rotate_left(5);
+        let mut sorted: Vec<&str> = keys.to_vec();
+        sorted.sort();
+        let want = format!(
+            "{{{}}}",
+            sorted
+                .iter()
+                .map(|k| format!("{}:1", serde_json::to_string(k).unwrap()))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(
+            String::from_utf8(to_vec(&Unsorted(fed)).unwrap()).unwrap(),
+            want
         );
     }
 

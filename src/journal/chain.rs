@@ -163,6 +163,30 @@ pub fn canonical_bytes(
     out
 }
 
+/// The canonical bytes of events sealed together (one `recorded_at`), one
+/// after another in one buffer, with where each ends.
+pub fn canonical_run(
+    events: &[(u64, Uuid, EventBody)],
+    recorded_at_us: i64,
+    schema_version: u16,
+) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(events.len() * 320);
+    let mut ends = Vec::with_capacity(events.len());
+    for (seq, id, body) in events {
+        write_event(
+            &mut out,
+            *seq,
+            recorded_at_us,
+            *id,
+            schema_version,
+            body,
+            None,
+        );
+        ends.push(out.len());
+    }
+    (out, ends)
+}
+
 /// Writes the body's fields and the ledger's (`id`, `seq`, `recorded_at`,
 /// `schema_version`, and `hash` if given) as one canonical object.
 fn write_event(

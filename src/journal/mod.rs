@@ -50,6 +50,9 @@ const FORMAT_BLOBS: u32 = 2;
 pub const BLOB_EVENTS_MIN: usize = 8 * CHUNK_EVENTS_MAX;
 /// The most events stored under one key.
 pub const CHUNK_EVENTS_MAX: usize = 1024;
+/// Events whose canonical bytes one thread writes at a time while the
+/// chain is run over those before.
+const CANONICAL_RUN: usize = 512;
 const FORMAT_MAGIC: &[u8] = b"jisseki-journal";
 const KEY_FORMAT: &[u8] = b"f";
 const KEY_HEAD: &[u8] = b"m";
@@ -267,6 +270,45 @@ fn to_recorded(e: StoredEvent) -> Result<RecordedEvent, JournalError> {
         body,
         hash: e.hash,
     })
+}
+
+/// Seals `block` onto the chain after `prev`: each event's hash, with the
+/// canonical bytes written on every core while this thread runs the chain
+/// (sequential by nature) over those already written. Returns the events
+/// and the last hash.
+fn seal_block(
+    block: Vec<(u64, Uuid, EventBody)>,
+    recorded_at: i64,
+    mut prev: chain::Hash,
+) -> (Vec<RecordedEvent>, chain::Hash) {
+    let parts: Vec<&[(u64, Uuid, EventBody)]> = block.chunks(CANONICAL_RUN).collect();
+    let mut hashes = Vec::with_capacity(block.len());
+    crate::par::map_in_order(
+        &parts,
+        2,
+        |part| chain::canonical_run(part, recorded_at, EVENT_SCHEMA_VERSION),
+        |(bytes, ends)| {
+            let mut start = 0;
+            for end in ends {
+                prev = chain::chain_hash(&prev, &bytes[start..end]);
+                hashes.push(prev);
+                start = end;
+            }
+        },
+    );
+    let recs = block
+        .into_iter()
+        .zip(hashes)
+        .map(|((seq, id, body), hash)| RecordedEvent {
+            seq,
+            recorded_at_us: recorded_at,
+            id,
+            schema_version: EVENT_SCHEMA_VERSION,
+            body,
+            hash,
+        })
+        .collect();
+    (recs, prev)
 }
 
 fn to_stored(r: &RecordedEvent) -> StoredEvent {
@@ -522,10 +564,12 @@ impl<S: Storage> Journal<S> {
         let mut batch = WriteBatch::default();
         let mut blobs = false;
         let mut appended = Vec::with_capacity(events.len());
-        let mut events = events.into_iter().peekable();
+        let mut events = events.into_iter();
         // Sealed in blocks, so that canonical bytes and stored forms of a
-        // large import never all sit in memory at once.
-        while events.peek().is_some() {
+        // large import never all sit in memory at once. While one block is
+        // written, the next is sealed on another thread.
+        let mut sealed: Option<Vec<RecordedEvent>> = None;
+        loop {
             let block: Vec<(u64, Uuid, EventBody)> = events
                 .by_ref()
                 .take(SEAL_BLOCK_EVENTS)
@@ -539,33 +583,33 @@ impl<S: Storage> Journal<S> {
                 })
                 .collect();
             next += block.len() as u64;
-            // Canonical bytes depend on each event's own fields, so they are
-            // computed on every core; the chain itself is sequential.
-            let canonical = crate::par::parallel_map(&block, 1024, |(seq, id, body)| {
-                chain::canonical_bytes(*seq, recorded_at, *id, EVENT_SCHEMA_VERSION, body)
+            let after = prev;
+            let (seal, put) = std::thread::scope(|s| {
+                let sealer = (!block.is_empty())
+                    .then(|| s.spawn(move || seal_block(block, recorded_at, after)));
+                let put = match sealed.take() {
+                    Some(recs) => self
+                        .put_events(&mut batch, &recs, &mut blobs)
+                        .map(|()| Some(recs)),
+                    None => Ok(None),
+                };
+                (sealer.map(|h| h.join()), put)
             });
-            let recs: Vec<RecordedEvent> = block
-                .into_iter()
-                .zip(canonical)
-                .map(|((seq, id, body), bytes)| {
-                    let hash = chain::chain_hash(&prev, &bytes);
-                    prev = hash;
-                    RecordedEvent {
-                        seq,
-                        recorded_at_us: recorded_at,
-                        id,
-                        schema_version: EVENT_SCHEMA_VERSION,
-                        body,
-                        hash,
-                    }
-                })
-                .collect();
-            self.put_events(&mut batch, &recs, &mut blobs)?;
-            appended.extend(recs.iter().map(|r| Appended {
-                seq: r.seq,
-                id: r.id,
-                recorded_at_us: r.recorded_at_us,
-            }));
+            if let Some(recs) = put? {
+                appended.extend(recs.iter().map(|r| Appended {
+                    seq: r.seq,
+                    id: r.id,
+                    recorded_at_us: r.recorded_at_us,
+                }));
+            }
+            match seal {
+                None => break,
+                Some(Ok((recs, last))) => {
+                    prev = last;
+                    sealed = Some(recs);
+                }
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+            }
         }
         let head = Head {
             next_seq: next,
