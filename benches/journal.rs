@@ -553,7 +553,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.clamp(1, sorted.len()) - 1]
 }
 
-fn stored(r: &RecordedEvent) -> StoredEvent {
+fn stored(r: &RecordedEvent) -> StoredEvent<&str> {
     StoredEvent {
         seq: r.seq,
         recorded_at_us: r.recorded_at_us,

@@ -610,7 +610,8 @@ impl Ledger {
             return Ok(report);
         }
         let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
-        let events = plan.new.into_iter().map(|(_, e)| e).collect();
+        // Handed over one by one, not gathered again.
+        let events = plan.new.into_iter().map(|(_, e)| e);
         let recs = self.journaled(|j| j.append(events, plan.index))?;
         report.appended = lines
             .into_iter()
@@ -750,7 +751,7 @@ impl Ledger {
     ) -> Result<Vec<Result<AppendReport, LedgerError>>, LedgerError> {
         let mask = (1u64 << shift) - 1;
         let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
-        let events = plan.new.into_iter().map(|(_, e)| e).collect();
+        let events = plan.new.into_iter().map(|(_, e)| e);
         let recs = if lines.is_empty() {
             Vec::new()
         } else {
@@ -1175,14 +1176,20 @@ impl Ledger {
             retracted: BTreeSet::new(),
             errors: Vec::new(),
         };
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            new: Vec::with_capacity(batch.len()),
+            ..Plan::default()
+        };
         let mut next_seq = self.head().next_seq;
+        // One location, its line set per event (not a file name copied for
+        // each of millions of lines).
+        let mut at = Location::line(file, 0);
         if next_seq == 1 {
             plan.index
                 .push((idx::SUPERSEDED_COMPLETE.to_vec(), b"1".to_vec()));
         }
         for e in batch {
-            let at = Location::line(file, e.line);
+            at.line = (e.line > 0).then_some(e.line);
             if let Some(id) = e.id {
                 if let Some(existing) = self.journal.get_by_id(&id)? {
                     if existing.body == e.body {

@@ -311,7 +311,9 @@ fn seal_block(
     (recs, prev)
 }
 
-fn to_stored(r: &RecordedEvent) -> StoredEvent {
+/// The stored form of an event, borrowing its strings (postcard writes
+/// borrowed and owned strings alike).
+fn to_stored(r: &RecordedEvent) -> StoredEvent<&str> {
     StoredEvent {
         seq: r.seq,
         recorded_at_us: r.recorded_at_us,
@@ -547,11 +549,16 @@ impl<S: Storage> Journal<S> {
     /// Seals `events` onto the chain and writes them, with the caller's
     /// `index` entries, in one atomic batch, then syncs. Returns the
     /// recorded events only once they are durable.
-    pub fn append(
+    pub fn append<E>(
         &mut self,
-        events: Vec<Event>,
+        events: E,
         index: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<Vec<Appended>, JournalError> {
+    ) -> Result<Vec<Appended>, JournalError>
+    where
+        E: IntoIterator<Item = Event>,
+        E::IntoIter: ExactSizeIterator,
+    {
+        let events = events.into_iter();
         let recorded_at = self.next_recorded_at();
         let mut prev = self.head.hash;
         let mut next = self.head.next_seq;
@@ -564,7 +571,7 @@ impl<S: Storage> Journal<S> {
         let mut batch = WriteBatch::default();
         let mut blobs = false;
         let mut appended = Vec::with_capacity(events.len());
-        let mut events = events.into_iter();
+        let mut events = events;
         // Sealed in blocks, so that canonical bytes and stored forms of a
         // large import never all sit in memory at once. While one block is
         // written, the next is sealed on another thread.
@@ -1291,8 +1298,8 @@ mod tests {
     #[test]
     fn verify_names_the_first_altered_seq() {
         let (mut j, _, _) = journal(Arc::new(ManualClock::at(1)));
-        j.append((0..5).map(ev).collect(), vec![]).unwrap();
-        j.append((5..8).map(ev).collect(), vec![]).unwrap();
+        j.append((0..5).map(ev), vec![]).unwrap();
+        j.append((5..8).map(ev), vec![]).unwrap();
         // Alter event 3 in place, as a hostile edit of the database would.
         let key = chunk_key(1);
         let mut chunk = codec::decode_chunk(&j.store.get(&key).unwrap().unwrap()).unwrap();
@@ -1314,8 +1321,8 @@ mod tests {
     #[test]
     fn a_gap_in_the_chunks_is_found() {
         let (mut j, _, _) = journal(Arc::new(ManualClock::at(1)));
-        j.append((0..3).map(ev).collect(), vec![]).unwrap();
-        j.append((3..6).map(ev).collect(), vec![]).unwrap();
+        j.append((0..3).map(ev), vec![]).unwrap();
+        j.append((3..6).map(ev), vec![]).unwrap();
         let mut b = WriteBatch::default();
         b.put(chunk_key(4), vec![9, 9, 9]);
         j.store.apply(b).unwrap();
