@@ -796,63 +796,75 @@ impl Ledger {
             ))
             .into());
         }
-        let mut errors = Vec::new();
+        // Lines without what the ledger had assigned, and the events of
+        // those with it.
+        let mut missing = Vec::new();
         let mut recs = Vec::with_capacity(batch.len());
-        let mut prev = journal::GENESIS;
-        let mut expect_seq = 1u64;
-        let mut last_at = i64::MIN;
+        let mut raws: Vec<(u64, &[u8])> = Vec::with_capacity(batch.len());
         for e in &batch {
-            let at = Location::line(file, e.line);
             let (Some(r), Some(id)) = (&e.restored, e.id) else {
-                errors.push(InputError::new(
-                    at.with_field("seq"),
+                missing.push(InputError::new(
+                    Location::line(file, e.line).with_field("seq"),
                     InputErrorKind::MissingField,
                 ));
                 continue;
             };
-            if r.seq != expect_seq {
-                errors.push(InputError::new(
-                    at.with_field("seq"),
-                    InputErrorKind::SeqOutOfOrder {
-                        expected: expect_seq,
-                        found: r.seq,
-                    },
-                ));
-                break;
-            }
-            if r.recorded_at_us < last_at {
-                errors.push(InputError::new(
-                    at.with_field("recorded_at"),
-                    InputErrorKind::RecordedAtBackwards,
-                ));
-                break;
-            }
-            let rec = RecordedEvent {
+            recs.push(RecordedEvent {
                 seq: r.seq,
                 recorded_at_us: r.recorded_at_us,
                 id,
                 schema_version: r.schema_version,
                 body: e.body.clone(),
                 hash: r.hash,
+            });
+            raws.push((e.line, &r.raw));
+        }
+        // On every core: each hash as it should be if those before are as
+        // stored, and whether each line is the exact bytes of its export.
+        let expected = journal::chain::expected_hashes(&recs, journal::GENESIS);
+        let pairs: Vec<(&RecordedEvent, &[u8])> =
+            recs.iter().zip(raws.iter().map(|(_, raw)| *raw)).collect();
+        let exact = crate::par::parallel_map(&pairs, 1024, |(rec, raw)| rec.export_line() == *raw);
+        // In order, the first link that does not hold stops the check.
+        let mut broken = None;
+        let mut last_at = i64::MIN;
+        let links = recs.iter().zip(&raws).zip(expected).zip(exact);
+        for (expect_seq, (((rec, (line, _)), expected), exact)) in (1u64..).zip(links) {
+            let at = Location::line(file, *line);
+            let kind = if rec.seq != expect_seq {
+                Some((
+                    "seq",
+                    InputErrorKind::SeqOutOfOrder {
+                        expected: expect_seq,
+                        found: rec.seq,
+                    },
+                ))
+            } else if rec.recorded_at_us < last_at {
+                Some(("recorded_at", InputErrorKind::RecordedAtBackwards))
+            } else if expected != rec.hash {
+                Some(("hash", InputErrorKind::HashMismatch { seq: rec.seq }))
+            } else {
+                None
             };
-            if rec.expected_hash(&prev) != r.hash {
-                errors.push(InputError::new(
-                    at.with_field("hash"),
-                    InputErrorKind::HashMismatch { seq: r.seq },
-                ));
+            if let Some((field, kind)) = kind {
+                broken = Some(InputError::new(at.with_field(field), kind));
                 break;
             }
-            if rec.export_line() != r.raw {
-                errors.push(InputError::new(
+            if !exact {
+                broken = Some(InputError::new(
                     at,
                     InputErrorKind::InvalidValue { detail: "the line is not the exact bytes jisseki export wrote (altered formatting)".into() },
                 ));
                 break;
             }
-            prev = rec.hash;
             last_at = rec.recorded_at_us;
-            expect_seq += 1;
-            recs.push(rec);
+        }
+        // As read in order: the lines without ledger fields before the
+        // first broken link, then that link.
+        let mut errors = missing;
+        if let Some(b) = broken {
+            errors.retain(|e| e.at.line < b.at.line);
+            errors.push(b);
         }
         if !errors.is_empty() {
             return Err(InputErrors(errors).into());
@@ -1581,6 +1593,90 @@ mod tests {
         .unwrap();
         l.append(events, "t.jsonl", AppendOptions::default())
             .unwrap();
+    }
+
+    /// A restore names the first link that does not hold (by its line and
+    /// field), and the lines without ledger fields before it, not after.
+    #[test]
+    fn a_restore_names_the_first_broken_link() {
+        let clock = Arc::new(ManualClock::at(1_730_000_000_000_000));
+        let mut l = Ledger::with_storage(Box::new(MemStorage::default()), clock.clone()).unwrap();
+        let text = crate::synth::generate_jsonl(&crate::synth::SynthConfig::default());
+        append(&mut l, &text);
+        let mut export = Vec::new();
+        l.export(&mut export).unwrap();
+        let lines: Vec<String> = String::from_utf8(export)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert!(lines.len() > 850, "{}", lines.len());
+        let restore = |lines: &[String]| {
+            let text = lines.join("\n");
+            let (events, format) = crate::io::read_events_partial(
+                text.as_bytes(),
+                "x.jsonl",
+                InputFormat::JsonLines,
+                Mode::Restore,
+            );
+            let mut errors = format.0;
+            let mut fresh =
+                Ledger::with_storage(Box::new(MemStorage::default()), clock.clone()).unwrap();
+            match fresh.restore(events, "x.jsonl", true) {
+                Ok(_) => {}
+                Err(LedgerError::Input(e)) => errors.extend(e.0),
+                Err(other) => panic!("{other}"),
+            }
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e.at.line.unwrap_or(0),
+                        e.at.field.clone().unwrap_or_default(),
+                        e.code().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(restore(&lines), vec![]);
+        // A hash altered at line 600.
+        let mut hash = lines.clone();
+        let h = hash[599].rfind("\"hash\":\"sha256:").unwrap() + 15;
+        let flipped = if &hash[599][h..h + 1] == "0" {
+            "1"
+        } else {
+            "0"
+        };
+        hash[599].replace_range(h..h + 1, flipped);
+        assert_eq!(
+            restore(&hash),
+            vec![(600, "hash".into(), "hash_mismatch".into())]
+        );
+        // Two lines swapped: the seq is out of order where the first stands.
+        let mut swapped = lines.clone();
+        swapped.swap(300, 450);
+        assert_eq!(
+            restore(&swapped),
+            vec![(301, "seq".into(), "seq_out_of_order".into())]
+        );
+        // A space added: the bytes are not the export's.
+        let mut spaced = lines.clone();
+        spaced[500] = spaced[500].replacen(",", ", ", 1);
+        assert_eq!(restore(&spaced)[0].0, 501);
+        // Ledger fields gone from line 150 (a format error, so the line is
+        // not restored): the chain breaks at the line after it.
+        let mut gone = lines.clone();
+        let v: serde_json::Value = serde_json::from_str(&gone[149]).unwrap();
+        let mut m = v.as_object().unwrap().clone();
+        m.remove("seq");
+        gone[149] = serde_json::Value::Object(m).to_string();
+        assert_eq!(
+            restore(&gone),
+            vec![
+                (150, "seq".into(), "missing_field".into()),
+                (151, "seq".into(), "seq_out_of_order".into())
+            ]
+        );
     }
 
     /// Export pages of any size, taken one after another up to a fixed

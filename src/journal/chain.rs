@@ -170,14 +170,36 @@ pub fn canonical_run(
     recorded_at_us: i64,
     schema_version: u16,
 ) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::with_capacity(events.len() * 320);
-    let mut ends = Vec::with_capacity(events.len());
-    for (seq, id, body) in events {
+    run(
+        events.len(),
+        events
+            .iter()
+            .map(|(seq, id, body)| (*seq, recorded_at_us, *id, schema_version, body)),
+    )
+}
+
+/// The canonical bytes of recorded events, one after another in one
+/// buffer, with where each ends.
+pub fn canonical_run_recorded(recs: &[RecordedEvent]) -> (Vec<u8>, Vec<usize>) {
+    run(
+        recs.len(),
+        recs.iter()
+            .map(|r| (r.seq, r.recorded_at_us, r.id, r.schema_version, &r.body)),
+    )
+}
+
+fn run<'a>(
+    n: usize,
+    events: impl Iterator<Item = (u64, i64, Uuid, u16, &'a EventBody)>,
+) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(n * 320);
+    let mut ends = Vec::with_capacity(n);
+    for (seq, recorded_at_us, id, schema_version, body) in events {
         write_event(
             &mut out,
-            *seq,
+            seq,
             recorded_at_us,
-            *id,
+            id,
             schema_version,
             body,
             None,
@@ -185,6 +207,28 @@ pub fn canonical_run(
         ends.push(out.len());
     }
     (out, ends)
+}
+
+/// The chain hash each of `recs` should have, recomputed from its content
+/// and the one before, starting after `prev`. The canonical bytes are
+/// written on every core while this thread runs the chain over them.
+pub fn expected_hashes(recs: &[RecordedEvent], mut prev: Hash) -> Vec<Hash> {
+    let parts: Vec<&[RecordedEvent]> = recs.chunks(512).collect();
+    let mut hashes = Vec::with_capacity(recs.len());
+    crate::par::map_in_order(
+        &parts,
+        2,
+        |part| canonical_run_recorded(part),
+        |(bytes, ends)| {
+            let mut start = 0;
+            for end in ends {
+                prev = chain_hash(&prev, &bytes[start..end]);
+                hashes.push(prev);
+                start = end;
+            }
+        },
+    );
+    hashes
 }
 
 /// Writes the body's fields and the ledger's (`id`, `seq`, `recorded_at`,

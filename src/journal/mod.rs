@@ -636,9 +636,11 @@ impl<S: Storage> Journal<S> {
         recs: Vec<RecordedEvent>,
         index: Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<(), JournalError> {
-        let mut prev = self.head.hash;
         let mut last = self.head.last_recorded_us;
-        for (seq, r) in (self.head.next_seq..).zip(&recs) {
+        // Each hash as it should be if every one before it is as stored
+        // (checked in order below, stopping at the first that is not).
+        let expected = chain::expected_hashes(&recs, self.head.hash);
+        for ((seq, r), expected) in (self.head.next_seq..).zip(&recs).zip(expected) {
             if r.seq != seq {
                 return Err(JournalError::BadLink {
                     seq: r.seq,
@@ -651,13 +653,12 @@ impl<S: Storage> Journal<S> {
                     detail: "recorded_at goes back".into(),
                 });
             }
-            if r.expected_hash(&prev) != r.hash {
+            if expected != r.hash {
                 return Err(JournalError::BadLink {
                     seq: r.seq,
                     detail: "hash does not match".into(),
                 });
             }
-            prev = r.hash;
             last = r.recorded_at_us;
         }
         self.write(&recs, index)
