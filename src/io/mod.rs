@@ -79,10 +79,10 @@ pub fn read_events_partial(
         InputFormat::JsonLines => {
             let lines = jsonl::lines(bytes);
             crate::par::parallel_map(&lines, 1024, |&(line, raw)| {
-                if mode == Mode::Append && raw.len() <= LINE_BYTES_MAX {
+                if raw.len() <= LINE_BYTES_MAX {
                     let fast = std::str::from_utf8(raw)
                         .ok()
-                        .and_then(|text| parse::parse_new_line(text, line));
+                        .and_then(|text| parse::parse_line_quick(text, line, mode));
                     if let Some(event) = fast {
                         return Ok(event);
                     }
