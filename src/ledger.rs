@@ -1183,7 +1183,7 @@ impl Ledger {
         let mut p = Planner {
             ledger: self,
             batch_by_id: HashMap::new(),
-            menus: HashMap::new(),
+            menus: hashbrown::HashMap::new(),
             project: None,
             retracted: BTreeSet::new(),
             errors: Vec::new(),
@@ -1247,19 +1247,19 @@ impl Ledger {
             if p.errors.len() > n {
                 continue;
             }
-            let seq_bytes = next_seq.to_be_bytes().to_vec();
+            let seq_bytes = || next_seq.to_be_bytes().to_vec();
             match &e.body {
                 EventBody::ProjectDefined(_) => {
                     p.project = Some(true);
-                    plan.index.push((idx::PROJECT.to_vec(), seq_bytes));
+                    plan.index.push((idx::PROJECT.to_vec(), seq_bytes()));
                 }
                 EventBody::MenuDefined(m) => {
                     p.menus.insert(m.menu.0.clone(), true);
-                    plan.index.push((idx::menu(m.menu.as_str()), seq_bytes));
+                    plan.index.push((idx::menu(m.menu.as_str()), seq_bytes()));
                 }
                 EventBody::Retraction(r) => {
                     p.retracted.insert(r.target);
-                    plan.index.push((idx::retracted(&r.target), seq_bytes));
+                    plan.index.push((idx::retracted(&r.target), seq_bytes()));
                     if let Some(t) = p.target_seq(&r.target)? {
                         plan.index
                             .push((idx::superseded(t, next_seq), b"r".to_vec()));
@@ -1306,8 +1306,9 @@ struct Planner<'a> {
     ledger: &'a Ledger,
     /// Events of the batch that carry a client id: line, body, seq.
     batch_by_id: HashMap<Uuid, (u64, EventBody, u64)>,
-    /// Menus known to be defined or not (batch, or journal looked up once).
-    menus: HashMap<String, bool>,
+    /// Menus known to be defined or not (batch, or journal looked up once);
+    /// looked up for every event, so not with SipHash.
+    menus: hashbrown::HashMap<String, bool>,
     /// Whether the project is defined (once looked up).
     project: Option<bool>,
     retracted: BTreeSet<Uuid>,
