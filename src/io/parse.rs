@@ -809,11 +809,38 @@ mod tests {
         );
     }
 
-    /// The slow road for a line: a map, then the typed struct.
-    fn slow(line: &str) -> Result<InputEvent, Vec<InputError>> {
+    /// The slow road for a line: a map, then the typed struct (a restore
+    /// keeps the line's bytes, as `read_events_partial` does).
+    fn slow(line: &str, mode: Mode) -> Result<InputEvent, Vec<InputError>> {
         let at = Location::line("t.jsonl", 3);
         let obj = crate::io::jsonl::read_object(line.as_bytes(), &at)?;
-        parse_object(obj, &at, Mode::Append, Vec::new())
+        let raw = match mode {
+            Mode::Append => Vec::new(),
+            Mode::Restore => line.as_bytes().to_vec(),
+        };
+        parse_object(obj, &at, mode, raw)
+    }
+
+    /// Holds the quick road to the slow one on every line, checks that each
+    /// of the first `ordinary` lines but corrections takes it, and returns
+    /// how many of the lines after them it took.
+    fn quick_agrees_with_slow(lines: &[String], ordinary: usize, mode: Mode) -> usize {
+        let (mut quick, mut quick_ordinary) = (0, 0);
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(f) = parse_line_quick(line, 3, mode) {
+                assert_eq!(Ok(f), slow(line, mode), "line {line}");
+                quick += 1;
+                if i < ordinary {
+                    quick_ordinary += 1;
+                }
+            }
+        }
+        let corrections = lines[..ordinary]
+            .iter()
+            .filter(|l| l.contains(r#""type":"correction""#))
+            .count();
+        assert_eq!(quick_ordinary, ordinary - corrections);
+        quick - quick_ordinary
     }
 
     /// Whatever the quick road accepts, the slow road accepts with the same
@@ -877,28 +904,12 @@ mod tests {
         }
         lines.push(r#"{"type":"correction","target":"0190a000-0000-7000-8000-000000000000","reason":"typo","replacement":{"type":"attendance","menu":"B-01","date":"2024-12-01","role":"job_seeker","person":"P"}}"#.into());
         lines.push(r#"{"type":"retraction","target":"0190a000-0000-7000-8000-000000000000","reason":"typo"}"#.into());
-        let (mut quick, mut quick_ordinary) = (0, 0);
-        for (i, line) in lines.iter().enumerate() {
-            let fast = parse_line_quick(line, 3, Mode::Append);
-            let slow = slow(line);
-            if let Some(f) = fast {
-                assert_eq!(Ok(f), slow, "line {line}");
-                quick += 1;
-                if i < ordinary {
-                    quick_ordinary += 1;
-                }
-            }
-        }
         // Every ordinary line but corrections takes the quick road.
-        let corrections = lines[..ordinary]
-            .iter()
-            .filter(|l| l.contains(r#""type":"correction""#))
-            .count();
-        assert_eq!(quick_ordinary, ordinary - corrections);
+        let odd = quick_agrees_with_slow(&lines, ordinary, Mode::Append);
         assert!(ordinary > 900, "{ordinary}");
         // An id first or last, spaces, an escaped `type`, both bases; and the
         // retraction.
-        assert_eq!(quick - quick_ordinary, 9, "odd lines taken");
+        assert_eq!(odd, 9, "odd lines taken");
     }
 
     /// The same in a restore: export lines, and lines whose ledger fields
@@ -964,27 +975,10 @@ mod tests {
         ] {
             lines.push(format!("{{{inner},\"recorded_at\":{at},\"hash\":{hash}}}"));
         }
-        let (mut quick, mut quick_ordinary) = (0, 0);
-        for (i, line) in lines.iter().enumerate() {
-            let at = Location::line("t.jsonl", 3);
-            let slow = crate::io::jsonl::read_object(line.as_bytes(), &at)
-                .and_then(|obj| parse_object(obj, &at, Mode::Restore, line.as_bytes().to_vec()));
-            if let Some(f) = parse_line_quick(line, 3, Mode::Restore) {
-                assert_eq!(Ok(f), slow, "line {line}");
-                quick += 1;
-                if i < ordinary {
-                    quick_ordinary += 1;
-                }
-            }
-        }
-        let corrections = lines[..ordinary]
-            .iter()
-            .filter(|l| l.contains(r#""type":"correction""#))
-            .count();
-        assert_eq!(quick_ordinary, ordinary - corrections);
+        let odd = quick_agrees_with_slow(&lines, ordinary, Mode::Restore);
         // Of the odd lines: seq 6 first, version 1 last, and a time and
         // hash in their forms (the chain is not the parser's to check).
-        assert_eq!(quick - quick_ordinary, 3, "odd lines taken");
+        assert_eq!(odd, 3, "odd lines taken");
         // An export line is not a new event.
         assert_eq!(parse_line_quick(&base, 3, Mode::Append), None);
     }

@@ -163,45 +163,19 @@ pub fn canonical_bytes(
     out
 }
 
-/// The canonical bytes of events sealed together (one `recorded_at`), one
-/// after another in one buffer, with where each ends.
-pub fn canonical_run(
-    events: &[(u64, Uuid, EventBody)],
-    recorded_at_us: i64,
-    schema_version: u16,
-) -> (Vec<u8>, Vec<usize>) {
-    run(
-        events.len(),
-        events
-            .iter()
-            .map(|(seq, id, body)| (*seq, recorded_at_us, *id, schema_version, body)),
-    )
-}
-
 /// The canonical bytes of recorded events, one after another in one
 /// buffer, with where each ends.
 pub fn canonical_run_recorded(recs: &[RecordedEvent]) -> (Vec<u8>, Vec<usize>) {
-    run(
-        recs.len(),
-        recs.iter()
-            .map(|r| (r.seq, r.recorded_at_us, r.id, r.schema_version, &r.body)),
-    )
-}
-
-fn run<'a>(
-    n: usize,
-    events: impl Iterator<Item = (u64, i64, Uuid, u16, &'a EventBody)>,
-) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::with_capacity(n * 320);
-    let mut ends = Vec::with_capacity(n);
-    for (seq, recorded_at_us, id, schema_version, body) in events {
+    let mut out = Vec::with_capacity(recs.len() * 320);
+    let mut ends = Vec::with_capacity(recs.len());
+    for r in recs {
         write_event(
             &mut out,
-            seq,
-            recorded_at_us,
-            id,
-            schema_version,
-            body,
+            r.seq,
+            r.recorded_at_us,
+            r.id,
+            r.schema_version,
+            &r.body,
             None,
         );
         ends.push(out.len());
@@ -209,11 +183,15 @@ fn run<'a>(
     (out, ends)
 }
 
+/// Events whose canonical bytes one thread writes at a time while the
+/// chain is run over those before.
+const CANONICAL_RUN: usize = 512;
+
 /// The chain hash each of `recs` should have, recomputed from its content
 /// and the one before, starting after `prev`. The canonical bytes are
 /// written on every core while this thread runs the chain over them.
 pub fn expected_hashes(recs: &[RecordedEvent], mut prev: Hash) -> Vec<Hash> {
-    let parts: Vec<&[RecordedEvent]> = recs.chunks(512).collect();
+    let parts: Vec<&[RecordedEvent]> = recs.chunks(CANONICAL_RUN).collect();
     let mut hashes = Vec::with_capacity(recs.len());
     crate::par::map_in_order(
         &parts,

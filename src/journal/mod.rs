@@ -50,9 +50,6 @@ const FORMAT_BLOBS: u32 = 2;
 pub const BLOB_EVENTS_MIN: usize = 8 * CHUNK_EVENTS_MAX;
 /// The most events stored under one key.
 pub const CHUNK_EVENTS_MAX: usize = 1024;
-/// Events whose canonical bytes one thread writes at a time while the
-/// chain is run over those before.
-const CANONICAL_RUN: usize = 512;
 /// Events `verify` reads before checking their links.
 const VERIFY_BLOCK_EVENTS: usize = 16 * 1024;
 const FORMAT_MAGIC: &[u8] = b"jisseki-journal";
@@ -274,43 +271,19 @@ fn to_recorded(e: StoredEvent) -> Result<RecordedEvent, JournalError> {
     })
 }
 
-/// Seals `block` onto the chain after `prev`: each event's hash, with the
-/// canonical bytes written on every core while this thread runs the chain
-/// (sequential by nature) over those already written. Returns the events
-/// and the last hash.
+/// Seals `block` onto the chain after `prev`: fills in each event's hash
+/// (the canonical bytes written on every core while this thread runs the
+/// chain, [`chain::expected_hashes`]). Returns the events and the last hash.
 fn seal_block(
-    block: Vec<(u64, Uuid, EventBody)>,
-    recorded_at: i64,
-    mut prev: chain::Hash,
+    mut block: Vec<RecordedEvent>,
+    prev: chain::Hash,
 ) -> (Vec<RecordedEvent>, chain::Hash) {
-    let parts: Vec<&[(u64, Uuid, EventBody)]> = block.chunks(CANONICAL_RUN).collect();
-    let mut hashes = Vec::with_capacity(block.len());
-    crate::par::map_in_order(
-        &parts,
-        2,
-        |part| chain::canonical_run(part, recorded_at, EVENT_SCHEMA_VERSION),
-        |(bytes, ends)| {
-            let mut start = 0;
-            for end in ends {
-                prev = chain::chain_hash(&prev, &bytes[start..end]);
-                hashes.push(prev);
-                start = end;
-            }
-        },
-    );
-    let recs = block
-        .into_iter()
-        .zip(hashes)
-        .map(|((seq, id, body), hash)| RecordedEvent {
-            seq,
-            recorded_at_us: recorded_at,
-            id,
-            schema_version: EVENT_SCHEMA_VERSION,
-            body,
-            hash,
-        })
-        .collect();
-    (recs, prev)
+    let hashes = chain::expected_hashes(&block, prev);
+    let last = hashes.last().copied().unwrap_or(prev);
+    for (r, hash) in block.iter_mut().zip(hashes) {
+        r.hash = hash;
+    }
+    (block, last)
 }
 
 /// The stored form of an event, borrowing its strings (postcard writes
@@ -579,23 +552,25 @@ impl<S: Storage> Journal<S> {
         // written, the next is sealed on another thread.
         let mut sealed: Option<Vec<RecordedEvent>> = None;
         loop {
-            let block: Vec<(u64, Uuid, EventBody)> = events
+            // Each hash is filled in by `seal_block` (the canonical bytes
+            // it covers do not include it).
+            let block: Vec<RecordedEvent> = events
                 .by_ref()
                 .take(SEAL_BLOCK_EVENTS)
                 .zip(next..)
-                .map(|(e, seq)| {
-                    (
-                        seq,
-                        e.id.unwrap_or_else(|| ledger_id(seq, recorded_at)),
-                        e.body,
-                    )
+                .map(|(e, seq)| RecordedEvent {
+                    seq,
+                    recorded_at_us: recorded_at,
+                    id: e.id.unwrap_or_else(|| ledger_id(seq, recorded_at)),
+                    schema_version: EVENT_SCHEMA_VERSION,
+                    body: e.body,
+                    hash: GENESIS,
                 })
                 .collect();
             next += block.len() as u64;
             let after = prev;
             let (seal, put) = std::thread::scope(|s| {
-                let sealer = (!block.is_empty())
-                    .then(|| s.spawn(move || seal_block(block, recorded_at, after)));
+                let sealer = (!block.is_empty()).then(|| s.spawn(move || seal_block(block, after)));
                 let put = match sealed.take() {
                     Some(recs) => self
                         .put_events(&mut batch, &recs, &mut blobs)
