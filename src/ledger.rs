@@ -14,7 +14,7 @@
 //! references here (menus defined, targets exist, one project), then the
 //! journal's own checks (ids, chain).
 
-use crate::domain::{BodyView, Event, EventBody};
+use crate::domain::{BodyView, EventBody};
 use crate::error::{InputError, InputErrorKind, InputErrors, Location};
 use crate::i18n::Lang;
 use crate::io::InputEvent;
@@ -609,9 +609,9 @@ impl Ledger {
             report.head = Some(self.head());
             return Ok(report);
         }
-        let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
+        let lines: Vec<u64> = plan.new.iter().map(|e| e.line).collect();
         // Handed over one by one, not gathered again.
-        let events = plan.new.into_iter().map(|(_, e)| e);
+        let events = plan.new.into_iter().map(InputEvent::into_event);
         let recs = self.journaled(|j| j.append(events, plan.index))?;
         report.appended = lines
             .into_iter()
@@ -696,7 +696,7 @@ impl Ledger {
                                     let seq = plan.as_ref().and_then(|p| {
                                         p.new
                                             .iter()
-                                            .position(|(l, _)| *l == *first_line)
+                                            .position(|e| e.line == *first_line)
                                             .map(|i| head.next_seq + i as u64)
                                     });
                                     e.kind = InputErrorKind::IdConflict {
@@ -750,8 +750,8 @@ impl Ledger {
         shift: u32,
     ) -> Result<Vec<Result<AppendReport, LedgerError>>, LedgerError> {
         let mask = (1u64 << shift) - 1;
-        let lines: Vec<u64> = plan.new.iter().map(|(line, _)| *line).collect();
-        let events = plan.new.into_iter().map(|(_, e)| e);
+        let lines: Vec<u64> = plan.new.iter().map(|e| e.line).collect();
+        let events = plan.new.into_iter().map(InputEvent::into_event);
         let recs = if lines.is_empty() {
             Vec::new()
         } else {
@@ -1179,7 +1179,12 @@ impl Ledger {
 
     /// The reference layer of validation: what a batch would append, or
     /// every error in it.
-    fn plan(&self, batch: Vec<InputEvent>, file: &str, restore: bool) -> Result<Plan, LedgerError> {
+    fn plan(
+        &self,
+        mut batch: Vec<InputEvent>,
+        file: &str,
+        restore: bool,
+    ) -> Result<Plan, LedgerError> {
         let mut p = Planner {
             ledger: self,
             batch_by_id: HashMap::new(),
@@ -1188,10 +1193,7 @@ impl Ledger {
             retracted: BTreeSet::new(),
             errors: Vec::new(),
         };
-        let mut plan = Plan {
-            new: Vec::with_capacity(batch.len()),
-            ..Plan::default()
-        };
+        let mut plan = Plan::default();
         let mut next_seq = self.head().next_seq;
         // One location, its line set per event (not a file name copied for
         // each of millions of lines).
@@ -1200,7 +1202,11 @@ impl Ledger {
             plan.index
                 .push((idx::SUPERSEDED_COMPLETE.to_vec(), b"1".to_vec()));
         }
-        for e in batch {
+        // The events planned stay where they are in `batch` (those dropped,
+        // already recorded or refused, are taken out in place): millions of
+        // them are not moved to another array.
+        let mut failed = None;
+        let mut step = |e: &mut InputEvent| -> Result<bool, LedgerError> {
             at.line = (e.line > 0).then_some(e.line);
             if let Some(id) = e.id {
                 if let Some(existing) = self.journal.get_by_id(&id)? {
@@ -1213,7 +1219,7 @@ impl Ledger {
                         };
                         p.errors.push(InputError::new(at.with_field("id"), kind));
                     }
-                    continue;
+                    return Ok(false);
                 }
                 if let Some((first_line, body, seq)) = p.batch_by_id.get(&id) {
                     if *body == e.body {
@@ -1225,7 +1231,7 @@ impl Ledger {
                         };
                         p.errors.push(InputError::new(at.with_field("id"), kind));
                     }
-                    continue;
+                    return Ok(false);
                 }
                 // Ids of the form the journal assigns are reserved to it: a
                 // restored export may carry them at their own seq, a new
@@ -1239,13 +1245,13 @@ impl Ledger {
                         at.with_field("id"),
                         InputErrorKind::InvalidValue { detail },
                     ));
-                    continue;
+                    return Ok(false);
                 }
             }
             let n = p.errors.len();
             p.check_refs(&e.body, &at)?;
             if p.errors.len() > n {
-                continue;
+                return Ok(false);
             }
             let seq_bytes = || next_seq.to_be_bytes().to_vec();
             match &e.body {
@@ -1278,16 +1284,21 @@ impl Ledger {
             if let Some(id) = e.id {
                 p.batch_by_id.insert(id, (e.line, e.body.clone(), next_seq));
             }
-            plan.new.push((
-                e.line,
-                Event {
-                    id: e.id,
-                    body: e.body,
-                },
-            ));
             next_seq += 1;
+            Ok(true)
+        };
+        batch.retain_mut(|e| {
+            failed.is_none()
+                && step(e).unwrap_or_else(|err| {
+                    failed = Some(err);
+                    false
+                })
+        });
+        if let Some(err) = failed {
+            return Err(err);
         }
         if p.errors.is_empty() {
+            plan.new = batch;
             Ok(plan)
         } else {
             Err(InputErrors(p.errors).into())
@@ -1297,7 +1308,8 @@ impl Ledger {
 
 #[derive(Default)]
 struct Plan {
-    new: Vec<(u64, Event)>,
+    /// The events to append, in order.
+    new: Vec<InputEvent>,
     already: Vec<(u64, u64, Uuid)>,
     index: Vec<(Vec<u8>, Vec<u8>)>,
 }

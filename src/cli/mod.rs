@@ -1202,17 +1202,7 @@ fn read_input(file: &Path) -> Result<Vec<u8>, LedgerError> {
             .map_err(io_err)?;
     } else {
         let f = std::fs::File::open(file).map_err(io_err)?;
-        // Sized from the file, so that a large import is read in one go
-        // rather than into a buffer regrown many times.
-        let len = f
-            .metadata()
-            .map(|m| m.len())
-            .unwrap_or(0)
-            .min(io::INPUT_BYTES_MAX + 1);
-        bytes.reserve_exact(usize::try_from(len).unwrap_or(0) + 1);
-        f.take(io::INPUT_BYTES_MAX + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io_err)?;
+        bytes = io::read_file(&f, io::INPUT_BYTES_MAX).map_err(io_err)?;
     }
     if bytes.len() as u64 > io::INPUT_BYTES_MAX {
         return Err(InputErrors::from(InputError::new(

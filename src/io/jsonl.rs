@@ -6,9 +6,49 @@ use crate::error::{InputError, InputErrorKind, Location};
 use serde_json::{Map, Value};
 
 /// The non-blank lines of `bytes`, with their 1-based numbers, without the
-/// line ending.
+/// line ending. A large input is split at line ends and its parts read on
+/// every core.
 pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
+    /// The least bytes a part: below this, one thread reads it all.
+    const PART_MIN: usize = 8 << 20;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.len() < 2 * PART_MIN {
+        return lines_from(bytes, 1);
+    }
+    let parts = (bytes.len() / PART_MIN).min(64);
+    // Each part ends just after a line end (or at the end).
+    let mut bounds = vec![0];
+    for k in 1..parts {
+        let from = (k * bytes.len() / parts).max(bounds[bounds.len() - 1]);
+        let end = memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i + 1);
+        bounds.push(end);
+    }
+    bounds.push(bytes.len());
+    let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    let ends = crate::par::parallel_map(&ranges, 2, |&(s, e)| {
+        memchr::memchr_iter(b'\n', &bytes[s..e]).count() as u64
+    });
+    let mut first = 1;
+    let starts: Vec<(usize, usize, u64)> = ranges
+        .iter()
+        .zip(&ends)
+        .map(|(&(s, e), n)| {
+            let at = (s, e, first);
+            first += n;
+            at
+        })
+        .collect();
+    let per_part =
+        crate::par::parallel_map(&starts, 2, |&(s, e, first)| lines_from(&bytes[s..e], first));
+    let mut lines = Vec::with_capacity(per_part.iter().map(Vec::len).sum());
+    for part in per_part {
+        lines.extend(part);
+    }
+    lines
+}
+
+/// [`lines`] of one part, its first line numbered `first`.
+fn lines_from(bytes: &[u8], first: u64) -> Vec<(u64, &[u8])> {
     let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
@@ -17,7 +57,7 @@ pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
         start = end + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if !raw.iter().all(u8::is_ascii_whitespace) {
-            lines.push((i as u64 + 1, raw));
+            lines.push((i as u64 + first, raw));
         }
     }
     lines
@@ -56,6 +96,35 @@ mod tests {
     fn lines_are_numbered_skipping_blank_lines_and_bom() {
         let got = lines(b"\xEF\xBB\xBF{\"a\":1}\r\n\n  \n{\"b\":2}\n");
         assert_eq!(got, vec![(1, &b"{\"a\":1}"[..]), (4, &b"{\"b\":2}"[..])]);
+    }
+
+    /// A large input is read in parts on every core: the same lines, the
+    /// same numbers, whatever falls on a part's edge (blank lines, CR LF,
+    /// a last line without its end).
+    #[test]
+    fn a_large_input_read_in_parts_gives_the_lines_of_one_pass() {
+        let mut text = b"\xEF\xBB\xBF".to_vec();
+        let mut n = 0u64;
+        while text.len() < 40 << 20 {
+            n += 1;
+            match n % 5 {
+                0 => text.extend_from_slice(b"\n"),
+                1 => text.extend_from_slice(b"   \r\n"),
+                2 => text.extend_from_slice(format!("{{\"n\":{n}}}\r\n").as_bytes()),
+                _ => text.extend_from_slice(
+                    format!(
+                        "{{\"n\":{n},\"pad\":\"{}\"}}\n",
+                        "x".repeat((n % 300) as usize)
+                    )
+                    .as_bytes(),
+                ),
+            }
+        }
+        text.extend_from_slice(b"{\"last\":true}");
+        let got = lines(&text);
+        assert_eq!(got, lines_from(&text[3..], 1));
+        assert_eq!(got.last().map(|l| l.0), Some(n + 1));
+        assert!(got.len() > 100_000);
     }
 
     #[test]

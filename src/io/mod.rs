@@ -36,6 +36,54 @@ impl InputFormat {
     }
 }
 
+/// Reads an input file whole, or its first `max + 1` bytes when it is
+/// larger (for the caller to refuse). A large file is read on every core,
+/// each core reading its own part (`pread`), so that copying it from the
+/// page cache and faulting in the pages to hold it are shared out.
+pub fn read_file(file: &std::fs::File, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    use std::os::unix::fs::FileExt;
+    /// Below this, one read.
+    const PARALLEL_MIN: u64 = 32 << 20;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0).min(max + 1);
+    let mut bytes = Vec::new();
+    let threads = crate::par::threads();
+    if len >= PARALLEL_MIN && threads > 1 {
+        let whole = usize::try_from(len).map_err(std::io::Error::other)?;
+        bytes = vec![0u8; whole];
+        let per = whole.div_ceil(threads);
+        let read: std::io::Result<()> = std::thread::scope(|s| {
+            let parts: Vec<_> = bytes
+                .chunks_mut(per)
+                .enumerate()
+                .map(|(k, part)| s.spawn(move || file.read_exact_at(part, (k * per) as u64)))
+                .collect();
+            parts.into_iter().try_for_each(|p| {
+                p.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        });
+        match read {
+            Ok(()) => {
+                // The file may have grown since its length was read.
+                let mut f = file;
+                f.seek(std::io::SeekFrom::Start(len))?;
+                f.take(max + 1 - len).read_to_end(&mut bytes)?;
+                return Ok(bytes);
+            }
+            // It shrank: read it as it is now.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => bytes = Vec::new(),
+            Err(e) => return Err(e),
+        }
+    }
+    // Sized from the file, so that the buffer is not regrown many times.
+    // (`pread` leaves the file's position where it was: at its start, or
+    // wherever a pipe's is.)
+    bytes.reserve_exact(usize::try_from(len).unwrap_or(0) + 1);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and validates every event of a file's bytes (format and field
 /// values; references are the ledger's to check). Returns every error, not
 /// just the first.
@@ -131,4 +179,26 @@ pub fn read_events_partial(
     // `results`), so a large import does not hold its events twice.
     let events: Vec<InputEvent> = results.into_iter().filter_map(Result::ok).collect();
     (events, InputErrors(errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large file read on every core is the file, byte for byte; a
+    /// limit keeps its first `max + 1` bytes; a small one is read whole.
+    #[test]
+    fn a_file_read_in_parts_is_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("big.jsonl");
+        let bytes: Vec<u8> = (0..(48u32 << 20) + 7).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).expect("write");
+        let open = || std::fs::File::open(&path).expect("open");
+        assert!(read_file(&open(), u64::MAX - 1).expect("read") == bytes);
+        let cut = read_file(&open(), 40 << 20).expect("read");
+        assert_eq!(cut.len(), (40 << 20) + 1);
+        assert!(cut[..] == bytes[..cut.len()]);
+        std::fs::write(&path, b"{\"a\":1}\n").expect("write");
+        assert_eq!(read_file(&open(), 1 << 20).expect("read"), b"{\"a\":1}\n");
+    }
 }

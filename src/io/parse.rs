@@ -50,6 +50,16 @@ pub struct InputEvent {
     pub restored: Option<Box<Restored>>,
 }
 
+impl InputEvent {
+    /// The event to append (what the ledger had assigned set aside).
+    pub fn into_event(self) -> Event {
+        Event {
+            id: self.id,
+            body: self.body,
+        }
+    }
+}
+
 const RESERVED: &[&str] = &["seq", "recorded_at", "hash", "schema_version"];
 
 /// Parses one object. Returns every error found in it.
