@@ -271,6 +271,28 @@ fn to_recorded(e: StoredEvent) -> Result<RecordedEvent, JournalError> {
     })
 }
 
+/// The next block of up to [`SEAL_BLOCK_EVENTS`] of `events`, numbered
+/// from `next`, each hash still to be filled in by [`seal_block`] (the
+/// canonical bytes it covers do not include it).
+fn next_block(
+    events: &mut impl Iterator<Item = Event>,
+    next: u64,
+    recorded_at: i64,
+) -> Vec<RecordedEvent> {
+    events
+        .take(SEAL_BLOCK_EVENTS)
+        .zip(next..)
+        .map(|(e, seq)| RecordedEvent {
+            seq,
+            recorded_at_us: recorded_at,
+            id: e.id.unwrap_or_else(|| ledger_id(seq, recorded_at)),
+            schema_version: EVENT_SCHEMA_VERSION,
+            body: e.body,
+            hash: GENESIS,
+        })
+        .collect()
+}
+
 /// Seals `block` onto the chain after `prev`: fills in each event's hash
 /// (the canonical bytes written on every core while this thread runs the
 /// chain, [`chain::expected_hashes`]). Returns the events and the last hash.
@@ -531,7 +553,7 @@ impl<S: Storage> Journal<S> {
     ) -> Result<Vec<Appended>, JournalError>
     where
         E: IntoIterator<Item = Event>,
-        E::IntoIter: ExactSizeIterator,
+        E::IntoIter: ExactSizeIterator + Send,
     {
         let events = events.into_iter();
         let recorded_at = self.next_recorded_at();
@@ -547,53 +569,63 @@ impl<S: Storage> Journal<S> {
         let mut blobs = false;
         let mut appended = Vec::with_capacity(events.len());
         let mut events = events;
-        // Sealed in blocks, so that canonical bytes and stored forms of a
-        // large import never all sit in memory at once. While one block is
-        // written, the next is sealed on another thread.
-        let mut sealed: Option<Vec<RecordedEvent>> = None;
-        loop {
-            // Each hash is filled in by `seal_block` (the canonical bytes
-            // it covers do not include it).
-            let block: Vec<RecordedEvent> = events
-                .by_ref()
-                .take(SEAL_BLOCK_EVENTS)
-                .zip(next..)
-                .map(|(e, seq)| RecordedEvent {
-                    seq,
-                    recorded_at_us: recorded_at,
-                    id: e.id.unwrap_or_else(|| ledger_id(seq, recorded_at)),
-                    schema_version: EVENT_SCHEMA_VERSION,
-                    body: e.body,
-                    hash: GENESIS,
-                })
-                .collect();
+        let done = |recs: &[RecordedEvent], appended: &mut Vec<Appended>| {
+            appended.extend(recs.iter().map(|r| Appended {
+                seq: r.seq,
+                id: r.id,
+                recorded_at_us: r.recorded_at_us,
+            }));
+        };
+        if events.len() <= SEAL_BLOCK_EVENTS {
+            let block = next_block(&mut events, next, recorded_at);
             next += block.len() as u64;
-            let after = prev;
-            let (seal, put) = std::thread::scope(|s| {
-                let sealer = (!block.is_empty()).then(|| s.spawn(move || seal_block(block, after)));
-                let put = match sealed.take() {
-                    Some(recs) => self
-                        .put_events(&mut batch, &recs, &mut blobs)
-                        .map(|()| Some(recs)),
-                    None => Ok(None),
-                };
-                (sealer.map(|h| h.join()), put)
-            });
-            if let Some(recs) = put? {
-                appended.extend(recs.iter().map(|r| Appended {
-                    seq: r.seq,
-                    id: r.id,
-                    recorded_at_us: r.recorded_at_us,
-                }));
-            }
-            match seal {
-                None => break,
-                Some(Ok((recs, last))) => {
-                    prev = last;
-                    sealed = Some(recs);
+            let (recs, last) = seal_block(block, prev);
+            prev = last;
+            self.put_events(&mut batch, &recs, &mut blobs)?;
+            done(&recs, &mut appended);
+        } else {
+            // Sealed in blocks, so that canonical bytes and stored forms of
+            // a large import never all sit in memory at once: one thread
+            // seals block after block while this one writes each as it
+            // comes (a block waits for its turn, so at most three are in
+            // memory), with no pause between blocks for the two to meet.
+            let (first, genesis) = (next, prev);
+            let (to_writer, sealed) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(1);
+            let (sealer, written) = std::thread::scope(|s| {
+                let sealer = s.spawn(move || {
+                    let (mut next, mut prev) = (first, genesis);
+                    loop {
+                        let block = next_block(&mut events, next, recorded_at);
+                        if block.is_empty() {
+                            break;
+                        }
+                        next += block.len() as u64;
+                        let (recs, last) = seal_block(block, prev);
+                        prev = last;
+                        // The writer has stopped (an error): stop too.
+                        if to_writer.send(recs).is_err() {
+                            break;
+                        }
+                    }
+                    (next, prev)
+                });
+                // Ends when the sealer is done (or gone), or at the first
+                // failed write, which lets the sealer stop.
+                let mut written = Ok(());
+                for recs in sealed {
+                    written = self.put_events(&mut batch, &recs, &mut blobs);
+                    if written.is_err() {
+                        break;
+                    }
+                    done(&recs, &mut appended);
                 }
-                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                (sealer.join(), written)
+            });
+            match sealer {
+                Ok((n, last)) => (next, prev) = (n, last),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
+            written?;
         }
         let head = Head {
             next_seq: next,
