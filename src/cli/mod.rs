@@ -1245,8 +1245,6 @@ fn import(
 ) -> Result<u8, Failure> {
     let name = file.display().to_string();
     let mut ledger = open(dir, if check { Access::Read } else { Access::Write })?;
-    let bytes = read_input(file)?;
-    let pb = progress(bytes.len() as u64, lang);
     let fmt = if file == Path::new("-") {
         InputFormat::JsonLines
     } else {
@@ -1260,10 +1258,29 @@ fn import(
             Failure::Ledger(e)
         }
     };
-    let (events, format_errors) = io::read_events_partial(&bytes, &name, fmt, mode);
-    // The events own their data now; the file's bytes are not needed.
-    let input_len = bytes.len() as u64;
-    drop(bytes);
+    let (events, format_errors, input_len, pb) =
+        if matches!(fmt, InputFormat::JsonLines) && file != Path::new("-") {
+            // Read a piece at a time as it is parsed (never the whole file in
+            // memory).
+            let io_err = |source| LedgerError::Io {
+                path: file.to_path_buf(),
+                source,
+            };
+            let f = std::fs::File::open(file).map_err(io_err)?;
+            let len = f.metadata().map_or(0, |m| m.len());
+            let pb = progress(len, lang);
+            let (events, errors) = io::read_jsonl(&f, len, &name, mode, io::INPUT_BYTES_MAX, |n| {
+                pb.set_position(n)
+            })
+            .map_err(io_err)?;
+            (events, errors, len, pb)
+        } else {
+            let bytes = read_input(file)?;
+            let pb = progress(bytes.len() as u64, lang);
+            let (events, errors) = io::read_events_partial(&bytes, &name, fmt, mode);
+            // The events own their data now; the input's bytes are not needed.
+            (events, errors, bytes.len() as u64, pb)
+        };
     if !format_errors.0.is_empty() {
         if !check {
             return Err(Failure::Ledger(format_errors.into()));

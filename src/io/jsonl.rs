@@ -9,11 +9,16 @@ use serde_json::{Map, Value};
 /// line ending. A large input is split at line ends and its parts read on
 /// every core.
 pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
+    lines_numbered(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes), 1)
+}
+
+/// [`lines`] of text whose first line is numbered `first` (a BOM is not
+/// looked for).
+pub fn lines_numbered(bytes: &[u8], first: u64) -> Vec<(u64, &[u8])> {
     /// The least bytes a part: below this, one thread reads it all.
     const PART_MIN: usize = 8 << 20;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.len() < 2 * PART_MIN {
-        return lines_from(bytes, 1);
+        return lines_from(bytes, first);
     }
     let parts = (bytes.len() / PART_MIN).min(64);
     // Each part ends just after a line end (or at the end).
@@ -28,7 +33,7 @@ pub fn lines(bytes: &[u8]) -> Vec<(u64, &[u8])> {
     let ends = crate::par::parallel_map(&ranges, 2, |&(s, e)| {
         memchr::memchr_iter(b'\n', &bytes[s..e]).count() as u64
     });
-    let mut first = 1;
+    let mut first = first;
     let starts: Vec<(usize, usize, u64)> = ranges
         .iter()
         .zip(&ends)
@@ -123,6 +128,7 @@ mod tests {
         text.extend_from_slice(b"{\"last\":true}");
         let got = lines(&text);
         assert_eq!(got, lines_from(&text[3..], 1));
+        assert_eq!(lines_numbered(&text[3..], 42), lines_from(&text[3..], 42));
         assert_eq!(got.last().map(|l| l.0), Some(n + 1));
         assert!(got.len() > 100_000);
     }

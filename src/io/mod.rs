@@ -101,6 +101,193 @@ pub fn read_events(
     }
 }
 
+/// Parses one line of JSON Lines: straight into its event where it can
+/// ([`parse::parse_line_quick`]), else through a map that names the field
+/// at fault.
+fn parse_jsonl_line(
+    line: u64,
+    raw: &[u8],
+    file: &str,
+    mode: Mode,
+) -> Result<InputEvent, Vec<InputError>> {
+    if raw.len() <= LINE_BYTES_MAX {
+        let fast = std::str::from_utf8(raw)
+            .ok()
+            .and_then(|text| parse::parse_line_quick(text, line, mode));
+        if let Some(event) = fast {
+            return Ok(event);
+        }
+    }
+    let at = Location::line(file, line);
+    let obj = jsonl::read_object(raw, &at)?;
+    // Only a restore compares the line with its canonical bytes.
+    let raw = if mode == Mode::Restore {
+        raw.to_vec()
+    } else {
+        Vec::new()
+    };
+    parse::parse_object(obj, &at, mode, raw)
+}
+
+/// [`read_events_partial`] of JSON Lines read from `input` as it is parsed,
+/// a piece of about 32 MB at a time, each piece's lines on every core:
+/// a file of a gigabyte is never all in memory, and only the pieces'
+/// buffer is ever faulted in (docs/PERFORMANCE.md). `len_hint` (the file's
+/// length, or 0) sizes the events' array; `progress` is told the bytes
+/// read so far. More than `max` bytes are refused whole, as too large.
+pub fn read_jsonl(
+    input: impl std::io::Read + Send,
+    len_hint: u64,
+    file: &str,
+    mode: Mode,
+    max: u64,
+    progress: impl FnMut(u64),
+) -> std::io::Result<(Vec<InputEvent>, InputErrors)> {
+    read_jsonl_pieces(input, 32 << 20, len_hint, file, mode, max, progress)
+}
+
+/// [`read_jsonl`], `piece` bytes at a time (more when one line is longer).
+///
+/// Three stages overlap: a thread reads the pieces (each cut after its
+/// last line end, the rest carried into the next), another has each
+/// piece's lines parsed on every core, and this thread gathers the events
+/// in order. At most three pieces' buffers exist, reused.
+fn read_jsonl_pieces(
+    input: impl std::io::Read + Send,
+    piece: usize,
+    len_hint: u64,
+    file: &str,
+    mode: Mode,
+    max: u64,
+    mut progress: impl FnMut(u64),
+) -> std::io::Result<(Vec<InputEvent>, InputErrors)> {
+    use std::io::Read;
+    use std::sync::mpsc::{channel, sync_channel};
+    let whole = |kind| {
+        InputErrors::from(InputError::new(
+            Location {
+                file: file.into(),
+                line: None,
+                field: None,
+            },
+            kind,
+        ))
+    };
+    /// Whole lines, the number of the first, and the bytes read so far.
+    struct Piece {
+        text: Vec<u8>,
+        first_line: u64,
+        read: u64,
+    }
+    type Parsed = (Vec<Result<InputEvent, Vec<InputError>>>, u64, usize);
+    let (to_parser, pieces) = sync_channel::<Piece>(1);
+    let (to_gatherer, parsed) = sync_channel::<Parsed>(1);
+    let (to_reader, spare) = channel::<Vec<u8>>();
+    let mut events: Vec<InputEvent> = Vec::new();
+    let mut errors = Vec::new();
+    let mut any_line = false;
+    let reader = std::thread::scope(|s| {
+        // Returns whether more than `max` bytes were found.
+        let reader = s.spawn(move || -> std::io::Result<bool> {
+            let mut input = input;
+            let (mut read, mut first_line) = (0u64, 1u64);
+            let mut carry: Vec<u8> = Vec::new();
+            let mut eof = false;
+            while !eof {
+                let mut text = spare.try_recv().unwrap_or_default();
+                text.clear();
+                text.append(&mut carry);
+                let mut want = piece.max(text.len() + 1);
+                let end = loop {
+                    while text.len() < want && !eof {
+                        let room = (want - text.len()) as u64;
+                        let n = (&mut input).take(room).read_to_end(&mut text)?;
+                        eof = n == 0;
+                        read += n as u64;
+                        if read > max {
+                            return Ok(true);
+                        }
+                    }
+                    if eof {
+                        break text.len();
+                    }
+                    match memchr::memrchr(b'\n', &text) {
+                        Some(i) => break i + 1,
+                        // A line longer than a piece.
+                        None => want = want.saturating_mul(2),
+                    }
+                };
+                carry.extend_from_slice(&text[end..]);
+                text.truncate(end);
+                let lines_here = memchr::memchr_iter(b'\n', &text).count() as u64;
+                let next_first = first_line + lines_here;
+                // The gatherer has stopped: nothing more is wanted.
+                if to_parser
+                    .send(Piece {
+                        text,
+                        first_line,
+                        read,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+                first_line = next_first;
+            }
+            Ok(false)
+        });
+        s.spawn(move || {
+            for p in pieces {
+                let text = &p.text[..];
+                let text = if p.first_line == 1 {
+                    text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text)
+                } else {
+                    text
+                };
+                let lines = jsonl::lines_numbered(text, p.first_line);
+                let results = crate::par::parallel_map(&lines, 1024, |&(line, raw)| {
+                    parse_jsonl_line(line, raw, file, mode)
+                });
+                drop(lines);
+                let len = p.text.len();
+                let _ = to_reader.send(p.text);
+                if to_gatherer.send((results, p.read, len)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (results, read, len) in parsed {
+            any_line |= !results.is_empty();
+            if events.capacity() == 0 && len_hint > read {
+                // Sized from the first piece's lines, with a little to spare.
+                let per_byte = results.len() as f64 / len.max(1) as f64;
+                events.reserve((len_hint as f64 * per_byte * 1.05) as usize + 1024);
+            }
+            for r in results {
+                match r {
+                    Ok(e) => events.push(e),
+                    Err(errs) => errors.extend(errs),
+                }
+            }
+            progress(read);
+        }
+        reader.join()
+    });
+    match reader {
+        Ok(Ok(false)) => {}
+        Ok(Ok(true)) => {
+            let limit = format!("{} MiB", max >> 20);
+            return Ok((Vec::new(), whole(InputErrorKind::TooLarge { limit })));
+        }
+        Ok(Err(e)) => return Err(e),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    if !any_line {
+        return Ok((Vec::new(), whole(InputErrorKind::Empty)));
+    }
+    Ok((events, InputErrors(errors)))
+}
+
 /// Like [`read_events`], but also returns the events that are valid when
 /// others are not, so that `import --check` can check their references too
 /// and list every error of the file at once.
@@ -127,23 +314,7 @@ pub fn read_events_partial(
         InputFormat::JsonLines => {
             let lines = jsonl::lines(bytes);
             crate::par::parallel_map(&lines, 1024, |&(line, raw)| {
-                if raw.len() <= LINE_BYTES_MAX {
-                    let fast = std::str::from_utf8(raw)
-                        .ok()
-                        .and_then(|text| parse::parse_line_quick(text, line, mode));
-                    if let Some(event) = fast {
-                        return Ok(event);
-                    }
-                }
-                let at = Location::line(file, line);
-                let obj = jsonl::read_object(raw, &at)?;
-                // Only a restore compares the line with its canonical bytes.
-                let raw = if mode == Mode::Restore {
-                    raw.to_vec()
-                } else {
-                    Vec::new()
-                };
-                parse::parse_object(obj, &at, mode, raw)
+                parse_jsonl_line(line, raw, file, mode)
             })
         }
         InputFormat::Csv => {
@@ -184,6 +355,56 @@ pub fn read_events_partial(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// JSON Lines read a piece at a time give what reading the whole text
+    /// gives: the same events and the same errors at the same lines,
+    /// whatever falls on a piece's edge (a BOM, CR LF, blank lines, a line
+    /// longer than a piece, a last line without its end, bad lines).
+    #[test]
+    fn jsonl_read_in_pieces_is_jsonl_read_whole() {
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .expect("fixture")
+        };
+        let good = fixture("council_small.jsonl");
+        let mut text = b"\xEF\xBB\xBF".to_vec();
+        for (i, line) in good.split(|&b| b == b'\n').enumerate() {
+            text.extend_from_slice(line);
+            match i % 7 {
+                0 => text.extend_from_slice(b"\r\n"),
+                1 => text.extend_from_slice(b"\n\n   \n"),
+                2 => text.extend_from_slice(b"\n{\"type\":\"attendance\",\"oops\n"),
+                3 => text.extend_from_slice(b"\n{\"type\":\"hire\"}\n"),
+                _ => text.push(b'\n'),
+            }
+        }
+        text.extend_from_slice(b"{\"type\":\"survey_response\"}");
+        let name = "x.jsonl";
+        for mode in [Mode::Append, Mode::Restore] {
+            let (want_events, want_errors) =
+                read_events_partial(&text, name, InputFormat::JsonLines, mode);
+            assert!(!want_errors.0.is_empty());
+            assert!(mode == Mode::Restore || !want_events.is_empty());
+            for piece in [1, 7, 100, 1000, 1 << 20] {
+                let mut seen = 0;
+                let (events, errors) =
+                    read_jsonl_pieces(&text[..], piece, 0, name, mode, u64::MAX - 1, |n| seen = n)
+                        .expect("read");
+                assert_eq!(events, want_events, "piece {piece}");
+                assert_eq!(errors, want_errors, "piece {piece}");
+                assert_eq!(seen, text.len() as u64);
+            }
+        }
+        let too_large =
+            read_jsonl_pieces(&text[..], 100, 0, name, Mode::Append, 99, |_| {}).expect("read");
+        assert_eq!(too_large.1 .0[0].code(), "too_large");
+        let empty = read_jsonl_pieces(&b"\n \r\n"[..], 100, 0, name, Mode::Append, 99, |_| {})
+            .expect("read");
+        assert_eq!(empty.1 .0[0].code(), "empty");
+    }
 
     /// A large file read on every core is the file, byte for byte; a
     /// limit keeps its first `max + 1` bytes; a small one is read whole.
