@@ -870,9 +870,10 @@ impl Ledger {
             return Err(InputErrors(errors).into());
         }
         let lines: Vec<u64> = batch.iter().map(|e| e.line).collect();
-        let plan = self.plan(batch, file, true)?;
-        if !plan.already.is_empty() {
-            let line = plan.already[0].0;
+        // The events themselves are in `recs`: the batch (with each line's
+        // bytes) is let go at once.
+        let Plan { already, index, .. } = self.plan(batch, file, true)?;
+        if let Some(&(line, _, _)) = already.first() {
             return Err(InputErrors::from(InputError::new(
                 Location::line(file, line).with_field("id"),
                 InputErrorKind::InvalidValue {
@@ -888,7 +889,7 @@ impl Ledger {
                 .zip(&recs)
                 .map(|(line, r)| (line, r.seq, r.id))
                 .collect();
-            self.journaled(|j| j.append_recorded(recs, plan.index))?;
+            self.journaled(|j| j.append_recorded(recs, index))?;
         }
         report.head = Some(self.head());
         Ok(report)
