@@ -130,7 +130,7 @@ fn parse_jsonl_line(
 }
 
 /// [`read_events_partial`] of JSON Lines read from `input` as it is parsed,
-/// a piece of about 32 MB at a time, each piece's lines on every core:
+/// a piece of about 16 MB at a time, each piece's lines on every core:
 /// a file of a gigabyte is never all in memory, and only the pieces'
 /// buffer is ever faulted in (docs/PERFORMANCE.md). `len_hint` (the file's
 /// length, or 0) sizes the events' array; `progress` is told the bytes
@@ -143,7 +143,7 @@ pub fn read_jsonl(
     max: u64,
     progress: impl FnMut(u64),
 ) -> std::io::Result<(Vec<InputEvent>, InputErrors)> {
-    read_jsonl_pieces(input, 32 << 20, len_hint, file, mode, max, progress)
+    read_jsonl_pieces(input, 16 << 20, len_hint, file, mode, max, progress)
 }
 
 /// [`read_jsonl`], `piece` bytes at a time (more when one line is longer).
