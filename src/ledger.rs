@@ -1426,7 +1426,12 @@ impl Planner<'_> {
             | EventBody::PlanApproved(_) => "menus",
             _ => "menu",
         };
-        for m in body.menus() {
+        // Most events name one menu: checked without making a list.
+        let one = body.single_menu();
+        for m in one
+            .into_iter()
+            .chain(one.is_none().then(|| body.menus()).into_iter().flatten())
+        {
             if !self.menu_defined(m.as_str())? {
                 self.err(
                     at,

@@ -174,6 +174,19 @@ fn an_undefined_menu_is_refused() {
     assert_eq!(f.events(), 2);
 }
 
+/// An outcome names menus in a list: each one must be defined, and the
+/// error names the list's field.
+#[test]
+fn an_outcome_naming_an_undefined_menu_is_refused() {
+    let f = Fixture::new();
+    f.import(&f.write("pre.jsonl", PREAMBLE)).success();
+    let file = f.write("x.jsonl", r#"{"type":"hire","person":"P-1","employer":"E-1","start_date":"2025-01-06","offer_date":"2024-12-18","workplace":"in_region","weekly_hours":40,"menus":["B-01","C-99"]}"#);
+    f.import(&file).code(1).stderr(predicate::str::contains(
+        "x.jsonl 1行目 項目 menus: メニュー `C-99` は定義されていません",
+    ));
+    assert_eq!(f.events(), 2);
+}
+
 #[test]
 fn a_menu_defined_earlier_in_the_same_batch_is_known() {
     let f = Fixture::new();

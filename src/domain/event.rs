@@ -399,18 +399,35 @@ impl EventBody {
 
     /// The menus the event names (for references and for `log --menu`).
     pub fn menus(&self) -> Vec<&Id> {
+        if let Some(m) = self.single_menu() {
+            return vec![m];
+        }
         match self {
-            EventBody::MenuDefined(e) => vec![&e.menu],
-            EventBody::TargetsRevised(e) => vec![&e.menu],
-            EventBody::SessionHeld(e) => vec![&e.menu],
-            EventBody::Attendance(e) => vec![&e.menu],
-            EventBody::SurveyResponse(e) => vec![&e.menu],
+            EventBody::MenuDefined(_)
+            | EventBody::TargetsRevised(_)
+            | EventBody::SessionHeld(_)
+            | EventBody::Attendance(_)
+            | EventBody::SurveyResponse(_) => vec![],
             EventBody::Hire(e) => e.menus.iter().flatten().collect(),
             EventBody::Conversion(e) => e.menus.iter().flatten().collect(),
             EventBody::Startup(e) => e.menus.iter().flatten().collect(),
             EventBody::PlanApproved(e) => e.menus.iter().collect(),
             EventBody::Correction(e) => e.replacement.menus(),
             EventBody::ProjectDefined(_) | EventBody::Retraction(_) => vec![],
+        }
+    }
+
+    /// The menu of an event of a kind that names exactly one (a definition,
+    /// a revision, a session, an attendance, a survey answer): what
+    /// [`EventBody::menus`] gives, without a list. `None` for the others.
+    pub fn single_menu(&self) -> Option<&Id> {
+        match self {
+            EventBody::MenuDefined(e) => Some(&e.menu),
+            EventBody::TargetsRevised(e) => Some(&e.menu),
+            EventBody::SessionHeld(e) => Some(&e.menu),
+            EventBody::Attendance(e) => Some(&e.menu),
+            EventBody::SurveyResponse(e) => Some(&e.menu),
+            _ => None,
         }
     }
 
