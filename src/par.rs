@@ -38,31 +38,48 @@ pub fn parallel_map<T: Sync, R: Send>(
     let mut out: Vec<R> = Vec::with_capacity(items.len());
     let slots = &mut out.spare_capacity_mut()[..items.len()];
     let blocks = std::sync::Mutex::new(items.chunks(block).zip(slots.chunks_mut(block)));
+    // Set by a worker that panics, so that the others take no more blocks.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    /// Sets the flag when its worker unwinds.
+    struct StopOnPanic<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads.min(items.len()))
             .map(|_| {
-                let (blocks, f) = (&blocks, &f);
-                s.spawn(move || loop {
-                    // The lock is let go before the work: no worker panics
-                    // while holding it.
-                    let next = blocks
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .next();
-                    let Some((part, slots)) = next else { break };
-                    for (item, slot) in part.iter().zip(slots) {
-                        slot.write(f(item));
+                let (blocks, f, stop) = (&blocks, &f, &stop);
+                s.spawn(move || {
+                    let _stop = StopOnPanic(stop);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        // The lock is let go before the work: no worker
+                        // panics while holding it.
+                        let next = blocks
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .next();
+                        let Some((part, slots)) = next else { break };
+                        for (item, slot) in part.iter().zip(slots) {
+                            slot.write(f(item));
+                        }
                     }
                 })
             })
             .collect();
         for w in workers {
             if let Err(panic) = w.join() {
-                // The results written so far are leaked, never read.
+                // The results written so far are leaked (never read, never
+                // dropped): a panic here is a bug, and the process ends.
                 std::panic::resume_unwind(panic);
             }
         }
     });
+    // Stopped without a panic is impossible: only a panicking worker sets
+    // the flag, and its panic was passed on above.
     // SAFETY: the first `items.len()` slots are initialised: the blocks
     // cover them all, the workers took blocks until none was left, and
     // every worker wrote each slot of every block it took (none panicked,

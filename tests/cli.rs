@@ -174,6 +174,30 @@ fn an_undefined_menu_is_refused() {
     assert_eq!(f.events(), 2);
 }
 
+/// A file over the 1 GiB limit is refused whole, from its length, before
+/// any of it is read (a sparse file: nothing is written to disk), and with
+/// `--check` too; nothing is appended.
+#[test]
+fn a_file_over_the_limit_is_refused_before_it_is_read() {
+    let f = Fixture::new();
+    f.import(&f.write("pre.jsonl", PREAMBLE)).success();
+    let big = f.path("big.jsonl");
+    std::fs::File::create(&big)
+        .and_then(|file| file.set_len((1 << 30) + 1))
+        .unwrap();
+    f.import(&big).code(1).stderr(predicate::str::contains(
+        "入力が上限 1024 MiB を超えています",
+    ));
+    f.cmd(&["import", "--check"])
+        .arg(&big)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "入力が上限 1024 MiB を超えています",
+        ));
+    assert_eq!(f.events(), 2);
+}
+
 /// An outcome names menus in a list: each one must be defined, and the
 /// error names the list's field.
 #[test]

@@ -1272,7 +1272,9 @@ fn import(
             let (events, errors) = io::read_jsonl(&f, len, &name, mode, io::INPUT_BYTES_MAX, |n| {
                 pb.set_position(n)
             })
-            .map_err(io_err)?;
+            .map_err(io_err)?
+            // Too large: refused whole, as when read at once.
+            .map_err(|whole| Failure::Ledger(whole.into()))?;
             (events, errors, len, pb)
         } else {
             let bytes = read_input(file)?;

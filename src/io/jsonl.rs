@@ -24,7 +24,7 @@ pub fn lines_numbered(bytes: &[u8], first: u64) -> Vec<(u64, &[u8])> {
     // Each part ends just after a line end (or at the end).
     let mut bounds = vec![0];
     for k in 1..parts {
-        let from = (k * bytes.len() / parts).max(bounds[bounds.len() - 1]);
+        let from = (bytes.len() / parts * k).max(bounds[bounds.len() - 1]);
         let end = memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i + 1);
         bounds.push(end);
     }

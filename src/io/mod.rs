@@ -134,7 +134,8 @@ fn parse_jsonl_line(
 /// a file of a gigabyte is never all in memory, and only the pieces'
 /// buffer is ever faulted in (docs/PERFORMANCE.md). `len_hint` (the file's
 /// length, or 0) sizes the events' array; `progress` is told the bytes
-/// read so far. More than `max` bytes are refused whole, as too large.
+/// read so far. More than `max` bytes are refused whole, as too large (the
+/// inner `Err`), before any is parsed when `len_hint` says so.
 pub fn read_jsonl(
     input: impl std::io::Read + Send,
     len_hint: u64,
@@ -142,7 +143,7 @@ pub fn read_jsonl(
     mode: Mode,
     max: u64,
     progress: impl FnMut(u64),
-) -> std::io::Result<(Vec<InputEvent>, InputErrors)> {
+) -> std::io::Result<Result<(Vec<InputEvent>, InputErrors), InputErrors>> {
     read_jsonl_pieces(input, 16 << 20, len_hint, file, mode, max, progress)
 }
 
@@ -160,7 +161,7 @@ fn read_jsonl_pieces(
     mode: Mode,
     max: u64,
     mut progress: impl FnMut(u64),
-) -> std::io::Result<(Vec<InputEvent>, InputErrors)> {
+) -> std::io::Result<Result<(Vec<InputEvent>, InputErrors), InputErrors>> {
     use std::io::Read;
     use std::sync::mpsc::{channel, sync_channel};
     let whole = |kind| {
@@ -180,6 +181,13 @@ fn read_jsonl_pieces(
         read: u64,
     }
     type Parsed = (Vec<Result<InputEvent, Vec<InputError>>>, u64, usize);
+    let too_large = || {
+        let limit = format!("{} MiB", max >> 20);
+        Ok(Err(whole(InputErrorKind::TooLarge { limit })))
+    };
+    if len_hint > max {
+        return too_large();
+    }
     let (to_parser, pieces) = sync_channel::<Piece>(1);
     let (to_gatherer, parsed) = sync_channel::<Parsed>(1);
     let (to_reader, spare) = channel::<Vec<u8>>();
@@ -197,6 +205,8 @@ fn read_jsonl_pieces(
                 let mut text = spare.try_recv().unwrap_or_default();
                 text.clear();
                 text.append(&mut carry);
+                // After a line longer than a piece, no more room is kept.
+                carry.shrink_to(piece);
                 let mut want = piece.max(text.len() + 1);
                 let end = loop {
                     while text.len() < want && !eof {
@@ -236,7 +246,7 @@ fn read_jsonl_pieces(
             }
             Ok(false)
         });
-        s.spawn(move || {
+        let parser = s.spawn(move || {
             for p in pieces {
                 let text = &p.text[..];
                 let text = if p.first_line == 1 {
@@ -250,7 +260,10 @@ fn read_jsonl_pieces(
                 });
                 drop(lines);
                 let len = p.text.len();
-                let _ = to_reader.send(p.text);
+                // A buffer grown for a long line is let go, not reused.
+                if p.text.capacity() <= 2 * piece {
+                    let _ = to_reader.send(p.text);
+                }
                 if to_gatherer.send((results, p.read, len)).is_err() {
                     break;
                 }
@@ -259,9 +272,13 @@ fn read_jsonl_pieces(
         for (results, read, len) in parsed {
             any_line |= !results.is_empty();
             if events.capacity() == 0 && len_hint > read {
-                // Sized from the first piece's lines, with a little to spare.
+                // Sized from the first piece's lines, with a little to
+                // spare; never more than the shortest lines could fill (a
+                // first piece of tiny lines), and only if there is room.
                 let per_byte = results.len() as f64 / len.max(1) as f64;
-                events.reserve((len_hint as f64 * per_byte * 1.05) as usize + 1024);
+                let guess = (len_hint as f64 * per_byte * 1.05) as usize + 1024;
+                let most = usize::try_from(len_hint / 16).unwrap_or(usize::MAX);
+                let _ = events.try_reserve(guess.min(most));
             }
             for r in results {
                 match r {
@@ -271,21 +288,22 @@ fn read_jsonl_pieces(
             }
             progress(read);
         }
+        // A parser's panic (passed on from its workers) keeps its message.
+        if let Err(panic) = parser.join() {
+            std::panic::resume_unwind(panic);
+        }
         reader.join()
     });
     match reader {
         Ok(Ok(false)) => {}
-        Ok(Ok(true)) => {
-            let limit = format!("{} MiB", max >> 20);
-            return Ok((Vec::new(), whole(InputErrorKind::TooLarge { limit })));
-        }
+        Ok(Ok(true)) => return too_large(),
         Ok(Err(e)) => return Err(e),
         Err(panic) => std::panic::resume_unwind(panic),
     }
     if !any_line {
-        return Ok((Vec::new(), whole(InputErrorKind::Empty)));
+        return Ok(Ok((Vec::new(), whole(InputErrorKind::Empty))));
     }
-    Ok((events, InputErrors(errors)))
+    Ok(Ok((events, InputErrors(errors))))
 }
 
 /// Like [`read_events`], but also returns the events that are valid when
@@ -392,17 +410,40 @@ mod tests {
                 let mut seen = 0;
                 let (events, errors) =
                     read_jsonl_pieces(&text[..], piece, 0, name, mode, u64::MAX - 1, |n| seen = n)
-                        .expect("read");
+                        .expect("read")
+                        .expect("not too large");
                 assert_eq!(events, want_events, "piece {piece}");
                 assert_eq!(errors, want_errors, "piece {piece}");
                 assert_eq!(seen, text.len() as u64);
             }
         }
-        let too_large =
-            read_jsonl_pieces(&text[..], 100, 0, name, Mode::Append, 99, |_| {}).expect("read");
-        assert_eq!(too_large.1 .0[0].code(), "too_large");
+        // Too large: found while reading, or known from the length first.
+        for hint in [0, text.len() as u64] {
+            let refused = read_jsonl_pieces(&text[..], 100, hint, name, Mode::Append, 99, |_| {})
+                .expect("read");
+            assert_eq!(refused.expect_err("too large").0[0].code(), "too_large");
+        }
+        // A length that promises tiny lines reserves no more than they could fill.
+        let (events, _) = read_jsonl_pieces(
+            &text[..],
+            100,
+            1 << 40,
+            name,
+            Mode::Append,
+            u64::MAX - 1,
+            |_| {},
+        )
+        .expect("read")
+        .expect("not too large");
+        assert_eq!(
+            events.len(),
+            read_events_partial(&text, name, InputFormat::JsonLines, Mode::Append)
+                .0
+                .len()
+        );
         let empty = read_jsonl_pieces(&b"\n \r\n"[..], 100, 0, name, Mode::Append, 99, |_| {})
-            .expect("read");
+            .expect("read")
+            .expect("not too large");
         assert_eq!(empty.1 .0[0].code(), "empty");
     }
 

@@ -321,6 +321,78 @@ fn to_stored(r: &RecordedEvent) -> StoredEvent<&str> {
     }
 }
 
+/// The views of one chunk's events in `first..=last`, checking that its
+/// seqs run on from `expect`, which is moved past every event read (the
+/// walk stops after `last`).
+fn chunk_views<'a>(
+    v: &'a [u8],
+    first: u64,
+    last: u64,
+    expect: &mut u64,
+) -> Result<Vec<EventView<'a>>, JournalError> {
+    let mut views = Vec::with_capacity(CHUNK_EVENTS_MAX);
+    let walked = codec::for_each_view(v, |h, body| {
+        if h.seq != *expect {
+            return Err(corrupt(
+                format!("seq {expect}"),
+                format!("found seq {} instead", h.seq),
+            ));
+        }
+        if h.seq >= first {
+            views.push(EventView {
+                seq: h.seq,
+                recorded_at_us: h.recorded_at_us,
+                id: Uuid::from_bytes(h.id),
+                hash: h.hash,
+                body,
+            });
+        }
+        *expect += 1;
+        Ok(*expect <= last)
+    });
+    match walked {
+        Ok(()) => Ok(views),
+        Err(codec::ViewError::Decode(e)) => Err(corrupt(format!("seq {expect}"), e)),
+        Err(codec::ViewError::Visit(e)) => Err(e),
+    }
+}
+
+/// The views of one chunk's events together with the bytes they borrow,
+/// to be handed to another thread ([`Journal::scan_range_owned`]).
+pub struct OwnedViews {
+    // Declared first, so dropped before the bytes they point into.
+    views: Vec<EventView<'static>>,
+    bytes: Vec<u8>,
+}
+
+impl OwnedViews {
+    /// Decodes views of `bytes` with `decode`, keeping the bytes.
+    fn decode<E>(
+        bytes: Vec<u8>,
+        decode: impl for<'a> FnOnce(&'a [u8]) -> Result<Vec<EventView<'a>>, E>,
+    ) -> Result<OwnedViews, E> {
+        // SAFETY: the slice is the heap buffer of `bytes`, which this
+        // struct owns, never changes (no method takes it mutably) and drops
+        // after `views` (field order); moving a `Vec` does not move its
+        // buffer. The views are only ever handed out for the lifetime of a
+        // borrow of the struct ([`OwnedViews::views`]), never as 'static.
+        let whole: &'static [u8] =
+            unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) };
+        let views = decode(whole)?;
+        Ok(OwnedViews { views, bytes })
+    }
+
+    /// The views, borrowed from this.
+    pub fn views(&self) -> &[EventView<'_>] {
+        &self.views
+    }
+
+    /// How many bytes the chunk held.
+    pub fn len_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
 /// The journal over a storage engine.
 pub struct Journal<S: Storage> {
     store: S,
@@ -579,6 +651,10 @@ impl<S: Storage> Journal<S> {
         if events.len() <= SEAL_BLOCK_EVENTS {
             let block = next_block(&mut events, next, recorded_at);
             next += block.len() as u64;
+            debug_assert!(
+                events.next().is_none(),
+                "more events than the iterator's length"
+            );
             let (recs, last) = seal_block(block, prev);
             prev = last;
             self.put_events(&mut batch, &recs, &mut blobs)?;
@@ -965,6 +1041,38 @@ impl<S: Storage> Journal<S> {
         last: u64,
         mut f: impl FnMut(&mut Vec<EventView<'_>>) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
+        self.walk_chunks(first, last, |v, (first, last), expect| {
+            let mut views = chunk_views(v, first, last, expect)?;
+            f(&mut views)
+        })
+    }
+
+    /// [`Journal::scan_range_chunks`] with each chunk's views owning their
+    /// bytes ([`OwnedViews`]), so that they can be folded on another
+    /// thread while this one reads and decodes the next chunks.
+    pub fn scan_range_owned(
+        &self,
+        first: u64,
+        last: u64,
+        mut f: impl FnMut(OwnedViews) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        self.walk_chunks(first, last, |v, (first, last), expect| {
+            f(OwnedViews::decode(v.to_vec(), |bytes| {
+                chunk_views(bytes, first, last, expect)
+            })?)
+        })
+    }
+
+    /// Walks the stored chunks that hold `first..=last`, in key order,
+    /// checking that each key follows the last: `on_chunk` gets a chunk's
+    /// bytes, the range (clamped to the journal) and the seq it must start
+    /// at, which it moves past the chunk's events ([`chunk_views`]).
+    fn walk_chunks(
+        &self,
+        first: u64,
+        last: u64,
+        mut on_chunk: impl FnMut(&[u8], (u64, u64), &mut u64) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
         let first = first.max(1);
         let last = last.min(self.head.next_seq.saturating_sub(1));
         if last == 0 || first > last {
@@ -997,32 +1105,8 @@ impl<S: Storage> Journal<S> {
                     return false;
                 }
             };
-            let mut views = Vec::with_capacity(CHUNK_EVENTS_MAX);
-            let walked = codec::for_each_view(v, |h, body| {
-                if h.seq != expect {
-                    return Err(corrupt(
-                        format!("seq {expect}"),
-                        format!("found seq {} instead", h.seq),
-                    ));
-                }
-                if h.seq >= first {
-                    views.push(EventView {
-                        seq: h.seq,
-                        recorded_at_us: h.recorded_at_us,
-                        id: Uuid::from_bytes(h.id),
-                        hash: h.hash,
-                        body,
-                    });
-                }
-                expect += 1;
-                Ok(expect <= last)
-            })
-            .and_then(|()| f(&mut views).map_err(codec::ViewError::Visit));
-            if let Err(e) = walked {
-                failed = Some(match e {
-                    codec::ViewError::Decode(e) => corrupt(format!("seq {expect}"), e),
-                    codec::ViewError::Visit(e) => e,
-                });
+            if let Err(e) = on_chunk(v, (first, last), &mut expect) {
+                failed = Some(e);
                 return false;
             }
             if expect == chunk_first {

@@ -49,6 +49,9 @@ const HEADER_FORMAT: u32 = 2;
 /// The fewest events a fold reads for it to update the pairs on a second
 /// thread ([`Tally::pipelined`]).
 const PIPELINE_EVENTS_MIN: u64 = 100_000;
+
+/// Chunks read and decoded ahead of the thread that folds them.
+const FOLD_CHUNKS_AHEAD: usize = 8;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
 /// The side entries holding states start with this.
 const STATE_PREFIX: &str = "tally-";
@@ -310,19 +313,59 @@ impl Ledger {
         // a short one is not worth the thread.
         let parallel = cut.saturating_sub(from) >= PIPELINE_EVENTS_MIN
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
-        tally.pipelined(parallel, |fold| {
+        if !parallel {
             self.journal.scan_range_chunks(from + 1, cut, |views| {
                 if let Some(e) = views.last() {
                     head = (e.seq, e.hash);
                 }
                 if sound
-                    && fold
+                    && tally
                         .events(views.iter().map(|e| (e.seq, &e.body)), standings)
                         .is_err()
                 {
                     sound = false;
                 }
                 Ok(())
+            })?;
+            return Ok(Folded { tally, head, from });
+        }
+        // Three threads: this one reads and decodes the chunks, a second
+        // interns and judges their events (`fold`), and the pipeline's own
+        // worker applies each attendance to its pair; the events reach
+        // each in seq order, so the state is the one of a fold on one
+        // thread.
+        tally.pipelined(true, |fold| {
+            std::thread::scope(|s| {
+                let (to_folder, chunks) =
+                    std::sync::mpsc::sync_channel::<journal::OwnedViews>(FOLD_CHUNKS_AHEAD);
+                let folder = s.spawn(move || {
+                    for chunk in chunks {
+                        let views = chunk.views();
+                        if let Some(e) = views.last() {
+                            head = (e.seq, e.hash);
+                        }
+                        if sound
+                            && fold
+                                .events(views.iter().map(|e| (e.seq, &e.body)), standings)
+                                .is_err()
+                        {
+                            sound = false;
+                        }
+                    }
+                    head
+                });
+                let read = self.journal.scan_range_owned(from + 1, cut, |chunk| {
+                    // The folder is gone only if it panicked; joining it
+                    // then passes the panic on.
+                    let _ = to_folder.send(chunk);
+                    Ok(())
+                });
+                drop(to_folder);
+                match folder.join() {
+                    Ok(last) => head = last,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                read
             })
         })?;
         Ok(Folded { tally, head, from })
@@ -608,6 +651,28 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A fold long enough to run on three threads (read and decode, intern
+    /// and judge, pairs) gives the figures of a full replay.
+    #[test]
+    fn a_fold_on_three_threads_equals_a_replay() {
+        let clock = Arc::new(ManualClock::at(1_730_000_000_000_000));
+        let mut l = Ledger::with_storage(Box::new(MemStorage::default()), clock).unwrap();
+        let mut text = Vec::new();
+        crate::synth::bulk::write(PIPELINE_EVENTS_MIN + 20_000, 7, &mut text).unwrap();
+        let events =
+            read_events(&text, "bulk.jsonl", InputFormat::JsonLines, Mode::Append).unwrap();
+        l.append(events, "bulk.jsonl", AppendOptions::default())
+            .unwrap();
+        assert_eq!(
+            l.report_start(None).unwrap(),
+            0,
+            "no checkpoint: a full fold"
+        );
+        let got = reports(&l);
+        assert!(got[5]["menus"][0]["output"].as_u64().is_some_and(|n| n > 0));
+        assert_eq!(got, replayed(&l));
     }
 
     #[test]
