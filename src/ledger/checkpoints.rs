@@ -33,7 +33,7 @@
 
 use super::{Ledger, LedgerError};
 use crate::journal::{self, JournalError};
-use crate::projection::tally::{fingerprint, Effect, Tally};
+use crate::projection::tally::{self, fingerprint, Effect, Tally};
 use sha2::{Digest, Sha256};
 
 const HEAD: &[u8] = b"checkpoint/h/";
@@ -336,17 +336,23 @@ impl Ledger {
         // thread.
         tally.pipelined(true, |fold| {
             std::thread::scope(|s| {
-                let (to_folder, chunks) =
-                    std::sync::mpsc::sync_channel::<journal::OwnedViews>(FOLD_CHUNKS_AHEAD);
+                let (to_folder, chunks) = std::sync::mpsc::sync_channel::<(
+                    journal::OwnedViews,
+                    Vec<tally::IdHashes>,
+                )>(FOLD_CHUNKS_AHEAD);
                 let folder = s.spawn(move || {
-                    for chunk in chunks {
+                    for (chunk, hashes) in chunks {
                         let views = chunk.views();
                         if let Some(e) = views.last() {
                             head = (e.seq, e.hash);
                         }
                         if sound
                             && fold
-                                .events(views.iter().map(|e| (e.seq, &e.body)), standings)
+                                .events_hashed(
+                                    views.iter().map(|e| (e.seq, &e.body)),
+                                    &hashes,
+                                    standings,
+                                )
                                 .is_err()
                         {
                             sound = false;
@@ -355,9 +361,16 @@ impl Ledger {
                     head
                 });
                 let read = self.journal.scan_range_owned(from + 1, cut, |chunk| {
+                    // The ids' hashes are worked out here, where the
+                    // chunk's bytes are still in this core's cache.
+                    let hashes = chunk
+                        .views()
+                        .iter()
+                        .map(|e| tally::id_hashes(&e.body))
+                        .collect();
                     // The folder is gone only if it panicked; joining it
                     // then passes the panic on.
-                    let _ = to_folder.send(chunk);
+                    let _ = to_folder.send((chunk, hashes));
                     Ok(())
                 });
                 drop(to_folder);

@@ -586,6 +586,34 @@ pub struct Tally {
     broken: bool,
     /// The seq of the last event folded (0: none).
     last_seq: u64,
+    /// The id hashes of the event being folded, worked out ahead
+    /// ([`Pipeline::events_hashed`]); only ever for that event's own body.
+    hint: Option<IdHashes>,
+}
+
+/// The hashes of an attendance's ids ([`id_hashes`]), worked out on the
+/// thread that reads the chunks so that the one that interns them neither
+/// hashes nor, to prefetch, reads them (0: no such id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdHashes {
+    person: u64,
+    establishment: u64,
+}
+
+/// The hashes the fold will look an event's ids up by (attendances only;
+/// the rest intern as they go).
+pub fn id_hashes(body: &BodyView<'_>) -> IdHashes {
+    match body {
+        BodyView::Attendance {
+            person,
+            establishment,
+            ..
+        } => IdHashes {
+            person: person.map_or(0, |p| flat::hash_bytes(p.as_bytes())),
+            establishment: establishment.map_or(0, |e| flat::hash_bytes(e.as_bytes())),
+        },
+        _ => IdHashes::default(),
+    }
 }
 
 /// What the fold gives a report.
@@ -624,6 +652,23 @@ impl Pipeline<'_> {
         standings: &std::collections::HashMap<u64, Standing>,
     ) -> Result<(), NeedsReplay> {
         let r = self.tally.events_deferred(events, standings);
+        if self.worker.is_none() {
+            self.tally.flush();
+        } else if self.tally.pending.len() >= self.handoff_ops {
+            self.hand_off();
+        }
+        r
+    }
+
+    /// [`Pipeline::events`] with each event's [`id_hashes`] worked out
+    /// ahead (`hashes[i]` for the `i`-th event): the same state.
+    pub fn events_hashed<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
+        hashes: &[IdHashes],
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
+        let r = self.tally.events_hinted(events, Some(hashes), standings);
         if self.worker.is_none() {
             self.tally.flush();
         } else if self.tally.pending.len() >= self.handoff_ops {
@@ -681,6 +726,7 @@ impl Tally {
             saw_reference: false,
             broken: false,
             last_seq: 0,
+            hint: None,
         }
     }
 
@@ -742,7 +788,11 @@ impl Tally {
                 self.last_seq = self.last_seq.max(seq);
                 Ok(())
             }
-            Some(Standing::Corrected(b)) if plain => self.fact_deferred(seq, &b.view()),
+            Some(Standing::Corrected(b)) if plain => {
+                // The hashes were of the body replaced.
+                self.hint = None;
+                self.fact_deferred(seq, &b.view())
+            }
             _ => self.fact_deferred(seq, body),
         }
     }
@@ -772,15 +822,38 @@ impl Tally {
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
         standings: &std::collections::HashMap<u64, Standing>,
     ) -> Result<(), NeedsReplay> {
+        self.events_hinted(events, None, standings)
+    }
+
+    /// [`Tally::events_deferred`], with each event's id hashes when given
+    /// (one for each event).
+    fn events_hinted<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
+        hashes: Option<&[IdHashes]>,
+        standings: &std::collections::HashMap<u64, Standing>,
+    ) -> Result<(), NeedsReplay> {
         const ID_AHEAD: usize = 16;
+        let hashes = hashes.filter(|h| h.len() == events.len());
         let mut ids_ahead = events.clone().skip(ID_AHEAD);
         let mut result = Ok(());
-        for (seq, body) in events {
-            if let Some((_, b)) = ids_ahead.next() {
-                self.prefetch_ids(b);
+        for (i, (seq, body)) in events.enumerate() {
+            match hashes {
+                Some(h) => {
+                    if let Some(ahead) = h.get(i + ID_AHEAD) {
+                        self.prefetch_hashed(ahead);
+                    }
+                }
+                None => {
+                    if let Some((_, b)) = ids_ahead.next() {
+                        self.prefetch_ids(b);
+                    }
+                }
             }
             if result.is_ok() {
+                self.hint = hashes.map(|h| h[i]);
                 result = self.event_deferred(seq, body, standings);
+                self.hint = None;
             }
         }
         result
@@ -874,6 +947,16 @@ impl Tally {
             if let Some(e) = establishment {
                 self.establishments.prefetch(e);
             }
+        }
+    }
+
+    /// Brings the id slots of hashes `h` into the cache.
+    fn prefetch_hashed(&self, h: &IdHashes) {
+        if h.person != 0 {
+            self.persons.prefetch_hashed(h.person);
+        }
+        if h.establishment != 0 {
+            self.establishments.prefetch_hashed(h.establishment);
         }
     }
 
@@ -1000,8 +1083,15 @@ impl Tally {
         self.saw_reference = true;
         let day = days(t.date);
         // Warnings look at every attendance, whatever its date.
-        let mut p = person.map(|p| self.persons.intern(p));
-        let mut e = establishment.map(|e| self.establishments.intern(e));
+        let hint = self.hint.take();
+        let mut p = person.map(|p| match hint {
+            Some(h) => self.persons.intern_hashed(p, h.person),
+            None => self.persons.intern(p),
+        });
+        let mut e = establishment.map(|e| match hint {
+            Some(h) => self.establishments.intern_hashed(e, h.establishment),
+            None => self.establishments.intern(e),
+        });
         if let Some((_, st)) = &mut p {
             st.first_attendance = st.first_attendance.min(day);
         }

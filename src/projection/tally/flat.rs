@@ -239,9 +239,23 @@ impl IdTable {
         self.slots.prefetch(hash_bytes(s.as_bytes()));
     }
 
+    /// Brings the slot of the id whose [`hash_bytes`] is `hash` into the
+    /// cache.
+    #[inline]
+    pub fn prefetch_hashed(&self, hash: u64) {
+        self.slots.prefetch(hash);
+    }
+
     /// The id of `s` and its state, interning it when new.
     pub fn intern(&mut self, s: &str) -> (u32, &mut SubjectState) {
-        let i = match self.find_or_room(s) {
+        self.intern_hashed(s, hash_bytes(s.as_bytes()))
+    }
+
+    /// [`IdTable::intern`] of `s`, whose [`hash_bytes`] is `hash` (worked
+    /// out ahead, on another thread).
+    pub fn intern_hashed(&mut self, s: &str, hash: u64) -> (u32, &mut SubjectState) {
+        debug_assert_eq!(hash, hash_bytes(s.as_bytes()));
+        let i = match self.find_or_room_hashed(s, hash) {
             Ok(i) => i,
             Err(i) => {
                 let id = self.slots.len as u32;
@@ -269,12 +283,17 @@ impl IdTable {
     /// The slot of `s` (`Ok`), or the empty slot it would take (`Err`),
     /// with room made for one more.
     fn find_or_room(&mut self, s: &str) -> Result<usize, usize> {
+        self.find_or_room_hashed(s, hash_bytes(s.as_bytes()))
+    }
+
+    /// [`IdTable::find_or_room`] of `s`, whose hash is `hash`.
+    fn find_or_room_hashed(&mut self, s: &str, hash: u64) -> Result<usize, usize> {
         let long = &self.long;
         self.slots
             .room_for_one(|slot| hash_bytes(Self::key_of(long, slot)));
         let bytes = s.as_bytes();
         self.slots
-            .probe(hash_bytes(bytes), |slot| Self::key_of(long, slot) == bytes)
+            .probe(hash, |slot| Self::key_of(long, slot) == bytes)
     }
 
     /// Fills the empty slot `i` with `s`; returns `i`.
