@@ -1358,6 +1358,9 @@ impl Tally {
         let mut total_employees: HashMap<u64, u64> = HashMap::new();
         // The persons counted in the menu so far, a bit each.
         let mut people = PersonBits::new(states.persons.len());
+        // Which menus each outcome's subjects attended, once for all menus
+        // (a random read per outcome, not one per outcome and menu).
+        subjects.outcome_menus(&self.outcomes, split.outcomes_per_part_min);
         for (mi, m) in figs.iter_mut().enumerate() {
             let entries = self.menu_entries(mi as u16, subjects, &lens, &w, split);
             people.clear();
@@ -1527,17 +1530,20 @@ impl Tally {
     ) -> Vec<Entry> {
         // In parts, on every core when there are many; each outcome is
         // judged alone, and the entries are put in order at the end.
-        let parts: Vec<&[OutcomeRow]> = self
+        let per = self
             .outcomes
-            .chunks(
-                self.outcomes
-                    .len()
-                    .div_ceil(2)
-                    .max(split.outcomes_per_part_min),
-            )
+            .len()
+            .div_ceil(2)
+            .max(split.outcomes_per_part_min)
+            .max(1);
+        let parts: Vec<(usize, &[OutcomeRow])> = self
+            .outcomes
+            .chunks(per)
+            .enumerate()
+            .map(|(k, part)| (k * per, part))
             .collect();
-        let judged = crate::par::parallel_map(&parts, 2, |part| {
-            self.judge_outcomes(part, mi, subjects, lens, w)
+        let judged = crate::par::parallel_map(&parts, 2, |&(first, part)| {
+            self.judge_outcomes(part, first, mi, subjects, lens, w)
         });
         let mut entries = Vec::with_capacity(judged.iter().map(Vec::len).sum());
         for mut part in judged {
@@ -1547,10 +1553,12 @@ impl Tally {
         entries
     }
 
-    /// [`Tally::menu_entries`] of some outcomes, unordered.
+    /// [`Tally::menu_entries`] of some outcomes (the first at index `first`
+    /// of `Tally::outcomes`), unordered.
     fn judge_outcomes(
         &self,
         outcomes: &[OutcomeRow],
+        first: usize,
         mi: u16,
         subjects: &SubjectsNow,
         lens: &Lens,
@@ -1571,28 +1579,27 @@ impl Tally {
             (true, None) => None,
             (false, _) => Some(agg_key(mi, subject_key(SubjectKind::Person, o.person))),
         };
-        for (i, o) in outcomes.iter().enumerate() {
-            if let Some(key) = outcomes.get(i + AHEAD).and_then(pair_of) {
+        let concerns = |i: usize, o: &OutcomeRow| match self.named.get(o.named as usize) {
+            Some(list) => list.iter().flatten().any(|m| *m == mi),
+            None if n > 64 => true,
+            None => {
+                let mask = subjects.outcome_menus.get(first + i).copied().unwrap_or(0);
+                mask >> mi & 1 == 1
+            }
+        };
+        // The outcomes that concern this menu first, so that only their
+        // pairs are brought in (most outcomes concern few of the menus).
+        let concerned: Vec<&OutcomeRow> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|&(i, o)| concerns(i, o))
+            .map(|(_, o)| o)
+            .collect();
+        for (i, o) in concerned.iter().enumerate() {
+            if let Some(key) = concerned.get(i + AHEAD).and_then(|o| pair_of(o)) {
                 self.pairs.aggs.prefetch(key);
             }
-            let concerns = match self.named.get(o.named as usize) {
-                Some(list) => list.iter().flatten().any(|m| *m == mi),
-                None if n > 64 => true,
-                None => {
-                    let mask = subjects
-                        .person_menus
-                        .get(o.person as usize)
-                        .copied()
-                        .unwrap_or(0)
-                        | o.employer
-                            .and_then(|e| subjects.establishment_menus.get(e as usize).copied())
-                            .unwrap_or(0);
-                    mask >> mi & 1 == 1
-                }
-            };
-            if concerns {
-                self.judge_outcome(subjects, lens, o, mi, menu, w, &mut entries);
-            }
+            self.judge_outcome(subjects, lens, o, mi, menu, w, &mut entries);
         }
         entries
     }
@@ -1764,6 +1771,10 @@ struct SubjectsNow {
     establishments: Vec<i32>,
     person_menus: Vec<u64>,
     establishment_menus: Vec<u64>,
+    /// For each outcome (by its index in `Tally::outcomes`), the menus its
+    /// person or employer attended: `person_menus | establishment_menus`,
+    /// worked out once for all the menus ([`SubjectsNow::outcome_menus`]).
+    outcome_menus: Vec<u64>,
 }
 
 impl SubjectsNow {
@@ -1773,7 +1784,30 @@ impl SubjectsNow {
             establishments: vec![NONE_DAY; establishments],
             person_menus: vec![0; persons],
             establishment_menus: vec![0; establishments],
+            outcome_menus: Vec::new(),
         }
+    }
+
+    /// Fills `outcome_menus` for `outcomes`, in `parts` on every core.
+    fn outcome_menus(&mut self, outcomes: &[OutcomeRow], per_part_min: usize) {
+        let parts: Vec<&[OutcomeRow]> = outcomes
+            .chunks(outcomes.len().div_ceil(2).max(per_part_min).max(1))
+            .collect();
+        let this = &*self;
+        let masks = crate::par::parallel_map(&parts, 2, |part| {
+            part.iter()
+                .map(|o| {
+                    this.person_menus
+                        .get(o.person as usize)
+                        .copied()
+                        .unwrap_or(0)
+                        | o.employer
+                            .and_then(|e| this.establishment_menus.get(e as usize).copied())
+                            .unwrap_or(0)
+                })
+                .collect::<Vec<u64>>()
+        });
+        self.outcome_menus = masks.concat();
     }
 }
 
