@@ -23,7 +23,7 @@ use crate::journal::{
 };
 mod checkpoints;
 
-use crate::projection::tally::{Effect, Standing};
+use crate::projection::tally::{Effect, Standings};
 pub use checkpoints::{CheckpointInfo, CheckpointNote};
 use fs4::fs_std::FileExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -1110,10 +1110,7 @@ impl Ledger {
 
     /// The corrections and retractions recorded up to seq `cut`, and how
     /// each target stands.
-    fn standings(
-        &self,
-        cut: u64,
-    ) -> Result<(Vec<Effect>, std::collections::HashMap<u64, Standing>), LedgerError> {
+    fn standings(&self, cut: u64) -> Result<(Vec<Effect>, Standings), LedgerError> {
         let Supersessions {
             effects,
             mut replacements,

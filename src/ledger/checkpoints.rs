@@ -295,7 +295,7 @@ impl Ledger {
         &self,
         cut: u64,
         effects: &[Effect],
-        standings: &std::collections::HashMap<u64, crate::projection::tally::Standing>,
+        standings: &crate::projection::tally::Standings,
     ) -> Result<Folded, LedgerError> {
         let start = match self.take_live(cut, effects) {
             Some(live) => Some(live),

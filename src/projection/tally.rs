@@ -73,6 +73,10 @@ pub struct Effect {
     pub retraction: bool,
 }
 
+/// Each corrected or retracted seq's standing, looked up for every event a
+/// fold reads (hashed without SipHash: a seq is no secret).
+pub type Standings = hashbrown::HashMap<u64, Standing>;
+
 /// How each target stands, from its effects (as `resolve` applies them in
 /// seq order: any retraction removes; else the latest correction's
 /// replacement stands). `replacement` gives the replacement body of the
@@ -80,9 +84,9 @@ pub struct Effect {
 pub fn standings<E>(
     mut effects: Vec<Effect>,
     mut replacement: impl FnMut(u64) -> Result<EventBody, E>,
-) -> Result<std::collections::HashMap<u64, Standing>, E> {
+) -> Result<Standings, E> {
     effects.sort();
-    let mut out = std::collections::HashMap::new();
+    let mut out = Standings::default();
     for run in effects.chunk_by(|a, b| a.target == b.target) {
         let standing = if run.iter().any(|e| e.retraction) {
             Standing::Retracted
@@ -564,7 +568,8 @@ struct Menu {
 pub struct Tally {
     project: Option<ProjectDefined>,
     menus: Vec<Menu>,
-    menu_index: HashMap<String, u16>,
+    /// Looked up for every attendance, so not with SipHash.
+    menu_index: hashbrown::HashMap<String, u16>,
     /// Menus referred to before (or without) being defined.
     unknown_menus: HashSet<String>,
     persons: Interner,
@@ -649,7 +654,7 @@ impl Pipeline<'_> {
     pub fn events<'a>(
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         let r = self.tally.events_deferred(events, standings);
         if self.worker.is_none() {
@@ -666,7 +671,7 @@ impl Pipeline<'_> {
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
         hashes: &[IdHashes],
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         let r = self.tally.events_hinted(events, Some(hashes), standings);
         if self.worker.is_none() {
@@ -714,7 +719,7 @@ impl Tally {
         Tally {
             project: None,
             menus: Vec::new(),
-            menu_index: HashMap::new(),
+            menu_index: hashbrown::HashMap::new(),
             unknown_menus: HashSet::new(),
             persons: Interner::default(),
             establishments: Interner::default(),
@@ -760,7 +765,7 @@ impl Tally {
         &mut self,
         seq: u64,
         body: &BodyView<'_>,
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         let r = self.event_deferred(seq, body, standings);
         self.flush();
@@ -772,7 +777,7 @@ impl Tally {
         &mut self,
         seq: u64,
         body: &BodyView<'_>,
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         let plain = !matches!(
             body,
@@ -809,7 +814,7 @@ impl Tally {
     pub fn events<'a>(
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         let r = self.events_deferred(events, standings);
         self.flush();
@@ -820,7 +825,7 @@ impl Tally {
     fn events_deferred<'a>(
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         self.events_hinted(events, None, standings)
     }
@@ -831,7 +836,7 @@ impl Tally {
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
         hashes: Option<&[IdHashes]>,
-        standings: &std::collections::HashMap<u64, Standing>,
+        standings: &Standings,
     ) -> Result<(), NeedsReplay> {
         const ID_AHEAD: usize = 16;
         let hashes = hashes.filter(|h| h.len() == events.len());
@@ -1935,7 +1940,7 @@ mod tests {
 
     fn fold(events: &[(u64, EventBody)], parallel: bool, handoff_ops: usize) -> Tally {
         let views: Vec<(u64, BodyView<'_>)> = events.iter().map(|(s, b)| (*s, b.view())).collect();
-        let none = std::collections::HashMap::new();
+        let none = Standings::default();
         let mut t = Tally::new();
         t.pipelined(parallel, |p| {
             p.handoff_ops = handoff_ops;
@@ -1965,7 +1970,7 @@ mod tests {
             assert_eq!(two.encode(), one, "handing off {handoff}");
         }
         // Event by event too.
-        let none = std::collections::HashMap::new();
+        let none = Standings::default();
         let mut each = Tally::new();
         for (seq, body) in &events {
             each.event(*seq, &body.view(), &none).expect("one pass");
