@@ -101,6 +101,18 @@ pub fn read_events(
     }
 }
 
+/// An error about file `file` as a whole (no line, no field).
+fn whole_file(file: &str, kind: InputErrorKind) -> InputErrors {
+    InputErrors::from(InputError::new(
+        Location {
+            file: file.into(),
+            line: None,
+            field: None,
+        },
+        kind,
+    ))
+}
+
 /// Parses one line of JSON Lines: straight into its event where it can
 /// ([`parse::parse_line_quick`]), else through a map that names the field
 /// at fault.
@@ -164,16 +176,7 @@ fn read_jsonl_pieces(
 ) -> std::io::Result<Result<(Vec<InputEvent>, InputErrors), InputErrors>> {
     use std::io::Read;
     use std::sync::mpsc::{channel, sync_channel};
-    let whole = |kind| {
-        InputErrors::from(InputError::new(
-            Location {
-                file: file.into(),
-                line: None,
-                field: None,
-            },
-            kind,
-        ))
-    };
+    let whole = |kind| whole_file(file, kind);
     /// Whole lines, the number of the first, and the bytes read so far.
     struct Piece {
         text: Vec<u8>,
@@ -318,16 +321,7 @@ pub fn read_events_partial(
     format: InputFormat,
     mode: Mode,
 ) -> (Vec<InputEvent>, InputErrors) {
-    let whole = |kind| {
-        InputErrors::from(InputError::new(
-            Location {
-                file: file.into(),
-                line: None,
-                field: None,
-            },
-            kind,
-        ))
-    };
+    let whole = |kind| whole_file(file, kind);
     let results: Vec<Result<InputEvent, Vec<InputError>>> = match format {
         InputFormat::JsonLines => {
             let lines = jsonl::lines(bytes);

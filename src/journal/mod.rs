@@ -362,7 +362,8 @@ fn chunk_views<'a>(
 pub struct OwnedViews {
     // Declared first, so dropped before the bytes they point into.
     views: Vec<EventView<'static>>,
-    bytes: Vec<u8>,
+    /// Never read: held so that the views' borrow of it stays valid.
+    _bytes: Vec<u8>,
 }
 
 impl OwnedViews {
@@ -379,17 +380,15 @@ impl OwnedViews {
         let whole: &'static [u8] =
             unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) };
         let views = decode(whole)?;
-        Ok(OwnedViews { views, bytes })
+        Ok(OwnedViews {
+            views,
+            _bytes: bytes,
+        })
     }
 
     /// The views, borrowed from this.
     pub fn views(&self) -> &[EventView<'_>] {
         &self.views
-    }
-
-    /// How many bytes the chunk held.
-    pub fn len_bytes(&self) -> usize {
-        self.bytes.len()
     }
 }
 

@@ -940,19 +940,7 @@ impl Tally {
 
     /// Brings the id slots an attendance will intern into the cache.
     fn prefetch_ids(&self, body: &BodyView<'_>) {
-        if let BodyView::Attendance {
-            person,
-            establishment,
-            ..
-        } = body
-        {
-            if let Some(p) = person {
-                self.persons.prefetch(p);
-            }
-            if let Some(e) = establishment {
-                self.establishments.prefetch(e);
-            }
-        }
+        self.prefetch_hashed(&id_hashes(body));
     }
 
     /// Brings the id slots of hashes `h` into the cache.
@@ -1535,18 +1523,7 @@ impl Tally {
     ) -> Vec<Entry> {
         // In parts, on every core when there are many; each outcome is
         // judged alone, and the entries are put in order at the end.
-        let per = self
-            .outcomes
-            .len()
-            .div_ceil(2)
-            .max(split.outcomes_per_part_min)
-            .max(1);
-        let parts: Vec<(usize, &[OutcomeRow])> = self
-            .outcomes
-            .chunks(per)
-            .enumerate()
-            .map(|(k, part)| (k * per, part))
-            .collect();
+        let parts = outcome_parts(&self.outcomes, split.outcomes_per_part_min);
         let judged = crate::par::parallel_map(&parts, 2, |&(first, part)| {
             self.judge_outcomes(part, first, mi, subjects, lens, w)
         });
@@ -1795,11 +1772,9 @@ impl SubjectsNow {
 
     /// Fills `outcome_menus` for `outcomes`, in `parts` on every core.
     fn outcome_menus(&mut self, outcomes: &[OutcomeRow], per_part_min: usize) {
-        let parts: Vec<&[OutcomeRow]> = outcomes
-            .chunks(outcomes.len().div_ceil(2).max(per_part_min).max(1))
-            .collect();
+        let parts = outcome_parts(outcomes, per_part_min);
         let this = &*self;
-        let masks = crate::par::parallel_map(&parts, 2, |part| {
+        let masks = crate::par::parallel_map(&parts, 2, |&(_, part)| {
             part.iter()
                 .map(|o| {
                     this.person_menus
@@ -1814,6 +1789,18 @@ impl SubjectsNow {
         });
         self.outcome_menus = masks.concat();
     }
+}
+
+/// The outcomes in two halves (or one part, below `per_part_min` each),
+/// each with the index of its first: how `finish` shares them between
+/// the cores.
+fn outcome_parts(outcomes: &[OutcomeRow], per_part_min: usize) -> Vec<(usize, &[OutcomeRow])> {
+    let per = outcomes.len().div_ceil(2).max(per_part_min).max(1);
+    outcomes
+        .chunks(per)
+        .enumerate()
+        .map(|(k, part)| (k * per, part))
+        .collect()
 }
 
 /// How [`Tally::finish`] divides its work between the cores.

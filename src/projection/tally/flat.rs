@@ -233,12 +233,6 @@ impl IdTable {
         self.slots.reserve(n, |s| hash_bytes(Self::key_of(long, s)));
     }
 
-    /// Brings the slot `s` would be found at into the cache.
-    #[inline]
-    pub fn prefetch(&self, s: &str) {
-        self.slots.prefetch(hash_bytes(s.as_bytes()));
-    }
-
     /// Brings the slot of the id whose [`hash_bytes`] is `hash` into the
     /// cache.
     #[inline]
