@@ -366,6 +366,32 @@ pub struct OwnedViews {
     _bytes: Vec<u8>,
 }
 
+/// A chunk's bytes as [`Journal::chunk_bytes_in`] found them.
+enum ChunkBytes<'a> {
+    /// The stored value itself.
+    Stored(&'a [u8]),
+    /// Read from a blob into the caller's buffer.
+    Read(&'a mut Vec<u8>),
+}
+
+impl ChunkBytes<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Stored(v) => v,
+            ChunkBytes::Read(b) => b,
+        }
+    }
+
+    /// The bytes as a vector of their own: a buffer read into is taken,
+    /// not copied.
+    fn into_owned(self) -> Vec<u8> {
+        match self {
+            ChunkBytes::Stored(v) => v.to_vec(),
+            ChunkBytes::Read(b) => std::mem::take(b),
+        }
+    }
+}
+
 impl OwnedViews {
     /// Decodes views of `bytes` with `decode`, keeping the bytes.
     fn decode<E>(
@@ -487,8 +513,22 @@ impl<S: Storage> Journal<S> {
         value: &'a [u8],
         buf: &'a mut Vec<u8>,
     ) -> Result<&'a [u8], JournalError> {
+        Ok(match self.chunk_bytes_in(seq, value, buf)? {
+            ChunkBytes::Stored(v) => v,
+            ChunkBytes::Read(b) => b,
+        })
+    }
+
+    /// [`Journal::chunk_bytes`], saying whether the bytes are the value or
+    /// were read into `buf`.
+    fn chunk_bytes_in<'a>(
+        &self,
+        seq: u64,
+        value: &'a [u8],
+        buf: &'a mut Vec<u8>,
+    ) -> Result<ChunkBytes<'a>, JournalError> {
         let r = match codec::decode_ref(value) {
-            Ok(None) => return Ok(value),
+            Ok(None) => return Ok(ChunkBytes::Stored(value)),
             Ok(Some(r)) => r,
             Err(e) => return Err(corrupt(format!("seq {seq} (chunk reference)"), e)),
         };
@@ -500,7 +540,7 @@ impl<S: Storage> Journal<S> {
         if crc32fast::hash(buf) != r.crc32 {
             return Err(corrupt(at(), "the bytes do not match their checksum"));
         }
-        Ok(&buf[..])
+        Ok(ChunkBytes::Read(buf))
     }
 
     /// Removes the blobs no chunk key refers to: left by an append that
@@ -1041,7 +1081,7 @@ impl<S: Storage> Journal<S> {
         mut f: impl FnMut(&mut Vec<EventView<'_>>) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         self.walk_chunks(first, last, |v, (first, last), expect| {
-            let mut views = chunk_views(v, first, last, expect)?;
+            let mut views = chunk_views(v.bytes(), first, last, expect)?;
             f(&mut views)
         })
     }
@@ -1056,7 +1096,7 @@ impl<S: Storage> Journal<S> {
         mut f: impl FnMut(OwnedViews) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         self.walk_chunks(first, last, |v, (first, last), expect| {
-            f(OwnedViews::decode(v.to_vec(), |bytes| {
+            f(OwnedViews::decode(v.into_owned(), |bytes| {
                 chunk_views(bytes, first, last, expect)
             })?)
         })
@@ -1070,7 +1110,7 @@ impl<S: Storage> Journal<S> {
         &self,
         first: u64,
         last: u64,
-        mut on_chunk: impl FnMut(&[u8], (u64, u64), &mut u64) -> Result<(), JournalError>,
+        mut on_chunk: impl FnMut(ChunkBytes<'_>, (u64, u64), &mut u64) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         let first = first.max(1);
         let last = last.min(self.head.next_seq.saturating_sub(1));
@@ -1097,7 +1137,7 @@ impl<S: Storage> Journal<S> {
                 return false;
             }
             let chunk_first = expect;
-            let v = match self.chunk_bytes(expect, v, &mut blob_buf) {
+            let v = match self.chunk_bytes_in(expect, v, &mut blob_buf) {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     failed = Some(e);

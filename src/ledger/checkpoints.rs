@@ -334,6 +334,7 @@ impl Ledger {
         // worker applies each attendance to its pair; the events reach
         // each in seq order, so the state is the one of a fold on one
         // thread.
+        tally.expect_events(cut - from);
         tally.pipelined(true, |fold| {
             std::thread::scope(|s| {
                 let (to_folder, chunks) = std::sync::mpsc::sync_channel::<(

@@ -412,16 +412,42 @@ impl Tally {
         }
         w.interner(&self.persons);
         w.interner(&self.establishments);
+        // The pairs' other buckets are written span after span, in the
+        // order of the pairs, leaving out the room a fold left behind: the
+        // bytes are a function of the figures' state, not of where in the
+        // arena each span happened to be.
+        let spans = || {
+            self.pairs.aggs.iter().map(|(key, agg)| {
+                let span = match agg.more {
+                    NO_MORE => &[][..],
+                    start => {
+                        let start = start as usize;
+                        let end = start + usize::from(agg.more_len);
+                        self.pairs.more.get(start..end).unwrap_or(&[])
+                    }
+                };
+                (key, agg, span)
+            })
+        };
         w.len(self.pairs.aggs.len());
-        for (key, agg) in self.pairs.aggs.iter() {
+        let mut at = 0usize;
+        for (key, agg, span) in spans() {
             w.u64(key);
             w.bucket(&agg.main);
-            w.u32(agg.more);
-            w.u16(agg.more_len);
+            if span.is_empty() {
+                w.u32(NO_MORE);
+                w.u16(0);
+            } else {
+                w.u32(at as u32);
+                w.u16(span.len() as u16);
+                at += span.len();
+            }
         }
-        w.len(self.pairs.more.len());
-        for b in &self.pairs.more {
-            w.bucket(b);
+        w.len(at);
+        for (_, _, span) in spans() {
+            for b in span {
+                w.bucket(b);
+            }
         }
         let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
         w.len(days.len());
