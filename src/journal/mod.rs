@@ -383,11 +383,11 @@ impl ChunkBytes<'_> {
     }
 
     /// The bytes as a vector of their own: a buffer read into is taken,
-    /// not copied.
-    fn into_owned(self) -> Vec<u8> {
+    /// not copied, and `spare` put in its place.
+    fn into_owned(self, spare: Vec<u8>) -> Vec<u8> {
         match self {
             ChunkBytes::Stored(v) => v.to_vec(),
-            ChunkBytes::Read(b) => std::mem::take(b),
+            ChunkBytes::Read(b) => std::mem::replace(b, spare),
         }
     }
 }
@@ -415,6 +415,14 @@ impl OwnedViews {
     /// The views, borrowed from this.
     pub fn views(&self) -> &[EventView<'_>] {
         &self.views
+    }
+
+    /// The bytes, the views gone: a buffer to hand back to
+    /// [`Journal::scan_range_owned`] for the chunks still to read.
+    pub fn into_bytes(self) -> Vec<u8> {
+        let OwnedViews { views, _bytes } = self;
+        drop(views);
+        _bytes
     }
 }
 
@@ -1088,15 +1096,23 @@ impl<S: Storage> Journal<S> {
 
     /// [`Journal::scan_range_chunks`] with each chunk's views owning their
     /// bytes ([`OwnedViews`]), so that they can be folded on another
-    /// thread while this one reads and decodes the next chunks.
+    /// thread while this one reads and decodes the next chunks. A chunk
+    /// read from a file is read into a buffer from `spare` (empty: a new
+    /// one), so that the buffers of chunks already folded
+    /// ([`OwnedViews::into_bytes`]) can be used again.
     pub fn scan_range_owned(
         &self,
         first: u64,
         last: u64,
+        mut spare: impl FnMut() -> Vec<u8>,
         mut f: impl FnMut(OwnedViews) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         self.walk_chunks(first, last, |v, (first, last), expect| {
-            f(OwnedViews::decode(v.into_owned(), |bytes| {
+            let bytes = match v {
+                ChunkBytes::Read(_) => v.into_owned(spare()),
+                ChunkBytes::Stored(_) => v.into_owned(Vec::new()),
+            };
+            f(OwnedViews::decode(bytes, |bytes| {
                 chunk_views(bytes, first, last, expect)
             })?)
         })

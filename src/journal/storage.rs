@@ -955,7 +955,6 @@ impl Storage for SledStorage {
         buf: &mut Vec<u8>,
     ) -> Result<bool, StorageError> {
         use std::os::unix::fs::FileExt;
-        buf.clear();
         let file = {
             let mut open = match self.blob_file.lock() {
                 Ok(g) => g,
@@ -966,7 +965,10 @@ impl Storage for SledStorage {
                 None => {
                     let f = match std::fs::File::open(self.blob_path(name)?) {
                         Ok(f) => Arc::new(f),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            buf.clear();
+                            return Ok(false);
+                        }
                         Err(e) => return Err(e.into()),
                     };
                     *open = Some((name.to_string(), f.clone()));
@@ -978,8 +980,12 @@ impl Storage for SledStorage {
         // not an allocation of that size.
         let size = file.metadata()?.len();
         if offset.checked_add(len as u64).is_none_or(|end| end > size) {
+            buf.clear();
             return Ok(false);
         }
+        // A buffer handed back for reuse is already long enough: cut to
+        // length, not cleared and zeroed again (the read overwrites it).
+        buf.truncate(len);
         buf.resize(len, 0);
         match file.read_exact_at(buf, offset) {
             Ok(()) => Ok(true),

@@ -341,6 +341,8 @@ impl Ledger {
                     journal::OwnedViews,
                     Vec<tally::IdHashes>,
                 )>(FOLD_CHUNKS_AHEAD);
+                // The chunks' buffers, handed back once folded.
+                let (to_reader, spares) = std::sync::mpsc::channel::<Vec<u8>>();
                 let folder = s.spawn(move || {
                     for (chunk, hashes) in chunks {
                         let views = chunk.views();
@@ -358,22 +360,27 @@ impl Ledger {
                         {
                             sound = false;
                         }
+                        // The reader may be done; the buffer is then freed.
+                        let _ = to_reader.send(chunk.into_bytes());
                     }
                     head
                 });
-                let read = self.journal.scan_range_owned(from + 1, cut, |chunk| {
-                    // The ids' hashes are worked out here, where the
-                    // chunk's bytes are still in this core's cache.
-                    let hashes = chunk
-                        .views()
-                        .iter()
-                        .map(|e| tally::id_hashes(&e.body))
-                        .collect();
-                    // The folder is gone only if it panicked; joining it
-                    // then passes the panic on.
-                    let _ = to_folder.send((chunk, hashes));
-                    Ok(())
-                });
+                let spare = || spares.try_recv().unwrap_or_default();
+                let read = self
+                    .journal
+                    .scan_range_owned(from + 1, cut, spare, |chunk| {
+                        // The ids' hashes are worked out here, where the
+                        // chunk's bytes are still in this core's cache.
+                        let hashes = chunk
+                            .views()
+                            .iter()
+                            .map(|e| tally::id_hashes(&e.body))
+                            .collect();
+                        // The folder is gone only if it panicked; joining it
+                        // then passes the panic on.
+                        let _ = to_folder.send((chunk, hashes));
+                        Ok(())
+                    });
                 drop(to_folder);
                 match folder.join() {
                     Ok(last) => head = last,

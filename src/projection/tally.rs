@@ -610,19 +610,39 @@ pub struct IdHashes {
     establishment: u64,
 }
 
-/// The hashes the fold will look an event's ids up by (attendances only;
-/// the rest intern as they go).
+/// The hashes the fold will look an event's ids up by: the person and
+/// establishment of an attendance, the person and employer of an outcome
+/// (definitions intern nothing).
 pub fn id_hashes(body: &BodyView<'_>) -> IdHashes {
-    match body {
+    let hash = |s: Option<&str>| s.map_or(0, |s| flat::hash_bytes(s.as_bytes()));
+    let (person, establishment) = match body {
         BodyView::Attendance {
             person,
             establishment,
             ..
-        } => IdHashes {
-            person: person.map_or(0, |p| flat::hash_bytes(p.as_bytes())),
-            establishment: establishment.map_or(0, |e| flat::hash_bytes(e.as_bytes())),
-        },
-        _ => IdHashes::default(),
+        } => (*person, *establishment),
+        BodyView::Hire {
+            person, employer, ..
+        } => (Some(*person), *employer),
+        BodyView::Conversion {
+            person, employer, ..
+        } => (Some(*person), Some(*employer)),
+        BodyView::Startup { person, .. } => (Some(*person), None),
+        _ => (None, None),
+    };
+    IdHashes {
+        person: hash(person),
+        establishment: hash(establishment),
+    }
+}
+
+/// `table`'s number for `s`, by the hash worked out ahead when there is
+/// one ([`id_hashes`]; 0: none).
+fn intern_in<'t>(table: &'t mut Interner, s: &str, hash: u64) -> (u32, &'t mut SubjectState) {
+    if hash == 0 {
+        table.intern(s)
+    } else {
+        table.intern_hashed(s, hash)
     }
 }
 
@@ -1000,6 +1020,8 @@ impl Tally {
     }
 
     fn fact_inner(&mut self, seq: u64, body: &BodyView<'_>) -> Result<(), NeedsReplay> {
+        // The hashes of this body's ids, when worked out ahead.
+        let h = self.hint.take().unwrap_or_default();
         match body {
             BodyView::Attendance {
                 menu,
@@ -1007,7 +1029,7 @@ impl Tally {
                 establishment,
                 terms,
             } => {
-                self.attendance(menu, *person, *establishment, terms);
+                self.attendance(menu, *person, *establishment, terms, h);
                 Ok(())
             }
             BodyView::Hire {
@@ -1016,7 +1038,9 @@ impl Tally {
                 menus,
                 terms,
             } => {
-                let employer = employer.map(|e| self.establishments.intern(e).0);
+                let employer =
+                    employer.map(|e| intern_in(&mut self.establishments, e, h.establishment).0);
+                let person = intern_in(&mut self.persons, person, h.person).0;
                 self.outcome(seq, person, employer, menus, OutcomeTerms::Hire(*terms));
                 Ok(())
             }
@@ -1026,7 +1050,9 @@ impl Tally {
                 menus,
                 terms,
             } => {
-                let employer = Some(self.establishments.intern(employer).0);
+                let employer =
+                    Some(intern_in(&mut self.establishments, employer, h.establishment).0);
+                let person = intern_in(&mut self.persons, person, h.person).0;
                 self.outcome(
                     seq,
                     person,
@@ -1041,6 +1067,7 @@ impl Tally {
                 menus,
                 terms,
             } => {
+                let person = intern_in(&mut self.persons, person, h.person).0;
                 self.outcome(seq, person, None, menus, OutcomeTerms::Startup(*terms));
                 Ok(())
             }
@@ -1100,19 +1127,13 @@ impl Tally {
         person: Option<&str>,
         establishment: Option<&str>,
         t: &AttendanceTerms,
+        h: IdHashes,
     ) {
         self.saw_reference = true;
         let day = days(t.date);
         // Warnings look at every attendance, whatever its date.
-        let hint = self.hint.take();
-        let mut p = person.map(|p| match hint {
-            Some(h) => self.persons.intern_hashed(p, h.person),
-            None => self.persons.intern(p),
-        });
-        let mut e = establishment.map(|e| match hint {
-            Some(h) => self.establishments.intern_hashed(e, h.establishment),
-            None => self.establishments.intern(e),
-        });
+        let mut p = person.map(|p| intern_in(&mut self.persons, p, h.person));
+        let mut e = establishment.map(|e| intern_in(&mut self.establishments, e, h.establishment));
         if let Some((_, st)) = &mut p {
             st.first_attendance = st.first_attendance.min(day);
         }
@@ -1181,13 +1202,12 @@ impl Tally {
     fn outcome(
         &mut self,
         seq: u64,
-        person: &str,
+        person: u32,
         employer: Option<u32>,
         menus: &Option<Vec<&str>>,
         terms: OutcomeTerms,
     ) {
         self.saw_reference = true;
-        let person = self.persons.intern(person).0;
         let named = match menus {
             None => u32::MAX,
             Some(list) => {
