@@ -348,7 +348,8 @@ struct Agg {
 }
 
 impl Agg {
-    /// What fills an empty table slot.
+    /// An aggregate of no attendance.
+    #[cfg(test)]
     const EMPTY: Agg = Agg {
         main: Bucket {
             bucket: 0,
@@ -389,15 +390,19 @@ struct Pairs {
 }
 
 impl Pairs {
-    /// Applies `ops` in order, bringing the slot of the op
-    /// `PAIR_AHEAD` places on into the cache while one is applied: at
-    /// millions of pairs each slot is a cache miss, and this lets them
-    /// overlap.
+    /// Applies `ops` in order, bringing the lane entry of the op
+    /// `LANE_AHEAD` places on, and the pair of the one `PAIR_AHEAD` places
+    /// on, into the cache while one is applied: at millions of pairs each
+    /// is a cache miss, and this lets them overlap.
     fn apply_all(&mut self, ops: &[PairOp]) {
+        const LANE_AHEAD: usize = 16;
         const PAIR_AHEAD: usize = 8;
         for (i, op) in ops.iter().enumerate() {
-            if let Some(next) = ops.get(i + PAIR_AHEAD) {
+            if let Some(next) = ops.get(i + LANE_AHEAD) {
                 self.aggs.prefetch(next.key);
+            }
+            if let Some(next) = ops.get(i + PAIR_AHEAD) {
+                self.aggs.prefetch_pair(next.key);
             }
             self.apply(op);
         }
@@ -984,6 +989,10 @@ impl Tally {
             .pairs
             .more
             .try_reserve_exact(room(self.pairs.more.len(), part(2)));
+        // At most one pair for each attendance.
+        self.pairs
+            .aggs
+            .reserve(self.pairs.aggs.len().saturating_add(part(2)));
     }
 
     /// Brings the id slots an attendance will intern into the cache.
@@ -1599,9 +1608,10 @@ impl Tally {
         let Some(menu) = self.menus.get(usize::from(mi)) else {
             return entries;
         };
-        // Each outcome looks up its subject's pair in this menu, a cache
-        // miss at millions of pairs: the pair of the outcome a few places
-        // on is brought into the cache meanwhile.
+        // Each outcome looks up its subject's pair in this menu, cache
+        // misses at millions of pairs: the lane entry of the outcome a few
+        // places on, and the pair of a nearer one, are brought into the
+        // cache meanwhile.
         const AHEAD: usize = 8;
         let is_a = menu.state.category == Category::A;
         let pair_of = |o: &OutcomeRow| match (is_a, o.employer) {
@@ -1628,6 +1638,9 @@ impl Tally {
         for (i, o) in concerned.iter().enumerate() {
             if let Some(key) = concerned.get(i + AHEAD).and_then(|o| pair_of(o)) {
                 self.pairs.aggs.prefetch(key);
+            }
+            if let Some(key) = concerned.get(i + AHEAD / 2).and_then(|o| pair_of(o)) {
+                self.pairs.aggs.prefetch_pair(key);
             }
             self.judge_outcome(subjects, lens, o, mi, menu, w, &mut entries);
         }

@@ -559,6 +559,9 @@ impl Tally {
         let mut max_more = None;
         for _ in 0..n {
             let key = r.u64()?;
+            if !super::flat::is_pair_key(key) {
+                return r.err("a pair out of range");
+            }
             let menu = key >> 40;
             let id = key & u64::from(u32::MAX);
             let of = if key & (1 << 32) != 0 {

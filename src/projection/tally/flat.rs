@@ -1,13 +1,17 @@
-//! The fold's two big tables, as open-addressing arrays with the key inside
-//! the slot: a lookup touches one slot (one cache line, usually), where a
-//! general hash map reads a control byte and then the slot, two cache
-//! misses apiece on tables of hundreds of megabytes. At ten million events
-//! these lookups were most of a report's time (docs/PERFORMANCE.md).
+//! The fold's two big tables. At ten million events their lookups were
+//! most of a report's time (docs/PERFORMANCE.md).
 //!
+//! [`IdTable`] interns the council's ids: an open-addressing array with the
+//! key inside the slot, so that a lookup touches one slot (one cache line,
+//! usually), where a general hash map reads a control byte and then the
+//! slot, two cache misses apiece on tables of hundreds of megabytes.
 //! Linear probing over a power-of-two array, grown at 3/4 full; the hashes
 //! are fixed (no random seed), so a table's layout is a function of what
 //! was inserted. Keys come from the council's own ids: a council could
 //! make its ids collide on purpose and slow its own reports, nothing more.
+//!
+//! [`AggTable`] holds the (menu, subject) pairs, found by the dense numbers
+//! the interners give, without hashing.
 
 use super::{Agg, SubjectState};
 
@@ -39,12 +43,6 @@ pub(super) fn hash_bytes(b: &[u8]) -> u64 {
         h = mix(h ^ u64::from_le_bytes(buf), K1);
     }
     h.wrapping_mul(K3)
-}
-
-/// The hash of a (menu, subject) key.
-#[inline]
-fn hash_u64(k: u64) -> u64 {
-    mix(k ^ K2, K1).wrapping_mul(K3)
 }
 
 /// Hints the CPU to bring `p`'s cache line in (a no-op off x86-64).
@@ -141,15 +139,6 @@ impl<T: Slot> Slots<T> {
         }
     }
 
-    /// [`Slots::probe`] of a table that may have no slots yet.
-    #[inline]
-    fn find(&self, hash: u64, is_key: impl Fn(&T) -> bool) -> Option<&T> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        self.probe(hash, is_key).ok().map(|i| &self.slots[i])
-    }
-
     /// Brings the slot the key hashed to `hash` would be found at into the
     /// cache.
     #[inline]
@@ -162,14 +151,6 @@ impl<T: Slot> Slots<T> {
     /// The full slots, in slot order.
     fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.slots.iter().filter(|s| !s.is_empty())
-    }
-
-    /// The full slots of part `part` of `parts` equal runs of slots.
-    fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = &T> + '_ {
-        let per = self.slots.len().div_ceil(parts.max(1));
-        let start = (part * per).min(self.slots.len());
-        let end = (start + per).min(self.slots.len());
-        self.slots[start..end].iter().filter(|s| !s.is_empty())
     }
 }
 
@@ -329,108 +310,159 @@ impl IdTable {
     }
 }
 
-/// `AggTable` keys of empty slots (no (menu, subject) key is this large:
-/// menus are below 2^16 and sit at bit 40).
-const EMPTY_KEY: u64 = u64::MAX;
+/// The bits of an [`AggTable`] key that name its lane: the menu (bits 40
+/// and up) and the kind of subject (bit 32). The subject's number is the
+/// low 32 bits; the bits between are always 0.
+const KEY_LANE_GAP: u64 = 0x7f << 33;
 
-impl Slot for (u64, Agg) {
-    const EMPTY: (u64, Agg) = (EMPTY_KEY, Agg::EMPTY);
-    fn is_empty(&self) -> bool {
-        self.0 == EMPTY_KEY
-    }
+/// Whether `key` is an [`AggTable`] key (bits 33–39 clear).
+pub(super) fn is_pair_key(key: u64) -> bool {
+    key & KEY_LANE_GAP == 0
 }
 
-/// (menu, subject) pairs and their [`Agg`].
+/// The lane of a pair key: `menu * 2 + kind`.
+#[inline]
+fn lane_of(key: u64) -> usize {
+    (((key >> 40) << 1) | ((key >> 32) & 1)) as usize
+}
+
+/// (menu, subject) pairs and their [`Agg`], without hashing: subjects are
+/// numbered densely by the interners, so each lane (a menu and a kind of
+/// subject) keeps, by subject number, where that subject's pair is in one
+/// array of pairs kept in the order they first came. A lookup reads the
+/// lane's entry (4 bytes a subject: a lane of a million people is 4 MB,
+/// mostly in cache) and then the pair; nothing is rehashed as the table
+/// grows, and the pairs take 40 bytes each with no empty slots (the open
+/// table this replaced was a third to a half empty, and every doubling
+/// wrote the whole new table; docs/PERFORMANCE.md).
 #[derive(Default)]
 pub(super) struct AggTable {
-    slots: Slots<(u64, Agg)>,
+    /// By lane, then subject number: 1 + the pair's index (0: none).
+    lanes: Vec<Vec<u32>>,
+    /// Each pair's key, by index.
+    keys: Vec<u64>,
+    /// Each pair's aggregate, by index.
+    aggs: Vec<Agg>,
 }
 
 impl AggTable {
     /// How many pairs.
     pub fn len(&self) -> usize {
-        self.slots.len
+        self.aggs.len()
     }
 
-    /// Every pair's aggregate, with its slot's number
-    /// ([`AggTable::at_mut`]).
+    /// The index of `key`'s pair.
+    #[inline]
+    fn index(&self, key: u64) -> Option<usize> {
+        debug_assert!(is_pair_key(key), "{key:#x}");
+        let at = self.lanes.get(lane_of(key))?.get(key as u32 as usize)?;
+        (*at as usize).checked_sub(1)
+    }
+
+    /// Every pair's aggregate, with its index ([`AggTable::at_mut`]).
     pub fn slots(&self) -> impl Iterator<Item = (usize, &Agg)> + '_ {
-        self.slots
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(i, (_, a))| (i, a))
+        self.aggs.iter().enumerate()
     }
 
-    /// The aggregate in slot `i` (a number [`AggTable::slots`] gave).
+    /// The aggregate at index `i` (a number [`AggTable::slots`] gave).
     pub fn at_mut(&mut self, i: usize) -> Option<&mut Agg> {
-        self.slots
-            .slots
-            .get_mut(i)
-            .filter(|s| !s.is_empty())
-            .map(|(_, a)| a)
+        self.aggs.get_mut(i)
     }
 
-    /// Room for `n` pairs without growing.
+    /// Room for `n` pairs without growing (the pairs' array; the lanes
+    /// grow with the subjects' numbers).
     pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n, |s| hash_u64(s.0));
+        let more = n.saturating_sub(self.len());
+        let _ = self.aggs.try_reserve_exact(more);
+        let _ = self.keys.try_reserve_exact(more);
     }
 
-    /// Brings the slot `key` would be found at into the cache.
+    /// Brings the lane entry of `key` into the cache.
     #[inline]
     pub fn prefetch(&self, key: u64) {
-        self.slots.prefetch(hash_u64(key));
+        if let Some(lane) = self.lanes.get(lane_of(key)) {
+            let i = key as u32 as usize;
+            if i < lane.len() {
+                prefetch(lane.as_ptr().wrapping_add(i));
+            }
+        }
+    }
+
+    /// Brings the pair of `key` into the cache, if it has one (reading
+    /// its lane entry, best prefetched first: [`AggTable::prefetch`]).
+    #[inline]
+    pub fn prefetch_pair(&self, key: u64) {
+        if let Some(i) = self.index(key) {
+            prefetch(self.aggs.as_ptr().wrapping_add(i));
+        }
     }
 
     /// The pair's aggregate, made by `new` when absent.
     pub fn entry(&mut self, key: u64, new: impl FnOnce() -> Agg) -> &mut Agg {
-        self.slots.room_for_one(|s| hash_u64(s.0));
-        let i = match self.slots.probe(hash_u64(key), |s| s.0 == key) {
-            Ok(i) => i,
-            Err(i) => {
-                self.slots.len += 1;
-                self.slots.slots[i] = (key, new());
-                i
-            }
+        let i = match self.index(key) {
+            Some(i) => i,
+            None => self.push(key, new()),
         };
-        &mut self.slots.slots[i].1
+        &mut self.aggs[i]
+    }
+
+    /// Adds the pair `key` (absent); its index.
+    fn push(&mut self, key: u64, agg: Agg) -> usize {
+        let (lane, id) = (lane_of(key), key as u32 as usize);
+        if self.lanes.len() <= lane {
+            self.lanes.resize_with(lane + 1, Vec::new);
+        }
+        let entries = &mut self.lanes[lane];
+        if entries.len() <= id {
+            // Doubled, into zeroed memory (pages the system zeroes as
+            // they are first written), with the old entries copied over.
+            let len = (id + 1).next_power_of_two().max(1024);
+            let mut grown = vec![0u32; len];
+            grown[..entries.len()].copy_from_slice(entries);
+            *entries = grown;
+        }
+        let i = self.aggs.len();
+        self.aggs.push(agg);
+        self.keys.push(key);
+        entries[id] = (i + 1) as u32;
+        i
     }
 
     /// Adds a pair; `false` (and nothing changed) when it is there.
     pub fn insert(&mut self, key: u64, agg: Agg) -> bool {
-        let before = self.len();
-        self.entry(key, || agg);
-        self.len() > before
+        if self.index(key).is_some() {
+            return false;
+        }
+        self.push(key, agg);
+        true
     }
 
     /// The pair's aggregate, to change.
     pub fn get_mut(&mut self, key: u64) -> Option<&mut Agg> {
-        if self.slots.slots.is_empty() {
-            return None;
-        }
-        match self.slots.probe(hash_u64(key), |s| s.0 == key) {
-            Ok(i) => Some(&mut self.slots.slots[i].1),
-            Err(_) => None,
-        }
+        let i = self.index(key)?;
+        self.aggs.get_mut(i)
     }
 
     /// The pair's aggregate.
     pub fn get(&self, key: u64) -> Option<&Agg> {
-        self.slots
-            .find(hash_u64(key), |s| s.0 == key)
-            .map(|(_, a)| a)
+        self.aggs.get(self.index(key)?)
     }
 
-    /// Every pair, in slot order.
+    /// Every pair, in the order they came.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Agg)> + '_ {
-        self.slots.iter().map(|(k, a)| (*k, a))
+        self.keys.iter().copied().zip(self.aggs.iter())
     }
 
-    /// The pairs of part `part` of `parts` (by slot); the parts together
+    /// The pairs of part `part` of `parts` equal runs; the parts together
     /// are [`AggTable::iter`].
     pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (u64, &Agg)> + '_ {
-        self.slots.iter_part(part, parts).map(|(k, a)| (*k, a))
+        let per = self.len().div_ceil(parts.max(1));
+        let start = (part * per).min(self.len());
+        let end = (start + per).min(self.len());
+        self.keys[start..end]
+            .iter()
+            .copied()
+            .zip(self.aggs[start..end].iter())
     }
 }
 
@@ -479,6 +511,20 @@ mod tests {
         assert!(t.get((9 << 40) | 7).is_none());
         t.entry((3 << 40) | 7, || Agg::EMPTY).more = 11;
         assert_eq!(t.get((3 << 40) | 7).map(|a| a.more), Some(11));
+        // Establishments (bit 32) have lanes of their own.
+        assert!(t.get((3 << 40) | (1 << 32) | 7).is_none());
+        assert!(t.insert((3 << 40) | (1 << 32) | 7, Agg::EMPTY));
+        assert_eq!(t.get((3 << 40) | 7).map(|a| a.more), Some(11));
+        // In the order they came, whole or in parts.
+        let keys: Vec<u64> = t.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys[..3], [0, 1 << 40, 2 << 40]);
+        assert_eq!(keys.last(), Some(&((3 << 40) | (1 << 32) | 7)));
+        let parts: Vec<u64> = (0..3)
+            .flat_map(|p| t.iter_part(p, 3).map(|(k, _)| k).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(parts, keys);
+        assert!(is_pair_key((9 << 40) | (1 << 32) | 5));
+        assert!(!is_pair_key(1 << 35));
     }
 
     #[test]
@@ -492,10 +538,5 @@ mod tests {
         }
         let max = used.iter().max().copied().unwrap_or(0);
         assert!(max <= 10, "a home slot took {max} of 4096 ids");
-        let mut used = vec![0u32; 1 << bits];
-        for i in 0..(1u64 << bits) {
-            used[home(hash_u64(i), bits)] += 1;
-        }
-        assert!(used.iter().max().copied().unwrap_or(0) <= 10);
     }
 }
