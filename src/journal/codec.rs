@@ -415,6 +415,28 @@ impl<'a> Reader<'a> {
 
     /// [`Reader::varint`] of more than one byte (or none left).
     fn varint_long(&mut self, max_bytes: u32, bits: u32) -> Result<u64, DecodeError> {
+        // Up to eight bytes at once: the last byte is the first without
+        // its high bit, and the 7-bit groups are packed together by masks
+        // and shifts instead of a loop.
+        if let Some(word) = self.b.get(..8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let ends = !word & 0x8080_8080_8080_8080;
+            let len = (ends.trailing_zeros() / 8 + 1) as usize;
+            if ends != 0 && len as u32 <= max_bytes {
+                let mut v = word & (u64::MAX >> (64 - 8 * len));
+                v &= 0x7f7f_7f7f_7f7f_7f7f;
+                v = (v & 0x007f_007f_007f_007f) | ((v & 0x7f00_7f00_7f00_7f00) >> 1);
+                v = (v & 0x0000_3fff_0000_3fff) | ((v & 0x3fff_0000_3fff_0000) >> 2);
+                v = (v & 0x0000_0000_0fff_ffff) | ((v & 0x0fff_ffff_0000_0000) >> 4);
+                // Only the last byte a type allows can carry bits past its
+                // width (see below).
+                if len as u32 == max_bytes && bits < 64 && v >> bits != 0 {
+                    return Err(DecodeError::Postcard("varint out of range".into()));
+                }
+                self.b = &self.b[len..];
+                return Ok(v);
+            }
+        }
         let mut v: u64 = 0;
         for i in 0..max_bytes {
             let b = self.byte()?;
@@ -1324,7 +1346,19 @@ mod tests {
                 }
             }
         }
-        for bytes in &runs {
+        // Each also with bytes after it, so that the reader may take eight
+        // at once.
+        let padded: Vec<Vec<u8>> = runs
+            .iter()
+            .flat_map(|r| {
+                [0x00u8, 0x80, 0xff].map(|pad| {
+                    let mut r = r.clone();
+                    r.extend([pad; 9]);
+                    r
+                })
+            })
+            .collect();
+        for bytes in runs.iter().chain(&padded) {
             same::<u16>(bytes, |r| r.u16().map(u64::from));
             same::<u32>(bytes, |r| r.u32().map(u64::from));
             same::<u64>(bytes, |r| r.u64());
