@@ -377,6 +377,9 @@ pub struct Header {
 /// the intermediate structs.
 struct Reader<'a> {
     b: &'a [u8],
+    /// The last date read, as stored and as a date: a chunk's events are
+    /// mostly of a few days, and turning days into a date is costly.
+    date: Option<(i32, Date)>,
 }
 
 fn short() -> DecodeError {
@@ -478,6 +481,19 @@ impl<'a> Reader<'a> {
         Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
 
+    /// A date, stored as days from the common era's first day.
+    fn date(&mut self) -> Result<Date, DecodeError> {
+        let days = self.i32()?;
+        if let Some((d, date)) = self.date {
+            if d == days {
+                return Ok(date);
+            }
+        }
+        let date = dd(days)?;
+        self.date = Some((days, date));
+        Ok(date)
+    }
+
     fn bool(&mut self) -> Result<bool, DecodeError> {
         match self.byte()? {
             0 => Ok(false),
@@ -547,7 +563,10 @@ pub fn for_each_view<'a, E>(
     if format != CHUNK_FORMAT {
         return Err(DecodeError::UnknownFormat(format).into());
     }
-    let mut r = Reader { b: rest };
+    let mut r = Reader {
+        b: rest,
+        date: None,
+    };
     let n = r.len()?;
     for _ in 0..n {
         let header = Header {
@@ -594,7 +613,7 @@ fn read_body<'a>(r: &mut Reader<'a>) -> Result<BodyView<'a>, DecodeError> {
     Ok(match variant {
         4 => {
             let menu = r.str()?;
-            let date = dd(r.i32()?)?;
+            let date = r.date()?;
             let role = from_idx(Role::ALL, r.byte()?, "role")?;
             let person = r.opt(|r| r.str())?;
             let establishment = r.opt(|r| r.str())?;
@@ -629,12 +648,12 @@ fn read_body<'a>(r: &mut Reader<'a>) -> Result<BodyView<'a>, DecodeError> {
         }
         5 => {
             let person = r.str()?;
-            let start_date = r.opt(|r| r.i32().and_then(dd))?;
+            let start_date = r.opt(|r| r.date())?;
             let workplace = d_place(r.byte()?)?;
             let weekly_hours = d_hours(r.u32()?)?;
             let employer = r.opt(|r| r.str())?;
-            let offer_date = r.opt(|r| r.i32().and_then(dd))?;
-            let interviewed_on = r.opt(|r| r.i32().and_then(dd))?;
+            let offer_date = r.opt(|r| r.date())?;
+            let interviewed_on = r.opt(|r| r.date())?;
             let regular_recruitment = r.opt(|r| r.bool())?;
             let employed_before_use = r.opt(|r| r.bool())?;
             let new_site_in_region = r.opt(|r| r.bool())?;
@@ -658,7 +677,7 @@ fn read_body<'a>(r: &mut Reader<'a>) -> Result<BodyView<'a>, DecodeError> {
         6 => {
             let person = r.str()?;
             let employer = r.str()?;
-            let date = dd(r.i32()?)?;
+            let date = r.date()?;
             let weekly_hours = d_hours(r.u32()?)?;
             let vacancy_fill = r.opt(|r| r.bool())?;
             let menus = r.names()?;
@@ -675,7 +694,7 @@ fn read_body<'a>(r: &mut Reader<'a>) -> Result<BodyView<'a>, DecodeError> {
         }
         7 => {
             let person = r.str()?;
-            let date = dd(r.i32()?)?;
+            let date = r.date()?;
             let location = d_place(r.byte()?)?;
             let employees = d_count(r.u32()?)?;
             let menus = r.names()?;
@@ -1311,7 +1330,10 @@ mod tests {
         ) {
             let want =
                 postcard::take_from_bytes::<T>(bytes).map(|(v, rest)| (v.into(), rest.len()));
-            let mut r = Reader { b: bytes };
+            let mut r = Reader {
+                b: bytes,
+                date: None,
+            };
             let got = fast(&mut r).map(|v| (v, r.b.len()));
             assert_eq!(
                 got.is_ok(),
