@@ -1403,59 +1403,52 @@ impl Tally {
             interpretations.insert(RuleId::XO7);
         }
         // Outcomes, menu by menu (C-ATTR), then each counted once in the
-        // totals (C-DEDUP).
-        let mut counted_units: Vec<(u64, u8)> = Vec::new();
-        let mut total_employees: HashMap<u64, u64> = HashMap::new();
-        // The persons counted in the menu so far, a bit each.
-        let mut people = PersonBits::new(states.persons.len());
-        // Which menus each outcome's subjects attended, once for all menus
-        // (a random read per outcome, not one per outcome and menu).
+        // totals (C-DEDUP). Which menus each outcome's subjects attended is
+        // read once for all menus (a random read per outcome, not one per
+        // outcome and menu). The menus are judged on every core when there
+        // are many outcomes; each menu's are judged alone.
         subjects.outcome_menus(&self.outcomes, split.outcomes_per_part_min);
-        for (mi, m) in figs.iter_mut().enumerate() {
-            let entries = self.menu_entries(mi as u16, subjects, &lens, &w, split);
-            people.clear();
-            let mut any_counted = false;
-            for e in entries {
-                match e.verdict {
-                    Verdict::Counted(_) if e.kind == KIND_EMPLOYEES => {
-                        any_counted = true;
-                        m.outcome += e.units;
-                        m.outcome_breakdown.startup_employees += e.units;
-                        total_employees.insert(e.seq, e.units);
-                    }
-                    Verdict::Counted(_) => {
-                        any_counted = true;
-                        if people.insert(e.person) {
-                            m.outcome += 1;
-                            match e.kind {
-                                KIND_HIRE => m.outcome_breakdown.hires += 1,
-                                KIND_CONVERSION => m.outcome_breakdown.conversions += 1,
-                                _ => m.outcome_breakdown.founders += 1,
-                            }
-                            counted_units.push((e.seq, e.kind));
-                        }
-                    }
-                    Verdict::Excluded(rule) => {
-                        *m.excluded.entry(rule).or_insert(0) += 1;
-                        if rule == RuleId::XC7 {
-                            interpretations.insert(RuleId::XC7);
-                        }
-                        if rule == RuleId::CRES {
-                            interpretations.insert(RuleId::CRES);
-                        }
-                    }
+        let subjects = &*subjects;
+        let menu_ids: Vec<u16> = (0..figs.len() as u16).collect();
+        let cores = if self.outcomes.len() >= split.outcomes_per_part_min {
+            2
+        } else {
+            usize::MAX
+        };
+        let judged = crate::par::parallel_map(&menu_ids, cores, |&mi| {
+            self.menu_outcomes(mi, subjects, &lens, &w, states.persons.len())
+        });
+        // Each outcome once in the totals: a bit per seq.
+        let mut counted = vec![0u64; (self.last_seq as usize).div_ceil(64) + 1];
+        let mut counted_units = 0u64;
+        let mut total_employees: HashMap<u64, u64> = HashMap::new();
+        for (m, j) in figs.iter_mut().zip(judged) {
+            m.outcome += j.outcome;
+            let b = &mut m.outcome_breakdown;
+            b.hires += j.breakdown.hires;
+            b.conversions += j.breakdown.conversions;
+            b.founders += j.breakdown.founders;
+            b.startup_employees += j.breakdown.startup_employees;
+            for (rule, n) in j.excluded {
+                *m.excluded.entry(rule).or_insert(0) += n;
+            }
+            interpretations.extend(j.interpretations);
+            for seq in j.counted {
+                let (word, bit) = ((seq / 64) as usize, seq % 64);
+                if word >= counted.len() {
+                    counted.resize(word + 1, 0);
+                }
+                if counted[word] >> bit & 1 == 0 {
+                    counted[word] |= 1 << bit;
+                    counted_units += 1;
                 }
             }
-            if any_counted {
-                interpretations.insert(RuleId::CATTR);
-            }
+            total_employees.extend(j.employees);
         }
         // Menus in id order, as `figures` gives them.
         figs.sort_by(|a, b| a.menu.cmp(&b.menu));
         let total_output = figs.iter().map(|m| m.output).sum();
-        counted_units.sort_unstable();
-        counted_units.dedup();
-        let total_outcome = counted_units.len() as u64 + total_employees.values().sum::<u64>();
+        let total_outcome = counted_units + total_employees.values().sum::<u64>();
         let warnings = self.warnings(&states, &figs);
         Ok(Summary {
             project: Some(project),
@@ -1566,33 +1559,57 @@ impl Tally {
             .any(|b| b.first.is_some_and(|(d, _)| d <= as_of))
     }
 
-    /// What each outcome gives menu `mi`, in (date, seq) order. An outcome
-    /// is judged for the menus it names (C-ATTR), else for the menus its
-    /// subjects attended (the others do not consider it). One menu at a
-    /// time, so that only its entries are held.
-    fn menu_entries(
+    /// What the outcomes give menu `mi` (C-ATTR): each outcome is judged
+    /// for the menus it names, else for the menus its subjects attended
+    /// (the others do not consider it), and in (date, seq) order each
+    /// person's first counted outcome counts.
+    fn menu_outcomes(
         &self,
         mi: u16,
         subjects: &SubjectsNow,
         lens: &Lens,
         w: &Window,
-        split: Split,
-    ) -> Vec<Entry> {
-        // In parts, on every core when there are many; each outcome is
-        // judged alone, and the entries are put in order at the end.
-        let parts = outcome_parts(&self.outcomes, split.outcomes_per_part_min);
-        let judged = crate::par::parallel_map(&parts, 2, |&(first, part)| {
-            self.judge_outcomes(part, first, mi, subjects, lens, w)
-        });
-        let mut entries = Vec::with_capacity(judged.iter().map(Vec::len).sum());
-        for mut part in judged {
-            entries.append(&mut part);
+        persons: usize,
+    ) -> MenuOutcomes {
+        let mut entries = self.judge_outcomes(&self.outcomes, 0, mi, subjects, lens, w);
+        // Only a start-up's two entries (founder, employees) share a date
+        // and seq, and neither's count depends on the other's place.
+        entries.sort_unstable_by_key(|e| (e.date, e.seq));
+        let mut out = MenuOutcomes::default();
+        // The persons counted in the menu so far, a bit each.
+        let mut people = PersonBits::new(persons);
+        for e in entries {
+            match e.verdict {
+                Verdict::Counted(_) if e.kind == KIND_EMPLOYEES => {
+                    out.interpretations.insert(RuleId::CATTR);
+                    out.outcome += e.units;
+                    out.breakdown.startup_employees += e.units;
+                    out.employees.push((e.seq, e.units));
+                }
+                Verdict::Counted(_) => {
+                    out.interpretations.insert(RuleId::CATTR);
+                    if people.insert(e.person) {
+                        out.outcome += 1;
+                        match e.kind {
+                            KIND_HIRE => out.breakdown.hires += 1,
+                            KIND_CONVERSION => out.breakdown.conversions += 1,
+                            _ => out.breakdown.founders += 1,
+                        }
+                        out.counted.push(e.seq);
+                    }
+                }
+                Verdict::Excluded(rule) => {
+                    *out.excluded.entry(rule).or_insert(0) += 1;
+                    if matches!(rule, RuleId::XC7 | RuleId::CRES) {
+                        out.interpretations.insert(rule);
+                    }
+                }
+            }
         }
-        entries.sort_by_key(|e| (e.date, e.seq));
-        entries
+        out
     }
 
-    /// [`Tally::menu_entries`] of some outcomes (the first at index `first`
+    /// What some outcomes give menu `mi` ([`Tally::menu_outcomes`]) (the first at index `first`
     /// of `Tally::outcomes`), unordered.
     fn judge_outcomes(
         &self,
@@ -1938,10 +1955,6 @@ impl PersonBits {
         PersonBits(vec![0; persons.div_ceil(64)])
     }
 
-    fn clear(&mut self) {
-        self.0.fill(0);
-    }
-
     /// Adds `person`; whether it was not there.
     fn insert(&mut self, person: u32) -> bool {
         let (word, bit) = (person as usize / 64, 1u64 << (person % 64));
@@ -1955,6 +1968,20 @@ impl PersonBits {
 }
 
 /// What one outcome gives one menu.
+/// What the outcomes give one menu ([`Tally::menu_outcomes`]).
+#[derive(Default)]
+struct MenuOutcomes {
+    outcome: u64,
+    breakdown: Breakdown,
+    excluded: BTreeMap<RuleId, u64>,
+    /// The interpretations relied on (C-ATTR, XC-7, C-RES).
+    interpretations: BTreeSet<RuleId>,
+    /// The seqs of the outcomes counted (not start-ups' employees).
+    counted: Vec<u64>,
+    /// Start-ups' employees counted: (seq, how many).
+    employees: Vec<(u64, u64)>,
+}
+
 struct Entry {
     seq: u64,
     date: Option<Date>,
