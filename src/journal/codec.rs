@@ -377,9 +377,10 @@ pub struct Header {
 /// the intermediate structs.
 struct Reader<'a> {
     b: &'a [u8],
-    /// The last date read, as stored and as a date: a chunk's events are
-    /// mostly of a few days, and turning days into a date is costly.
-    date: Option<(i32, Date)>,
+    /// Dates read, as stored and as dates, by the stored value's low four
+    /// bits: a chunk's events are mostly of a few weeks, and turning days
+    /// into a date is costly.
+    dates: [Option<(i32, Date)>; 16],
 }
 
 fn short() -> DecodeError {
@@ -484,13 +485,14 @@ impl<'a> Reader<'a> {
     /// A date, stored as days from the common era's first day.
     fn date(&mut self) -> Result<Date, DecodeError> {
         let days = self.i32()?;
-        if let Some((d, date)) = self.date {
+        let slot = &mut self.dates[(days & 15) as usize];
+        if let Some((d, date)) = *slot {
             if d == days {
                 return Ok(date);
             }
         }
         let date = dd(days)?;
-        self.date = Some((days, date));
+        *slot = Some((days, date));
         Ok(date)
     }
 
@@ -565,7 +567,7 @@ pub fn for_each_view<'a, E>(
     }
     let mut r = Reader {
         b: rest,
-        date: None,
+        dates: [None; 16],
     };
     let n = r.len()?;
     for _ in 0..n {
@@ -1332,7 +1334,7 @@ mod tests {
                 postcard::take_from_bytes::<T>(bytes).map(|(v, rest)| (v.into(), rest.len()));
             let mut r = Reader {
                 b: bytes,
-                date: None,
+                dates: [None; 16],
             };
             let got = fast(&mut r).map(|v| (v, r.b.len()));
             assert_eq!(
