@@ -267,6 +267,16 @@ impl IdTable {
         self.slots
             .room_for_one(|slot| hash_bytes(Self::key_of(long, slot)));
         let bytes = s.as_bytes();
+        if bytes.len() <= INLINE {
+            // Compared as one 16-byte array (slots are zero past their
+            // length), not byte by byte.
+            let mut key = [0u8; INLINE];
+            key[..bytes.len()].copy_from_slice(bytes);
+            let len = bytes.len() as u8;
+            return self
+                .slots
+                .probe(hash, |slot| slot.len == len && slot.key == key);
+        }
         self.slots
             .probe(hash, |slot| Self::key_of(long, slot) == bytes)
     }
