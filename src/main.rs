@@ -6,9 +6,10 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    disable_transparent_huge_pages();
+    let folds = folds_a_whole_ledger();
+    disable_transparent_huge_pages(folds);
     // Unless the user tuned it.
-    if folds_a_whole_ledger() && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    if folds && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         return_freed_memory_at_once();
     }
     jisseki::cli::run()
@@ -47,14 +48,31 @@ fn return_freed_memory_at_once() {
 }
 
 /// Transparent huge pages make the kernel zero 2 MB at a time for every
-/// fresh page the allocator touches; on a large import or report that cost
-/// more system time than the work itself (docs/PERFORMANCE.md). The process
-/// opts out; nothing else changes.
-fn disable_transparent_huge_pages() {
+/// fresh page the allocator touches; on a large import that cost more
+/// system time than the work itself (docs/PERFORMANCE.md). The process opts
+/// out. A fold keeps them for the tables it asks them for
+/// (`advise_huge`: read at random, they miss the TLB on every lookup with
+/// small pages), where the kernel can keep those apart (Linux 6.18); on an
+/// older kernel it opts out wholly, as before. (mimalloc is built not to
+/// ask for them itself: `no_thp` in Cargo.toml.)
+fn disable_transparent_huge_pages(except_advised: bool) {
     #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory
-    // of ours; a failure (an old kernel) only leaves the default in place.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    {
+        /// `PR_THP_DISABLE_EXCEPT_ADVISED` of Linux 6.18's prctl.h.
+        const EXCEPT_ADVISED: libc::c_ulong = 1 << 1;
+        let flags: libc::c_ulong = 1;
+        // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no
+        // memory of ours; a failure (an old kernel, an unknown flag) only
+        // leaves the default in place.
+        let partly = except_advised
+            && unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, flags, EXCEPT_ADVISED, 0, 0) } == 0;
+        if !partly {
+            // SAFETY: as above.
+            unsafe {
+                libc::prctl(libc::PR_SET_THP_DISABLE, flags, 0, 0, 0);
+            }
+        }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = except_advised;
 }

@@ -989,6 +989,8 @@ impl Tally {
             .pairs
             .more
             .try_reserve_exact(room(self.pairs.more.len(), part(2)));
+        flat::advise_huge(&self.outcomes);
+        flat::advise_huge(&self.pairs.more);
         // At most one pair for each attendance.
         self.pairs
             .aggs
@@ -1840,10 +1842,10 @@ struct SubjectsNow {
 impl SubjectsNow {
     fn new(persons: usize, establishments: usize) -> SubjectsNow {
         SubjectsNow {
-            persons: vec![NONE_DAY; persons],
-            establishments: vec![NONE_DAY; establishments],
-            person_menus: vec![0; persons],
-            establishment_menus: vec![0; establishments],
+            persons: flat::filled(persons, NONE_DAY),
+            establishments: flat::filled(establishments, NONE_DAY),
+            person_menus: flat::filled(persons, 0),
+            establishment_menus: flat::filled(establishments, 0),
             outcome_menus: Vec::new(),
         }
     }
