@@ -60,16 +60,20 @@ fn disable_transparent_huge_pages(except_advised: bool) {
     {
         /// `PR_THP_DISABLE_EXCEPT_ADVISED` of Linux 6.18's prctl.h.
         const EXCEPT_ADVISED: libc::c_ulong = 1 << 1;
-        let flags: libc::c_ulong = 1;
+        // Every argument as the kernel reads it, an unsigned long: an
+        // `int` passed through prctl's `...` may leave the upper half of
+        // its register undefined.
+        let (flags, none): (libc::c_ulong, libc::c_ulong) = (1, 0);
         // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no
         // memory of ours; a failure (an old kernel, an unknown flag) only
         // leaves the default in place.
         let partly = except_advised
-            && unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, flags, EXCEPT_ADVISED, 0, 0) } == 0;
+            && unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, flags, EXCEPT_ADVISED, none, none) }
+                == 0;
         if !partly {
             // SAFETY: as above.
             unsafe {
-                libc::prctl(libc::PR_SET_THP_DISABLE, flags, 0, 0, 0);
+                libc::prctl(libc::PR_SET_THP_DISABLE, flags, none, none, none);
             }
         }
     }

@@ -382,11 +382,16 @@ impl ChunkBytes<'_> {
         }
     }
 
-    /// The bytes as a vector of their own: a buffer read into is taken,
-    /// not copied, and `spare` put in its place.
-    fn into_owned(self, spare: Vec<u8>) -> Vec<u8> {
+    /// The bytes as a vector of their own, using `spare`: a buffer read
+    /// into is taken, not copied, and `spare` put in its place; a stored
+    /// value is copied into `spare`.
+    fn into_owned(self, mut spare: Vec<u8>) -> Vec<u8> {
         match self {
-            ChunkBytes::Stored(v) => v.to_vec(),
+            ChunkBytes::Stored(v) => {
+                spare.clear();
+                spare.extend_from_slice(v);
+                spare
+            }
             ChunkBytes::Read(b) => std::mem::replace(b, spare),
         }
     }
@@ -1108,10 +1113,9 @@ impl<S: Storage> Journal<S> {
         mut f: impl FnMut(OwnedViews) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         self.walk_chunks(first, last, |v, (first, last), expect| {
-            let bytes = match v {
-                ChunkBytes::Read(_) => v.into_owned(spare()),
-                ChunkBytes::Stored(_) => v.into_owned(Vec::new()),
-            };
+            // Every chunk takes a buffer from `spare`, so that the buffers
+            // handed back are used again, never gathered.
+            let bytes = v.into_owned(spare());
             f(OwnedViews::decode(bytes, |bytes| {
                 chunk_views(bytes, first, last, expect)
             })?)
@@ -1655,6 +1659,50 @@ mod tests {
         let j = blob_journal(SledStorage::open(&db).unwrap());
         assert_eq!(j.format(), FORMAT_BLOBS);
         reads_back(&j, 2553);
+    }
+
+    /// Each chunk of an owned scan, stored in the index or in a blob,
+    /// is read into a buffer from `spare`, so the buffers handed back are
+    /// used again and a long fold holds only the chunks in flight.
+    #[test]
+    fn an_owned_scan_reads_every_chunk_into_a_spare_buffer() {
+        let mut j = blob_journal(MemStorage::default());
+        for _ in 0..5 {
+            j.append(events(50), Vec::new()).unwrap();
+        }
+        j.append(events(2500), Vec::new()).unwrap();
+        j.append(events(3), Vec::new()).unwrap();
+        assert_eq!(j.format(), FORMAT_BLOBS);
+        let pool = std::cell::RefCell::new(Vec::<Vec<u8>>::new());
+        let (mut taken, mut fresh, mut chunks) = (0, 0, 0);
+        let mut seqs = Vec::new();
+        j.scan_range_owned(
+            1,
+            u64::MAX,
+            || {
+                taken += 1;
+                pool.borrow_mut().pop().unwrap_or_else(|| {
+                    fresh += 1;
+                    Vec::new()
+                })
+            },
+            |chunk| {
+                chunks += 1;
+                seqs.extend(chunk.views().iter().map(|v| v.seq));
+                pool.borrow_mut().push(chunk.into_bytes());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seqs, (1..=2753).collect::<Vec<u64>>());
+        assert_eq!(
+            (chunks, taken),
+            (9, 9),
+            "five inline, three in a blob, one inline"
+        );
+        // One new buffer only (the scan's own read buffer joins the pool
+        // at the first blob chunk): the rest were handed back and reused.
+        assert_eq!(fresh, 1);
     }
 
     #[test]

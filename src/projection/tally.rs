@@ -1411,7 +1411,9 @@ impl Tally {
         // are many outcomes; each menu's are judged alone.
         subjects.outcome_menus(&self.outcomes, split.outcomes_per_part_min);
         let subjects = &*subjects;
-        let menu_ids: Vec<u16> = (0..figs.len() as u16).collect();
+        // (Menus are numbered below 2^16; `as u16` of the count itself
+        // would be 0 for 65,536 of them.)
+        let menu_ids: Vec<u16> = (0..figs.len()).map(|i| i as u16).collect();
         let cores = if self.outcomes.len() >= split.outcomes_per_part_min {
             2
         } else {
@@ -2087,6 +2089,11 @@ mod tests {
         assert_eq!(ids(&back.establishments), ids(&t.establishments));
         assert_eq!(back.pairs.aggs.len(), t.pairs.aggs.len());
         assert_eq!(back.outcomes, t.outcomes);
+        // An outcome past the state's last seq is refused, not counted in
+        // a table sized by it.
+        let mut past = Tally::decode(&bytes).expect("reads back");
+        past.outcomes[0].seq = past.last_seq + 1;
+        assert!(Tally::decode(&past.encode()).is_err());
         let q = Query {
             as_of: Date::parse_iso("2026-01-31").expect("a date"),
             scope: Scope::Cumulative,

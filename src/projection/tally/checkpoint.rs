@@ -632,6 +632,11 @@ impl Tally {
         t.outcomes.reserve(n);
         for _ in 0..n {
             let seq = r.u64()?;
+            // The fold folds nothing past its last seq (and `finish` keeps
+            // a bit per seq up to it).
+            if seq == 0 || seq > t.last_seq {
+                return r.err("an outcome's seq out of range");
+            }
             let person = r.u32()?;
             if person as usize >= t.persons.len() {
                 return r.err("a person out of range");

@@ -382,7 +382,11 @@ fn lane_of(key: u64) -> usize {
 /// mostly in cache) and then the pair; nothing is rehashed as the table
 /// grows, and the pairs take 40 bytes each with no empty slots (the open
 /// table this replaced was a third to a half empty, and every doubling
-/// wrote the whole new table; docs/PERFORMANCE.md).
+/// wrote the whole new table; docs/PERFORMANCE.md). The cost: a lane
+/// takes 4 bytes for every subject number up to the highest in it, so a
+/// menu attended by few of millions of subjects holds a lane mostly empty
+/// (with the usual ten or so menus, less than the hash table held; with
+/// a hundred menus of a million people each, a few hundred megabytes).
 #[derive(Default)]
 pub(super) struct AggTable {
     /// By lane, then subject number: 1 + the pair's index (0: none).
