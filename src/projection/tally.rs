@@ -686,13 +686,7 @@ impl Pipeline<'_> {
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
         standings: &Standings,
     ) -> Result<(), NeedsReplay> {
-        let r = self.tally.events_deferred(events, standings);
-        if self.worker.is_none() {
-            self.tally.flush();
-        } else if self.tally.pending.len() >= self.handoff_ops {
-            self.hand_off();
-        }
-        r
+        self.events_hinted(events, None, standings)
     }
 
     /// [`Pipeline::events`] with each event's [`id_hashes`] worked out
@@ -703,7 +697,19 @@ impl Pipeline<'_> {
         hashes: &[IdHashes],
         standings: &Standings,
     ) -> Result<(), NeedsReplay> {
-        let r = self.tally.events_hinted(events, Some(hashes), standings);
+        self.events_hinted(events, Some(hashes), standings)
+    }
+
+    /// Folds the events ([`Tally::events_hinted`]), then hands the pair
+    /// updates on when enough have gathered (or applies them, with no
+    /// worker).
+    fn events_hinted<'a>(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
+        hashes: Option<&[IdHashes]>,
+        standings: &Standings,
+    ) -> Result<(), NeedsReplay> {
+        let r = self.tally.events_hinted(events, hashes, standings);
         if self.worker.is_none() {
             self.tally.flush();
         } else if self.tally.pending.len() >= self.handoff_ops {
@@ -846,22 +852,13 @@ impl Tally {
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
         standings: &Standings,
     ) -> Result<(), NeedsReplay> {
-        let r = self.events_deferred(events, standings);
+        let r = self.events_hinted(events, None, standings);
         self.flush();
         r
     }
 
-    /// [`Tally::events`], leaving the pair updates in `pending`.
-    fn events_deferred<'a>(
-        &mut self,
-        events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
-        standings: &Standings,
-    ) -> Result<(), NeedsReplay> {
-        self.events_hinted(events, None, standings)
-    }
-
-    /// [`Tally::events_deferred`], with each event's id hashes when given
-    /// (one for each event).
+    /// [`Tally::events`], leaving the pair updates in `pending`, with each
+    /// event's id hashes when given (one for each event).
     fn events_hinted<'a>(
         &mut self,
         events: impl ExactSizeIterator<Item = (u64, &'a BodyView<'a>)> + Clone,
@@ -1575,7 +1572,7 @@ impl Tally {
         w: &Window,
         persons: usize,
     ) -> MenuOutcomes {
-        let mut entries = self.judge_outcomes(&self.outcomes, 0, mi, subjects, lens, w);
+        let mut entries = self.judge_outcomes(mi, subjects, lens, w);
         // Only a start-up's two entries (founder, employees) share a date
         // and seq, and neither's count depends on the other's place.
         entries.sort_unstable_by_key(|e| (e.date, e.seq));
@@ -1613,12 +1610,10 @@ impl Tally {
         out
     }
 
-    /// What some outcomes give menu `mi` ([`Tally::menu_outcomes`]) (the first at index `first`
-    /// of `Tally::outcomes`), unordered.
+    /// What each outcome gives menu `mi` ([`Tally::menu_outcomes`]),
+    /// unordered.
     fn judge_outcomes(
         &self,
-        outcomes: &[OutcomeRow],
-        first: usize,
         mi: u16,
         subjects: &SubjectsNow,
         lens: &Lens,
@@ -1644,13 +1639,14 @@ impl Tally {
             Some(list) => list.iter().flatten().any(|m| *m == mi),
             None if n > 64 => true,
             None => {
-                let mask = subjects.outcome_menus.get(first + i).copied().unwrap_or(0);
+                let mask = subjects.outcome_menus.get(i).copied().unwrap_or(0);
                 mask >> mi & 1 == 1
             }
         };
         // The outcomes that concern this menu first, so that only their
         // pairs are brought in (most outcomes concern few of the menus).
-        let concerned: Vec<&OutcomeRow> = outcomes
+        let concerned: Vec<&OutcomeRow> = self
+            .outcomes
             .iter()
             .enumerate()
             .filter(|&(i, o)| concerns(i, o))
