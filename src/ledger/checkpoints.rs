@@ -270,11 +270,16 @@ impl Ledger {
         if h.parts != 0 || bytes.len() as u64 != h.len {
             return Ok(None);
         }
-        if Sha256::digest(&bytes).as_slice() != h.sha {
-            return Ok(None);
-        }
-        match Tally::decode(&bytes) {
-            Ok(t) if t.last_seq() == seq => Ok(Some((t, h.hash))),
+        // The bytes are checked on a second thread while they are read
+        // (the reading checks every value itself, so it is safe on any
+        // bytes); the state is used only when both agree.
+        let (whole, state) = std::thread::scope(|s| {
+            let sha = s.spawn(|| Sha256::digest(&bytes));
+            let state = Tally::decode(&bytes);
+            (sha.join().is_ok_and(|d| d.as_slice() == h.sha), state)
+        });
+        match state {
+            Ok(t) if whole && t.last_seq() == seq => Ok(Some((t, h.hash))),
             _ => Ok(None),
         }
     }

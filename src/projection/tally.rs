@@ -1475,10 +1475,20 @@ impl Tally {
         // so they are prefetched a few pairs ahead.
         let mut ahead = self.pairs.aggs.iter_part(part, parts).skip(8);
         for (key, agg) in self.pairs.aggs.iter_part(part, parts) {
-            if let Some((_, a)) = ahead.next() {
+            if let Some((k, a)) = ahead.next() {
                 if a.more != NO_MORE {
                     flat::prefetch(self.pairs.more.as_ptr().wrapping_add(a.more as usize));
                 }
+                // And the subject's entries, which lie at random: pairs
+                // come in the order they first came, not by subject.
+                let id = (k & u64::from(u32::MAX)) as usize;
+                let (first, bits) = if k & (1 << 32) != 0 {
+                    (&subjects.establishments, &subjects.establishment_menus)
+                } else {
+                    (&subjects.persons, &subjects.person_menus)
+                };
+                flat::prefetch(first.as_ptr().wrapping_add(id));
+                flat::prefetch(bits.as_ptr().wrapping_add(id));
             }
             let now = self.now(agg, lens);
             let id = (key & u64::from(u32::MAX)) as usize;

@@ -87,6 +87,16 @@ impl W {
     fn len(&mut self, n: usize) {
         self.u64(n as u64);
     }
+    /// Starts a section: its length, filled in by [`W::end_section`].
+    fn section(&mut self) -> usize {
+        let at = self.0.len();
+        self.u64(0);
+        at
+    }
+    fn end_section(&mut self, at: usize) {
+        let n = (self.0.len() - at - 8) as u64;
+        self.0[at..at + 8].copy_from_slice(&n.to_le_bytes());
+    }
     fn bytes(&mut self, b: &[u8]) {
         self.len(b.len());
         self.0.extend_from_slice(b);
@@ -182,6 +192,9 @@ impl W {
 struct R<'a> {
     b: &'a [u8],
     at: usize,
+    /// Dates read, by the stored value's low four bits (most are of a
+    /// few weeks, and turning days into a date is costly).
+    dates: [Option<(i32, Date)>; 16],
 }
 
 type Res<T> = Result<T, StateError>;
@@ -237,9 +250,24 @@ impl<'a> R<'a> {
         let b = self.bytes()?;
         std::str::from_utf8(b).or_else(|_| self.err("not UTF-8"))
     }
+    fn new(b: &'a [u8], at: usize) -> R<'a> {
+        R {
+            b,
+            at,
+            dates: [None; 16],
+        }
+    }
     fn date(&mut self) -> Res<Date> {
         let d = self.i32()?;
-        Date::from_days_from_ce(d).map_or_else(|| self.err("not a date"), Ok)
+        let slot = &mut self.dates[(d & 15) as usize];
+        if let Some((days, date)) = *slot {
+            if days == d {
+                return Ok(date);
+            }
+        }
+        let date = Date::from_days_from_ce(d).map_or_else(|| self.err("not a date"), Ok)?;
+        self.dates[(d & 15) as usize] = Some((d, date));
+        Ok(date)
     }
     fn opt_date(&mut self) -> Res<Option<Date>> {
         match self.u8()? {
@@ -410,8 +438,13 @@ impl Tally {
         for m in unknown {
             w.bytes(m.as_bytes());
         }
+        // Three sections, each after its length, so that they are read
+        // back on separate threads: the subjects, the pairs, and the rest.
+        let section = w.section();
         w.interner(&self.persons);
         w.interner(&self.establishments);
+        w.end_section(section);
+        let section = w.section();
         // The pairs' other buckets are written span after span, in the
         // order of the pairs, leaving out the room a fold left behind: the
         // bytes are a function of the figures' state, not of where in the
@@ -449,6 +482,8 @@ impl Tally {
                 w.bucket(b);
             }
         }
+        w.end_section(section);
+        let section = w.section();
         let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
         w.len(days.len());
         for (mi, d, n) in days {
@@ -502,6 +537,7 @@ impl Tally {
                 }
             }
         }
+        w.end_section(section);
         w.0
     }
 
@@ -509,7 +545,7 @@ impl Tally {
     /// when the bytes are damaged or were written by another build of the
     /// rules ([`fingerprint`]).
     pub fn decode(bytes: &[u8]) -> Result<Tally, StateError> {
-        let mut r = R { b: bytes, at: 0 };
+        let mut r = R::new(bytes, 0);
         if r.take(8)? != MAGIC {
             return r.err("not a tally");
         }
@@ -552,57 +588,177 @@ impl Tally {
         for _ in 0..n {
             t.unknown_menus.insert(r.str()?.to_string());
         }
-        t.persons = r.interner()?;
-        t.establishments = r.interner()?;
-        let n = r.len(16)?;
-        t.pairs.aggs.reserve(n);
+        // The three sections ([`Tally::encode`]), read on three threads;
+        // what one section's values refer to in another (a pair's or an
+        // outcome's subject) is checked once all are read.
+        let mut subjects = r.section()?;
+        let mut pairs = r.section()?;
+        let mut rest = r.section()?;
+        if r.at != bytes.len() {
+            return r.err("bytes after the end");
+        }
+        let menus = t.menus.len();
+        let (interners, pairs, outcomes) = std::thread::scope(|s| {
+            let interners = s.spawn(move || {
+                let persons = subjects.interner()?;
+                let establishments = subjects.interner()?;
+                subjects.end()?;
+                Ok((persons, establishments))
+            });
+            let pairs = s.spawn(move || {
+                let p = pairs.pairs(menus)?;
+                pairs.end()?;
+                Ok(p)
+            });
+            let outcomes = rest.rest(&mut t).and_then(|o| rest.end().map(|()| o));
+            (joined(interners), joined(pairs), outcomes)
+        });
+        let ((persons, establishments), pairs, outcomes) = (interners?, pairs?, outcomes?);
+        let fits = |max: Option<u32>, of: &Interner| max.is_none_or(|m| (m as usize) < of.len());
+        if !fits(pairs.max_person, &persons) || !fits(pairs.max_establishment, &establishments) {
+            return Err(StateError {
+                at: pairs.at,
+                what: "a pair out of range",
+            });
+        }
+        if !fits(outcomes.max_person, &persons) {
+            return Err(StateError {
+                at: outcomes.at,
+                what: "a person out of range",
+            });
+        }
+        if !fits(outcomes.max_employer, &establishments) {
+            return Err(StateError {
+                at: outcomes.at,
+                what: "an employer out of range",
+            });
+        }
+        t.persons = persons;
+        t.establishments = establishments;
+        t.pairs.aggs = pairs.aggs;
+        t.pairs.more = pairs.more;
+        t.outcomes = outcomes.rows;
+        Ok(t)
+    }
+}
+
+/// A section reader's result. A reader never panics, whatever the bytes
+/// (`damaged_state_bytes_never_panic`); if one did, the panic goes on
+/// here, as it would have on this thread.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Res<T>>) -> Res<T> {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// The pairs of a saved state, with the highest subject number of each
+/// kind they refer to (checked against the subjects read elsewhere).
+struct PairsRead {
+    aggs: super::flat::AggTable,
+    more: Vec<Bucket>,
+    max_person: Option<u32>,
+    max_establishment: Option<u32>,
+    /// Where the section starts (for an error found after it is read).
+    at: usize,
+}
+
+/// The outcomes of a saved state, with the highest subject numbers they
+/// refer to.
+struct OutcomesRead {
+    rows: Vec<OutcomeRow>,
+    max_person: Option<u32>,
+    max_employer: Option<u32>,
+    at: usize,
+}
+
+impl<'a> R<'a> {
+    /// A section: its length, then its bytes. Its own reader (offsets
+    /// still counted from the start of the state), and this one moved past
+    /// it.
+    fn section(&mut self) -> Res<R<'a>> {
+        let n = self.len(1)?;
+        let start = self.at;
+        self.take(n)?;
+        let b = self
+            .b
+            .get(..self.at)
+            .map_or_else(|| self.err("truncated"), Ok)?;
+        Ok(R::new(b, start))
+    }
+
+    /// An error unless every byte was read.
+    fn end(&self) -> Res<()> {
+        if self.at == self.b.len() {
+            Ok(())
+        } else {
+            self.err("bytes after the end")
+        }
+    }
+
+    /// The (menu, subject) pairs and their other buckets.
+    fn pairs(&mut self, menus: usize) -> Res<PairsRead> {
+        let at = self.at;
+        let n = self.len(16)?;
+        let mut keys = Vec::with_capacity(n);
+        let mut aggs = Vec::with_capacity(n);
+        super::flat::advise_huge(&keys);
+        super::flat::advise_huge(&aggs);
+        let (mut max_person, mut max_establishment) = (None, None);
         let mut max_more = None;
         for _ in 0..n {
-            let key = r.u64()?;
-            if !super::flat::is_pair_key(key) {
-                return r.err("a pair out of range");
+            let key = self.u64()?;
+            if !super::flat::is_pair_key(key) || (key >> 40) as usize >= menus {
+                return self.err("a pair out of range");
             }
-            let menu = key >> 40;
-            let id = key & u64::from(u32::MAX);
-            let of = if key & (1 << 32) != 0 {
-                &t.establishments
+            let id = key as u32;
+            if key & (1 << 32) != 0 {
+                max_establishment = max_establishment.max(Some(id));
             } else {
-                &t.persons
-            };
-            if menu as usize >= t.menus.len() || id as usize >= of.len() {
-                return r.err("a pair out of range");
+                max_person = max_person.max(Some(id));
             }
-            let main = r.bucket()?;
-            let more = r.u32()?;
-            let more_len = r.u16()?;
+            let main = self.bucket()?;
+            let more = self.u32()?;
+            let more_len = self.u16()?;
             match more {
-                NO_MORE if more_len != 0 => return r.err("a bucket span without a start"),
+                NO_MORE if more_len != 0 => return self.err("a bucket span without a start"),
                 NO_MORE => {}
                 _ => {
                     let end = u64::from(more) + u64::from(more_len);
                     max_more = max_more.max(Some(end));
                 }
             }
-            if !t.pairs.aggs.insert(
-                key,
-                Agg {
-                    main,
-                    more,
-                    more_len,
-                    more_cap: more_len,
-                },
-            ) {
-                return r.err("a pair twice");
-            }
+            keys.push(key);
+            aggs.push(Agg {
+                main,
+                more,
+                more_len,
+                more_cap: more_len,
+            });
         }
-        let n = r.len(4)?;
-        t.pairs.more.reserve(n);
+        let Some(table) = super::flat::AggTable::from_pairs(keys, aggs) else {
+            return Err(StateError {
+                at,
+                what: "a pair twice",
+            });
+        };
+        let n = self.len(4)?;
+        let mut more = Vec::with_capacity(n);
         for _ in 0..n {
-            t.pairs.more.push(r.bucket()?);
+            more.push(self.bucket()?);
         }
-        if max_more.is_some_and(|end| end > t.pairs.more.len() as u64) {
-            return r.err("a bucket span out of range");
+        if max_more.is_some_and(|end| end > more.len() as u64) {
+            return self.err("a bucket span out of range");
         }
+        Ok(PairsRead {
+            aggs: table,
+            more,
+            max_person,
+            max_establishment,
+            at,
+        })
+    }
+
+    /// The days, the named menu lists (into `t`), and the outcomes.
+    fn rest(&mut self, t: &mut Tally) -> Res<OutcomesRead> {
+        let r = self;
         let n = r.len(22)?;
         let contract_start = t.project.as_ref().map(|p| p.contract_start);
         for _ in 0..n {
@@ -629,7 +785,9 @@ impl Tally {
             t.named.push(list);
         }
         let n = r.len(18)?;
-        t.outcomes.reserve(n);
+        let mut rows = Vec::with_capacity(n);
+        let at = r.at;
+        let (mut max_person, mut max_employer) = (None, None);
         for _ in 0..n {
             let seq = r.u64()?;
             // The fold folds nothing past its last seq (and `finish` keeps
@@ -638,14 +796,10 @@ impl Tally {
                 return r.err("an outcome's seq out of range");
             }
             let person = r.u32()?;
-            if person as usize >= t.persons.len() {
-                return r.err("a person out of range");
-            }
+            max_person = max_person.max(Some(person));
             let employer = if r.flag()? {
                 let e = r.u32()?;
-                if e as usize >= t.establishments.len() {
-                    return r.err("an employer out of range");
-                }
+                max_employer = max_employer.max(Some(e));
                 Some(e)
             } else {
                 None
@@ -680,7 +834,7 @@ impl Tally {
                 }),
                 _ => return r.err("unknown outcome"),
             };
-            t.outcomes.push(OutcomeRow {
+            rows.push(OutcomeRow {
                 seq,
                 person,
                 employer,
@@ -688,9 +842,11 @@ impl Tally {
                 terms,
             });
         }
-        if r.at != bytes.len() {
-            return r.err("bytes after the end");
-        }
-        Ok(t)
+        Ok(OutcomesRead {
+            rows,
+            max_person,
+            max_employer,
+            at,
+        })
     }
 }
