@@ -72,6 +72,45 @@ impl Date {
     }
 }
 
+/// Dates by their day numbers, remembered in 1,024 slots by the number's
+/// low bits: turning a day number into a date costs chrono a division and
+/// table lookups, and a fold or a saved state turns the same few hundred
+/// days into dates over and over.
+pub struct DayCache {
+    slots: Box<[Option<(i32, Date)>]>,
+}
+
+impl DayCache {
+    const SLOTS: usize = 1024;
+
+    /// An empty cache.
+    pub fn new() -> DayCache {
+        DayCache {
+            slots: vec![None; Self::SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// [`Date::from_days_from_ce`], remembered.
+    #[inline]
+    pub fn date(&mut self, days: i32) -> Option<Date> {
+        let slot = self.slots.get_mut(days as usize % Self::SLOTS)?;
+        match *slot {
+            Some((d, date)) if d == days => Some(date),
+            _ => {
+                let date = Date::from_days_from_ce(days)?;
+                *slot = Some((days, date));
+                Some(date)
+            }
+        }
+    }
+}
+
+impl Default for DayCache {
+    fn default() -> DayCache {
+        DayCache::new()
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Written by hand: chrono's strftime parses its pattern on every call,
@@ -383,6 +422,20 @@ pub fn required_nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_day_cache_gives_what_chrono_gives_whatever_the_order() {
+        let mut cache = DayCache::new();
+        let base = DATE_MIN.num_days_from_ce();
+        // Days 1,024 apart share a slot; out-of-range days are no date.
+        let days: Vec<i32> = (0..5_000)
+            .map(|i| base - 3 + (i * 1_021) % 90_000)
+            .chain([base - 1, i32::MIN, -1, 0, base, base + 1024, base])
+            .collect();
+        for &d in days.iter().chain(&days) {
+            assert_eq!(cache.date(d), Date::from_days_from_ce(d), "{d}");
+        }
+    }
 
     /// docs/limits.md: ids up to `ID_LEN_MAX` characters, texts up to
     /// `TEXT_LEN_MAX`, counted in characters (not bytes).

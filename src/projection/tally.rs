@@ -41,8 +41,8 @@ pub use checkpoint::{fingerprint, StateError, FORMAT as STATE_FORMAT};
 use super::resolve::MenuState;
 use super::{targets, Breakdown, Figures, MenuFigures, Query};
 use crate::domain::{
-    AttendanceTerms, BodyView, Category, ConversionTerms, Date, EventBody, FiscalYear, HireTerms,
-    MenuKind, Place, ProjectDefined, Role, School, StartupTerms, Student,
+    AttendanceTerms, BodyView, Category, ConversionTerms, Date, DayCache, EventBody, FiscalYear,
+    HireTerms, MenuKind, Place, ProjectDefined, Role, School, StartupTerms, Student,
 };
 use crate::rules::outcome::{self, FirstUse};
 use crate::rules::output::{self, subject_kind};
@@ -1406,7 +1406,7 @@ impl Tally {
         // read once for all menus (a random read per outcome, not one per
         // outcome and menu). The menus are judged on every core when there
         // are many outcomes; each menu's are judged alone.
-        subjects.outcome_menus(&self.outcomes, split.outcomes_per_part_min);
+        subjects.outcome_menus(&self.outcomes, &self.named, split.outcomes_per_part_min);
         let subjects = &*subjects;
         // (Menus are numbered below 2^16; `as u16` of the count itself
         // would be 0 for 65,536 of them.)
@@ -1536,8 +1536,8 @@ impl Tally {
         programme_first: &SubjectsNow,
         lens: &Lens,
         mi: u16,
-        kind: SubjectKind,
-        id: u32,
+        (kind, id): (SubjectKind, u32),
+        dates: &mut DayCache,
     ) -> Result<FirstUse, bool> {
         let Some(agg) = self.pairs.aggs.get(agg_key(mi, subject_key(kind, id))) else {
             return Err(false);
@@ -1554,7 +1554,7 @@ impl Tally {
         };
         let programme_first = of
             .get(id as usize)
-            .and_then(|&d| Date::from_days_from_ce(d))
+            .and_then(|&d| dates.date(d))
             .unwrap_or(f.terms.date);
         Ok(FirstUse {
             date: f.terms.date,
@@ -1645,31 +1645,50 @@ impl Tally {
             (true, None) => None,
             (false, _) => Some(agg_key(mi, subject_key(SubjectKind::Person, o.person))),
         };
-        let concerns = |i: usize, o: &OutcomeRow| match self.named.get(o.named as usize) {
-            Some(list) => list.iter().flatten().any(|m| *m == mi),
-            None if n > 64 => true,
-            None => {
-                let mask = subjects.outcome_menus.get(i).copied().unwrap_or(0);
-                mask >> mi & 1 == 1
-            }
-        };
         // The outcomes that concern this menu first, so that only their
         // pairs are brought in (most outcomes concern few of the menus).
-        let concerned: Vec<&OutcomeRow> = self
-            .outcomes
-            .iter()
-            .enumerate()
-            .filter(|&(i, o)| concerns(i, o))
-            .map(|(_, o)| o)
-            .collect();
+        // With 64 menus or fewer, each outcome's menus are a mask of bits,
+        // read without reading the outcome.
+        let concerned: Vec<&OutcomeRow> = if n <= 64 {
+            subjects
+                .outcome_menus
+                .iter()
+                .zip(&self.outcomes)
+                .filter(|&(mask, _)| mask >> mi & 1 == 1)
+                .map(|(_, o)| o)
+                .collect()
+        } else {
+            self.outcomes
+                .iter()
+                .filter(|o| match self.named.get(o.named as usize) {
+                    Some(list) => list.contains(&Some(mi)),
+                    None => true,
+                })
+                .collect()
+        };
+        let mut dates = DayCache::new();
         for (i, o) in concerned.iter().enumerate() {
+            if let Some(&far) = concerned.get(i + 2 * AHEAD) {
+                flat::prefetch(far);
+            }
             if let Some(key) = concerned.get(i + AHEAD).and_then(|o| pair_of(o)) {
                 self.pairs.aggs.prefetch(key);
             }
             if let Some(key) = concerned.get(i + AHEAD / 2).and_then(|o| pair_of(o)) {
                 self.pairs.aggs.prefetch_pair(key);
             }
-            self.judge_outcome(subjects, lens, o, mi, menu, w, &mut entries);
+            // And the other buckets of a nearer one's pair (in the cache
+            // by now), which lie elsewhere.
+            if let Some(agg) = concerned
+                .get(i + AHEAD / 4)
+                .and_then(|o| pair_of(o))
+                .and_then(|key| self.pairs.aggs.get(key))
+            {
+                if agg.more != NO_MORE {
+                    flat::prefetch(self.pairs.more.as_ptr().wrapping_add(agg.more as usize));
+                }
+            }
+            self.judge_outcome(subjects, lens, o, (mi, menu), w, &mut dates, &mut entries);
         }
         entries
     }
@@ -1682,9 +1701,9 @@ impl Tally {
         programme_first: &SubjectsNow,
         lens: &Lens,
         o: &OutcomeRow,
-        mi: u16,
-        menu: &Menu,
+        (mi, menu): (u16, &Menu),
         w: &Window,
+        dates: &mut DayCache,
         entries: &mut Vec<Entry>,
     ) {
         let is_a = menu.state.category == Category::A;
@@ -1742,7 +1761,7 @@ impl Tally {
             verdict,
             units,
         };
-        let first = match self.first_use(programme_first, lens, mi, kind, id) {
+        let first = match self.first_use(programme_first, lens, mi, (kind, id), dates) {
             Ok(f) => f,
             // XC-8: attended but never counted in the menu. A subject
             // who never attended the menu is not considered (C-ATTR).
@@ -1841,9 +1860,10 @@ struct SubjectsNow {
     establishments: Vec<i32>,
     person_menus: Vec<u64>,
     establishment_menus: Vec<u64>,
-    /// For each outcome (by its index in `Tally::outcomes`), the menus its
-    /// person or employer attended: `person_menus | establishment_menus`,
-    /// worked out once for all the menus ([`SubjectsNow::outcome_menus`]).
+    /// For each outcome (by its index in `Tally::outcomes`), the menus it
+    /// concerns: those it names, else those its person or employer
+    /// attended (`person_menus | establishment_menus`), worked out once for
+    /// all the menus ([`SubjectsNow::outcome_menus`]).
     outcome_menus: Vec<u64>,
 }
 
@@ -1858,20 +1878,34 @@ impl SubjectsNow {
         }
     }
 
-    /// Fills `outcome_menus` for `outcomes`, in `parts` on every core.
-    fn outcome_menus(&mut self, outcomes: &[OutcomeRow], per_part_min: usize) {
+    /// Fills `outcome_menus` for `outcomes`, in `parts` on every core: the
+    /// menus an outcome's subjects attended, or, for an outcome that names
+    /// its menus (C-ATTR), those (of the first 64; `named` lists them).
+    fn outcome_menus(
+        &mut self,
+        outcomes: &[OutcomeRow],
+        named: &[Vec<Option<u16>>],
+        per_part_min: usize,
+    ) {
         let parts = outcome_parts(outcomes, per_part_min);
         let this = &*self;
         let masks = crate::par::parallel_map(&parts, 2, |&(_, part)| {
             part.iter()
-                .map(|o| {
-                    this.person_menus
-                        .get(o.person as usize)
-                        .copied()
-                        .unwrap_or(0)
-                        | o.employer
-                            .and_then(|e| this.establishment_menus.get(e as usize).copied())
+                .map(|o| match named.get(o.named as usize) {
+                    Some(list) => list
+                        .iter()
+                        .flatten()
+                        .filter(|&&m| m < 64)
+                        .fold(0u64, |mask, &m| mask | 1 << m),
+                    None => {
+                        this.person_menus
+                            .get(o.person as usize)
+                            .copied()
                             .unwrap_or(0)
+                            | o.employer
+                                .and_then(|e| this.establishment_menus.get(e as usize).copied())
+                                .unwrap_or(0)
+                    }
                 })
                 .collect::<Vec<u64>>()
         });

@@ -15,8 +15,8 @@ use super::{
     SubjectState, Tally, NO_MORE,
 };
 use crate::domain::{
-    AttendanceTerms, ConversionTerms, Count, Date, FiscalYear, HireTerms, MenuDefined, Place,
-    ProjectDefined, Role, School, StartupTerms, Student, TargetsRevised, WeeklyHours,
+    AttendanceTerms, ConversionTerms, Count, Date, DayCache, FiscalYear, HireTerms, MenuDefined,
+    Place, ProjectDefined, Role, School, StartupTerms, Student, TargetsRevised, WeeklyHours,
 };
 use crate::projection::resolve::MenuState;
 use crate::rules::{RuleId, Verdict};
@@ -192,9 +192,8 @@ impl W {
 struct R<'a> {
     b: &'a [u8],
     at: usize,
-    /// Dates read, by the stored value's low four bits (most are of a
-    /// few weeks, and turning days into a date is costly).
-    dates: [Option<(i32, Date)>; 16],
+    /// Dates read (a state's are of a few years, each many times).
+    dates: DayCache,
 }
 
 type Res<T> = Result<T, StateError>;
@@ -254,20 +253,14 @@ impl<'a> R<'a> {
         R {
             b,
             at,
-            dates: [None; 16],
+            dates: DayCache::new(),
         }
     }
     fn date(&mut self) -> Res<Date> {
         let d = self.i32()?;
-        let slot = &mut self.dates[(d & 15) as usize];
-        if let Some((days, date)) = *slot {
-            if days == d {
-                return Ok(date);
-            }
-        }
-        let date = Date::from_days_from_ce(d).map_or_else(|| self.err("not a date"), Ok)?;
-        self.dates[(d & 15) as usize] = Some((d, date));
-        Ok(date)
+        self.dates
+            .date(d)
+            .map_or_else(|| self.err("not a date"), Ok)
     }
     fn opt_date(&mut self) -> Res<Option<Date>> {
         match self.u8()? {
@@ -278,7 +271,7 @@ impl<'a> R<'a> {
     }
     fn day(&mut self) -> Res<i32> {
         let d = self.i32()?;
-        if d == super::NONE_DAY || Date::from_days_from_ce(d).is_some() {
+        if d == super::NONE_DAY || self.dates.date(d).is_some() {
             Ok(d)
         } else {
             self.err("not a day")
