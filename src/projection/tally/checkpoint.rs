@@ -23,7 +23,7 @@ use crate::rules::{RuleId, Verdict};
 use sha2::{Digest, Sha256};
 
 /// The layout of [`Tally::encode`]. Part of [`fingerprint`].
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Eight bytes that name this build's counting: the layout version and a
 /// SHA-256 of the source of the rules and of the fold. A checkpoint is
