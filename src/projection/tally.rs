@@ -1582,11 +1582,23 @@ impl Tally {
         w: &Window,
         persons: usize,
     ) -> MenuOutcomes {
-        let mut entries = self.judge_outcomes(mi, subjects, lens, w);
+        let Judged {
+            mut entries,
+            excluded,
+        } = self.judge_outcomes(mi, subjects, lens, w);
+        let mut out = MenuOutcomes::default();
+        // An outcome excluded is excluded wherever it falls in the order.
+        for (&rule, &n) in RuleId::ALL.iter().zip(&excluded) {
+            if n > 0 {
+                out.excluded.insert(rule, n);
+                if matches!(rule, RuleId::XC7 | RuleId::CRES) {
+                    out.interpretations.insert(rule);
+                }
+            }
+        }
         // Only a start-up's two entries (founder, employees) share a date
         // and seq, and neither's count depends on the other's place.
         entries.sort_unstable_by_key(|e| (e.date, e.seq));
-        let mut out = MenuOutcomes::default();
         // The persons counted in the menu so far, a bit each.
         let mut people = PersonBits::new(persons);
         for e in entries {
@@ -1609,12 +1621,8 @@ impl Tally {
                         out.counted.push(e.seq);
                     }
                 }
-                Verdict::Excluded(rule) => {
-                    *out.excluded.entry(rule).or_insert(0) += 1;
-                    if matches!(rule, RuleId::XC7 | RuleId::CRES) {
-                        out.interpretations.insert(rule);
-                    }
-                }
+                // (`Judged::add` keeps none.)
+                Verdict::Excluded(_) => {}
             }
         }
         out
@@ -1622,15 +1630,12 @@ impl Tally {
 
     /// What each outcome gives menu `mi` ([`Tally::menu_outcomes`]),
     /// unordered.
-    fn judge_outcomes(
-        &self,
-        mi: u16,
-        subjects: &SubjectsNow,
-        lens: &Lens,
-        w: &Window,
-    ) -> Vec<Entry> {
+    fn judge_outcomes(&self, mi: u16, subjects: &SubjectsNow, lens: &Lens, w: &Window) -> Judged {
         let n = self.menus.len();
-        let mut entries = Vec::new();
+        let mut entries = Judged {
+            entries: Vec::new(),
+            excluded: vec![0; RuleId::ALL.len()],
+        };
         let Some(menu) = self.menus.get(usize::from(mi)) else {
             return entries;
         };
@@ -1704,7 +1709,7 @@ impl Tally {
         (mi, menu): (u16, &Menu),
         w: &Window,
         dates: &mut DayCache,
-        entries: &mut Vec<Entry>,
+        entries: &mut Judged,
     ) {
         let is_a = menu.state.category == Category::A;
         let (kind, id, date, offer, regular) = match o.terms {
@@ -1772,7 +1777,7 @@ impl Tally {
                         OutcomeTerms::Startup(_) => KIND_FOUNDER,
                         OutcomeTerms::Hire(_) => KIND_HIRE,
                     };
-                    entries.push(entry(k, Verdict::Excluded(RuleId::XC8), 0));
+                    entries.add(entry(k, Verdict::Excluded(RuleId::XC8), 0));
                 }
                 return;
             }
@@ -1784,7 +1789,7 @@ impl Tally {
                 } else {
                     outcome::hire_bc(menu.state.category, &h, &first)
                 };
-                entries.push(entry(KIND_HIRE, v, 1));
+                entries.add(entry(KIND_HIRE, v, 1));
             }
             OutcomeTerms::Conversion(c) => {
                 let v = if is_a {
@@ -1792,13 +1797,13 @@ impl Tally {
                 } else {
                     outcome::conversion_bc(&c, &first)
                 };
-                entries.push(entry(KIND_CONVERSION, v, 1));
+                entries.add(entry(KIND_CONVERSION, v, 1));
             }
             OutcomeTerms::Startup(s) => {
                 let v = outcome::startup_a(&s, &first);
-                entries.push(entry(KIND_FOUNDER, v.founder, 1));
+                entries.add(entry(KIND_FOUNDER, v.founder, 1));
                 if v.employee_count > 0 {
-                    entries.push(entry(
+                    entries.add(entry(
                         KIND_EMPLOYEES,
                         v.employees,
                         u64::from(v.employee_count),
@@ -2026,6 +2031,27 @@ struct MenuOutcomes {
     employees: Vec<(u64, u64)>,
 }
 
+/// What outcomes give a menu, before they are put in order: the entries
+/// counted, and how many were excluded under each rule (by `RuleId as
+/// usize`, the order of `RuleId::ALL`), whose order matters to nothing.
+struct Judged {
+    entries: Vec<Entry>,
+    excluded: Vec<u64>,
+}
+
+impl Judged {
+    fn add(&mut self, e: Entry) {
+        match e.verdict {
+            Verdict::Counted(_) => self.entries.push(e),
+            Verdict::Excluded(rule) => {
+                if let Some(n) = self.excluded.get_mut(rule as usize) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+}
+
 struct Entry {
     seq: u64,
     date: Option<Date>,
@@ -2142,6 +2168,15 @@ mod tests {
             back.finish(q).expect("figures").figures,
             t.finish(q).expect("figures").figures
         );
+    }
+
+    /// `Judged` counts exclusions by `rule as usize`, read back in the
+    /// order of `RuleId::ALL`.
+    #[test]
+    fn rule_ids_are_numbered_in_the_order_of_all() {
+        for (i, &rule) in RuleId::ALL.iter().enumerate() {
+            assert_eq!(rule as usize, i, "{rule:?}");
+        }
     }
 
     #[test]

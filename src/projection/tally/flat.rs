@@ -395,6 +395,9 @@ pub(super) struct AggTable {
     keys: Vec<u64>,
     /// Each pair's aggregate, by index.
     aggs: Vec<Agg>,
+    /// The room a lane takes when it is made ([`AggTable::reserve`]): it
+    /// then grows in place, never copied.
+    lane_room: usize,
 }
 
 impl AggTable {
@@ -424,6 +427,11 @@ impl AggTable {
     /// Room for `n` pairs without growing (the pairs' array; the lanes
     /// grow with the subjects' numbers).
     pub fn reserve(&mut self, n: usize) {
+        // No lane holds more subjects than there are pairs. The room is
+        // address space only: a lane's pages are written as its subjects'
+        // numbers reach them (they are dense).
+        // (Lanes' lengths are powers of two.)
+        self.lane_room = n.checked_next_power_of_two().unwrap_or(n);
         let more = n.saturating_sub(self.len());
         let _ = self.aggs.try_reserve_exact(more);
         let _ = self.keys.try_reserve_exact(more);
@@ -468,13 +476,19 @@ impl AggTable {
         }
         let entries = &mut self.lanes[lane];
         if entries.len() <= id {
-            // Doubled, into zeroed memory (pages the system zeroes as
-            // they are first written), with the old entries copied over.
+            // Doubled: in place within the lane's room, else into a new
+            // array with the old entries copied over.
             let len = (id + 1).next_power_of_two().max(1024);
-            let mut grown = vec![0u32; len];
-            advise_huge(&grown);
-            grown[..entries.len()].copy_from_slice(entries);
-            *entries = grown;
+            if entries.capacity() < len {
+                let mut grown = Vec::new();
+                if grown.try_reserve_exact(len.max(self.lane_room)).is_err() {
+                    grown.reserve_exact(len);
+                }
+                advise_huge(&grown);
+                grown.extend_from_slice(entries);
+                *entries = grown;
+            }
+            entries.resize(len, 0);
         }
         let i = self.aggs.len();
         self.aggs.push(agg);
@@ -529,7 +543,12 @@ impl AggTable {
             }
             *entry = (i + 1) as u32;
         }
-        Some(AggTable { lanes, keys, aggs })
+        Some(AggTable {
+            lanes,
+            keys,
+            aggs,
+            lane_room: 0,
+        })
     }
 
     /// Adds a pair; `false` (and nothing changed) when it is there.
@@ -630,6 +649,28 @@ mod tests {
         assert_eq!(parts, keys);
         assert!(is_pair_key((9 << 40) | (1 << 32) | 5));
         assert!(!is_pair_key(1 << 35));
+    }
+
+    #[test]
+    fn a_reserved_table_grows_its_lanes_in_place_and_finds_every_pair() {
+        let mut t = AggTable::default();
+        t.reserve(40_000);
+        assert!(t.insert(0, Agg::EMPTY));
+        let lane = t.lanes[0].as_ptr();
+        for id in 1..40_000u64 {
+            assert!(t.insert(id, Agg::EMPTY));
+        }
+        assert_eq!(t.lanes[0].as_ptr(), lane, "the lane was moved");
+        assert!(t.lanes[0].len() >= 40_000);
+        // Past its room, a lane still grows (moved).
+        for id in 40_000..200_000u64 {
+            assert!(t.insert(id, Agg::EMPTY));
+        }
+        assert_ne!(t.lanes[0].as_ptr(), lane);
+        for id in 0..200_000u64 {
+            assert_eq!(t.index(id), Some(id as usize));
+        }
+        assert!(t.get(200_000).is_none());
     }
 
     #[test]
