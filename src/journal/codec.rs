@@ -529,8 +529,12 @@ impl<'a> Reader<'a> {
 
     fn str(&mut self) -> Result<&'a str, DecodeError> {
         let n = self.len()?;
-        std::str::from_utf8(self.take(n)?)
-            .map_err(|_| DecodeError::Postcard("string is not UTF-8".into()))
+        let from = self.b;
+        let s = self.take(n)?;
+        if let Some(ascii) = short_ascii(from, n) {
+            return Ok(ascii);
+        }
+        std::str::from_utf8(s).map_err(|_| DecodeError::Postcard("string is not UTF-8".into()))
     }
 
     fn names(&mut self) -> Result<Option<Vec<&'a str>>, DecodeError> {
@@ -550,6 +554,28 @@ impl<'a> Reader<'a> {
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
+}
+
+/// The first `n` bytes of `b` as text when `n` is at most 16, they are
+/// ASCII, and `b` has 16 bytes to read them as one word (ids are short
+/// and ASCII; std's check goes byte by byte at these lengths). `None`
+/// otherwise: the caller checks the bytes the long way.
+#[inline]
+fn short_ascii(b: &[u8], n: usize) -> Option<&str> {
+    const HIGH: u128 = u128::from_le_bytes([0x80; 16]);
+    let word = u128::from_le_bytes(b.get(..16)?.try_into().ok()?);
+    let mask = match n {
+        0..=15 => (1u128 << (8 * n)) - 1,
+        16 => u128::MAX,
+        _ => return None,
+    };
+    if word & mask & HIGH != 0 {
+        return None;
+    }
+    let s = b.get(..n)?;
+    // SAFETY: every byte of `s` is below 0x80 (checked just above), and
+    // ASCII is valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(s) })
 }
 
 /// Decodes a chunk straight into views, calling `f` with each event in
@@ -1323,6 +1349,37 @@ mod tests {
     /// each width: every run of up to five bytes drawn from values at the
     /// edges (one byte, continuation, the last byte's spare bits), and
     /// longer runs for u64.
+    #[test]
+    fn short_ascii_text_is_what_from_utf8_reads() {
+        let texts: [&[u8]; 7] = [
+            b"P-000123",
+            b"",
+            b"0123456789abcdef",
+            "参加者".as_bytes(),
+            b"abc\xff",
+            b"A\x80",
+            b"establishment-000001",
+        ];
+        for t in texts {
+            for n in 0..=t.len() {
+                // With bytes after (read in one word) and without.
+                let mut after = t.to_vec();
+                after.extend_from_slice(&[0xC3; 20]);
+                for b in [&after[..], t] {
+                    let fast = short_ascii(b, n);
+                    let slow = std::str::from_utf8(&t[..n]).ok();
+                    // The fast path answers only for ASCII, and then right.
+                    if let Some(s) = fast {
+                        assert_eq!(Some(s), slow, "{t:?} {n}");
+                        assert!(s.is_ascii());
+                    } else {
+                        assert!(b.len() < 16 || n > 16 || !t[..n].is_ascii(), "{t:?} {n}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_fast_varints_read_what_postcard_reads() {
         const EDGES: [u8; 10] = [0x00, 0x01, 0x03, 0x04, 0x0f, 0x10, 0x7f, 0x80, 0x81, 0xff];
