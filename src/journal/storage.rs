@@ -904,11 +904,21 @@ impl Storage for SledStorage {
         Ok(replace_file(&self.side, name, &tmp, value, durable)?)
     }
     fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        match std::fs::read(self.side_path(name)?) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        use std::io::Read;
+        let mut file = match std::fs::File::open(self.side_path(name)?) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        // A checkpoint's state is hundreds of megabytes: its fresh pages
+        // are made ready on another core while it is read.
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+        let mut v = Vec::new();
+        v.try_reserve_exact(len.saturating_add(1))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+        let ready = [crate::par::room_of(&v, len)];
+        crate::par::with_pages_ready(&ready, || file.read_to_end(&mut v))?;
+        Ok(Some(v))
     }
     fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
         match std::fs::remove_file(self.side_path(name)?) {

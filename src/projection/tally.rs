@@ -2160,6 +2160,27 @@ mod tests {
         let mut past = Tally::decode(&bytes).expect("reads back");
         past.outcomes[0].seq = past.last_seq + 1;
         assert!(Tally::decode(&past.encode()).is_err());
+        // A subject number past the subjects' count is refused where it is
+        // read: in a pair (before a lane is sized by it; a lane of the
+        // highest number, 2^32 entries, would be 16 GiB) or an outcome.
+        let refused = |t: &Tally| Tally::decode(&t.encode()).err().map(|e| e.what);
+        let mut far = Tally::decode(&bytes).expect("reads back");
+        let persons = far.persons.len() as u64;
+        far.pairs.aggs.entry(agg_key(0, persons), || Agg::EMPTY);
+        assert_eq!(refused(&far), Some("a pair out of range"));
+        let mut far = Tally::decode(&bytes).expect("reads back");
+        let establishments = far.establishments.len() as u32;
+        far.pairs.aggs.entry(
+            agg_key(1, subject_key(SubjectKind::Establishment, establishments)),
+            || Agg::EMPTY,
+        );
+        assert_eq!(refused(&far), Some("a pair out of range"));
+        let mut far = Tally::decode(&bytes).expect("reads back");
+        far.outcomes[3].person = persons as u32;
+        assert_eq!(refused(&far), Some("a person out of range"));
+        let mut far = Tally::decode(&bytes).expect("reads back");
+        far.outcomes[3].employer = Some(far.establishments.len() as u32);
+        assert_eq!(refused(&far), Some("an employer out of range"));
         let q = Query {
             as_of: Date::parse_iso("2026-01-31").expect("a date"),
             scope: Scope::Cumulative,

@@ -21,6 +21,7 @@ use crate::domain::{
 use crate::projection::resolve::MenuState;
 use crate::rules::{RuleId, Verdict};
 use sha2::{Digest, Sha256};
+use std::mem::MaybeUninit;
 
 /// The layout of [`Tally::encode`]. Part of [`fingerprint`].
 pub const FORMAT: u32 = 2;
@@ -65,6 +66,9 @@ pub struct StateError {
 }
 
 const MAGIC: &[u8; 8] = b"JSKTALLY";
+
+/// The parts the pairs are saved in, each read back on its own thread.
+const PAIR_PARTS: usize = 2;
 
 struct W(Vec<u8>);
 
@@ -369,8 +373,12 @@ impl<'a> R<'a> {
             first_counted,
         })
     }
-    fn interner(&mut self) -> Res<Interner> {
+    /// Interned ids, `expected` of them.
+    fn interner(&mut self, expected: usize) -> Res<Interner> {
         let n = self.len(17)?;
+        if n != expected {
+            return self.err("a count of subjects that differs");
+        }
         let mut i = Interner::default();
         i.reserve(n);
         // Every number below n, once.
@@ -431,51 +439,56 @@ impl Tally {
         for m in unknown {
             w.bytes(m.as_bytes());
         }
-        // Three sections, each after its length, so that they are read
-        // back on separate threads: the subjects, the pairs, and the rest.
+        // Sections, each after its length, so that they are read back on
+        // separate threads: the subjects, the pairs in `PAIR_PARTS` parts,
+        // and the rest.
+        // How many subjects of each kind, so that every section can check
+        // the subject numbers it reads as it reads them.
+        w.len(self.persons.len());
+        w.len(self.establishments.len());
         let section = w.section();
         w.interner(&self.persons);
         w.interner(&self.establishments);
         w.end_section(section);
-        let section = w.section();
         // The pairs' other buckets are written span after span, in the
         // order of the pairs, leaving out the room a fold left behind: the
         // bytes are a function of the figures' state, not of where in the
-        // arena each span happened to be.
-        let spans = || {
-            self.pairs.aggs.iter().map(|(key, agg)| {
-                let span = match agg.more {
-                    NO_MORE => &[][..],
-                    start => {
-                        let start = start as usize;
-                        let end = start + usize::from(agg.more_len);
-                        self.pairs.more.get(start..end).unwrap_or(&[])
-                    }
-                };
-                (key, agg, span)
-            })
+        // arena each span happened to be. A span's start counts from the
+        // first part's first bucket.
+        let span_of = |agg: &Agg| match agg.more {
+            NO_MORE => &[][..],
+            start => {
+                let start = start as usize;
+                let end = start + usize::from(agg.more_len);
+                self.pairs.more.get(start..end).unwrap_or(&[])
+            }
         };
-        w.len(self.pairs.aggs.len());
         let mut at = 0usize;
-        for (key, agg, span) in spans() {
-            w.u64(key);
-            w.bucket(&agg.main);
-            if span.is_empty() {
-                w.u32(NO_MORE);
-                w.u16(0);
-            } else {
-                w.u32(at as u32);
-                w.u16(span.len() as u16);
-                at += span.len();
+        for part in 0..PAIR_PARTS {
+            let pairs = || self.pairs.aggs.iter_part(part, PAIR_PARTS);
+            let section = w.section();
+            w.len(pairs().count());
+            w.len(pairs().map(|(_, agg)| span_of(agg).len()).sum());
+            for (key, agg) in pairs() {
+                let span = span_of(agg);
+                w.u64(key);
+                w.bucket(&agg.main);
+                if span.is_empty() {
+                    w.u32(NO_MORE);
+                    w.u16(0);
+                } else {
+                    w.u32(at as u32);
+                    w.u16(span.len() as u16);
+                    at += span.len();
+                }
             }
-        }
-        w.len(at);
-        for (_, _, span) in spans() {
-            for b in span {
-                w.bucket(b);
+            for (_, agg) in pairs() {
+                for b in span_of(agg) {
+                    w.bucket(b);
+                }
             }
+            w.end_section(section);
         }
-        w.end_section(section);
         let section = w.section();
         let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
         w.len(days.len());
@@ -584,53 +597,84 @@ impl Tally {
         // The three sections ([`Tally::encode`]), read on three threads;
         // what one section's values refer to in another (a pair's or an
         // outcome's subject) is checked once all are read.
+        let subjects_len = [r.len(17)?, r.len(17)?];
         let mut subjects = r.section()?;
-        let mut pairs = r.section()?;
+        let mut parts = Vec::with_capacity(PAIR_PARTS);
+        for _ in 0..PAIR_PARTS {
+            let mut part = r.section()?;
+            let counts = (part.len(16)?, part.len(4)?);
+            parts.push((part, counts));
+        }
         let mut rest = r.section()?;
         if r.at != bytes.len() {
             return r.err("bytes after the end");
         }
+        // Room for every part's pairs and buckets, each part read into its
+        // own share of it.
+        let n: usize = parts.iter().map(|(_, (n, _))| n).sum();
+        let m: usize = parts.iter().map(|(_, (_, m))| m).sum();
+        let mut keys: Vec<u64> = Vec::with_capacity(n);
+        let mut aggs: Vec<Agg> = Vec::with_capacity(n);
+        let mut more: Vec<Bucket> = Vec::with_capacity(m);
+        super::flat::advise_huge(&keys);
+        super::flat::advise_huge(&aggs);
+        super::flat::advise_huge(&more);
         let menus = t.menus.len();
-        let (interners, pairs, outcomes) = std::thread::scope(|s| {
+        let (interners, read, outcomes) = std::thread::scope(|s| {
             let interners = s.spawn(move || {
-                let persons = subjects.interner()?;
-                let establishments = subjects.interner()?;
+                let persons = subjects.interner(subjects_len[0])?;
+                let establishments = subjects.interner(subjects_len[1])?;
                 subjects.end()?;
                 Ok((persons, establishments))
             });
-            let pairs = s.spawn(move || {
-                let p = pairs.pairs(menus)?;
-                pairs.end()?;
-                Ok(p)
-            });
-            let outcomes = rest.rest(&mut t).and_then(|o| rest.end().map(|()| o));
-            (joined(interners), joined(pairs), outcomes)
+            let (mut keys_left, mut aggs_left, mut more_left) = (
+                &mut keys.spare_capacity_mut()[..n],
+                &mut aggs.spare_capacity_mut()[..n],
+                &mut more.spare_capacity_mut()[..m],
+            );
+            let mut readers = Vec::with_capacity(PAIR_PARTS);
+            for (mut part, (pn, pm)) in parts {
+                let (k, rest_k) = std::mem::take(&mut keys_left).split_at_mut(pn);
+                let (a, rest_a) = std::mem::take(&mut aggs_left).split_at_mut(pn);
+                let (b, rest_b) = std::mem::take(&mut more_left).split_at_mut(pm);
+                (keys_left, aggs_left, more_left) = (rest_k, rest_a, rest_b);
+                readers.push(s.spawn(move || {
+                    let max_more = part.pairs(menus, subjects_len, k, a, b)?;
+                    part.end()?;
+                    Ok(max_more)
+                }));
+            }
+            let outcomes = rest
+                .rest(&mut t, subjects_len)
+                .and_then(|o| rest.end().map(|()| o));
+            let read: Vec<Res<Option<u64>>> = readers.into_iter().map(joined).collect();
+            (joined(interners), read, outcomes)
         });
-        let ((persons, establishments), pairs, outcomes) = (interners?, pairs?, outcomes?);
-        let fits = |max: Option<u32>, of: &Interner| max.is_none_or(|m| (m as usize) < of.len());
-        if !fits(pairs.max_person, &persons) || !fits(pairs.max_establishment, &establishments) {
-            return Err(StateError {
-                at: pairs.at,
-                what: "a pair out of range",
-            });
+        let (persons, establishments) = interners?;
+        let mut max_more = None;
+        for part in read {
+            max_more = max_more.max(part?);
         }
-        if !fits(outcomes.max_person, &persons) {
-            return Err(StateError {
-                at: outcomes.at,
-                what: "a person out of range",
-            });
+        // SAFETY: every part read returned Ok, and a part that returns Ok
+        // has written each of its slots of `keys` and `aggs` (its `n`) and
+        // of `more` (its `m`); the parts' shares are disjoint and together
+        // cover the first `n` (and `m`) slots. The types have no drop.
+        unsafe {
+            keys.set_len(n);
+            aggs.set_len(n);
+            more.set_len(m);
         }
-        if !fits(outcomes.max_employer, &establishments) {
-            return Err(StateError {
-                at: outcomes.at,
-                what: "an employer out of range",
-            });
+        if max_more.is_some_and(|end| end > m as u64) {
+            return r.err("a bucket span out of range");
         }
+        let Some(table) = super::flat::AggTable::from_pairs(keys, aggs) else {
+            return r.err("a pair twice");
+        };
         t.persons = persons;
         t.establishments = establishments;
-        t.pairs.aggs = pairs.aggs;
-        t.pairs.more = pairs.more;
-        t.outcomes = outcomes.rows;
+        t.pairs.aggs = table;
+        t.pairs.more = more;
+        t.outcomes = outcomes?;
         Ok(t)
     }
 }
@@ -640,26 +684,6 @@ impl Tally {
 /// here, as it would have on this thread.
 fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Res<T>>) -> Res<T> {
     h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-}
-
-/// The pairs of a saved state, with the highest subject number of each
-/// kind they refer to (checked against the subjects read elsewhere).
-struct PairsRead {
-    aggs: super::flat::AggTable,
-    more: Vec<Bucket>,
-    max_person: Option<u32>,
-    max_establishment: Option<u32>,
-    /// Where the section starts (for an error found after it is read).
-    at: usize,
-}
-
-/// The outcomes of a saved state, with the highest subject numbers they
-/// refer to.
-struct OutcomesRead {
-    rows: Vec<OutcomeRow>,
-    max_person: Option<u32>,
-    max_employer: Option<u32>,
-    at: usize,
 }
 
 impl<'a> R<'a> {
@@ -686,71 +710,64 @@ impl<'a> R<'a> {
         }
     }
 
-    /// The (menu, subject) pairs and their other buckets.
-    fn pairs(&mut self, menus: usize) -> Res<PairsRead> {
-        let at = self.at;
-        let n = self.len(16)?;
-        let mut keys = Vec::with_capacity(n);
-        let mut aggs = Vec::with_capacity(n);
-        super::flat::advise_huge(&keys);
-        super::flat::advise_huge(&aggs);
-        let (mut max_person, mut max_establishment) = (None, None);
+    /// A part of the (menu, subject) pairs (its counts already read) into
+    /// `keys` and `aggs`, and its pairs' other buckets into `more`, every
+    /// slot written unless it fails; the end of its furthest bucket span.
+    /// `subjects` is how many persons and establishments there are.
+    fn pairs(
+        &mut self,
+        menus: usize,
+        subjects: [usize; 2],
+        keys: &mut [MaybeUninit<u64>],
+        aggs: &mut [MaybeUninit<Agg>],
+        more: &mut [MaybeUninit<Bucket>],
+    ) -> Res<Option<u64>> {
         let mut max_more = None;
-        for _ in 0..n {
-            let key = self.u64()?;
-            if !super::flat::is_pair_key(key) || (key >> 40) as usize >= menus {
-                return self.err("a pair out of range");
-            }
-            let id = key as u32;
-            if key & (1 << 32) != 0 {
-                max_establishment = max_establishment.max(Some(id));
-            } else {
-                max_person = max_person.max(Some(id));
-            }
-            let main = self.bucket()?;
-            let more = self.u32()?;
-            let more_len = self.u16()?;
-            match more {
-                NO_MORE if more_len != 0 => return self.err("a bucket span without a start"),
-                NO_MORE => {}
-                _ => {
-                    let end = u64::from(more) + u64::from(more_len);
-                    max_more = max_more.max(Some(end));
+        // The shares' fresh pages made ready on another core meanwhile.
+        let ready = [
+            (keys.as_ptr() as usize, std::mem::size_of_val(keys)),
+            (aggs.as_ptr() as usize, std::mem::size_of_val(aggs)),
+            (more.as_ptr() as usize, std::mem::size_of_val(more)),
+        ];
+        crate::par::with_pages_ready(&ready, || -> Res<()> {
+            for (k, a) in keys.iter_mut().zip(aggs.iter_mut()) {
+                let key = self.u64()?;
+                let kind = usize::from(key & (1 << 32) != 0);
+                if !super::flat::is_pair_key(key)
+                    || (key >> 40) as usize >= menus
+                    || key as u32 as usize >= subjects[kind]
+                {
+                    return self.err("a pair out of range");
                 }
+                let main = self.bucket()?;
+                let start = self.u32()?;
+                let more_len = self.u16()?;
+                match start {
+                    NO_MORE if more_len != 0 => return self.err("a bucket span without a start"),
+                    NO_MORE => {}
+                    _ => {
+                        let end = u64::from(start) + u64::from(more_len);
+                        max_more = max_more.max(Some(end));
+                    }
+                }
+                k.write(key);
+                a.write(Agg {
+                    main,
+                    more: start,
+                    more_len,
+                    more_cap: more_len,
+                });
             }
-            keys.push(key);
-            aggs.push(Agg {
-                main,
-                more,
-                more_len,
-                more_cap: more_len,
-            });
-        }
-        let Some(table) = super::flat::AggTable::from_pairs(keys, aggs) else {
-            return Err(StateError {
-                at,
-                what: "a pair twice",
-            });
-        };
-        let n = self.len(4)?;
-        let mut more = Vec::with_capacity(n);
-        for _ in 0..n {
-            more.push(self.bucket()?);
-        }
-        if max_more.is_some_and(|end| end > more.len() as u64) {
-            return self.err("a bucket span out of range");
-        }
-        Ok(PairsRead {
-            aggs: table,
-            more,
-            max_person,
-            max_establishment,
-            at,
-        })
+            for b in more.iter_mut() {
+                b.write(self.bucket()?);
+            }
+            Ok(())
+        })?;
+        Ok(max_more)
     }
 
     /// The days, the named menu lists (into `t`), and the outcomes.
-    fn rest(&mut self, t: &mut Tally) -> Res<OutcomesRead> {
+    fn rest(&mut self, t: &mut Tally, subjects: [usize; 2]) -> Res<Vec<OutcomeRow>> {
         let r = self;
         let n = r.len(22)?;
         let contract_start = t.project.as_ref().map(|p| p.contract_start);
@@ -779,67 +796,69 @@ impl<'a> R<'a> {
         }
         let n = r.len(18)?;
         let mut rows = Vec::with_capacity(n);
-        let at = r.at;
-        let (mut max_person, mut max_employer) = (None, None);
-        for _ in 0..n {
-            let seq = r.u64()?;
-            // The fold folds nothing past its last seq (and `finish` keeps
-            // a bit per seq up to it).
-            if seq == 0 || seq > t.last_seq {
-                return r.err("an outcome's seq out of range");
+        // The rows' fresh pages made ready on another core meanwhile.
+        let ready = [crate::par::room_of(&rows, n)];
+        crate::par::with_pages_ready(&ready, || -> Res<()> {
+            for _ in 0..n {
+                let seq = r.u64()?;
+                // The fold folds nothing past its last seq (and `finish` keeps
+                // a bit per seq up to it).
+                if seq == 0 || seq > t.last_seq {
+                    return r.err("an outcome's seq out of range");
+                }
+                let person = r.u32()?;
+                if person as usize >= subjects[0] {
+                    return r.err("a person out of range");
+                }
+                let employer = if r.flag()? {
+                    let e = r.u32()?;
+                    if e as usize >= subjects[1] {
+                        return r.err("an employer out of range");
+                    }
+                    Some(e)
+                } else {
+                    None
+                };
+                let named = r.u32()?;
+                if named != u32::MAX && named as usize >= t.named.len() {
+                    return r.err("a menu list out of range");
+                }
+                let terms = match r.u8()? {
+                    0 => OutcomeTerms::Hire(HireTerms {
+                        start_date: r.opt_date()?,
+                        workplace: r.code(Place::ALL)?,
+                        weekly_hours: r.hours()?,
+                        offer_date: r.opt_date()?,
+                        interviewed_on: r.opt_date()?,
+                        regular_recruitment: r.opt_bool()?,
+                        employed_before_use: r.opt_bool()?,
+                        new_site_in_region: r.opt_bool()?,
+                    }),
+                    1 => OutcomeTerms::Conversion(ConversionTerms {
+                        date: r.date()?,
+                        weekly_hours: r.hours()?,
+                        vacancy_fill: r.opt_bool()?,
+                    }),
+                    2 => OutcomeTerms::Startup(StartupTerms {
+                        date: r.date()?,
+                        location: r.code(Place::ALL)?,
+                        employees: {
+                            let c = r.u32()?;
+                            Count::new(c).map_or_else(|| r.err("count out of range"), Ok)?
+                        },
+                    }),
+                    _ => return r.err("unknown outcome"),
+                };
+                rows.push(OutcomeRow {
+                    seq,
+                    person,
+                    employer,
+                    named,
+                    terms,
+                });
             }
-            let person = r.u32()?;
-            max_person = max_person.max(Some(person));
-            let employer = if r.flag()? {
-                let e = r.u32()?;
-                max_employer = max_employer.max(Some(e));
-                Some(e)
-            } else {
-                None
-            };
-            let named = r.u32()?;
-            if named != u32::MAX && named as usize >= t.named.len() {
-                return r.err("a menu list out of range");
-            }
-            let terms = match r.u8()? {
-                0 => OutcomeTerms::Hire(HireTerms {
-                    start_date: r.opt_date()?,
-                    workplace: r.code(Place::ALL)?,
-                    weekly_hours: r.hours()?,
-                    offer_date: r.opt_date()?,
-                    interviewed_on: r.opt_date()?,
-                    regular_recruitment: r.opt_bool()?,
-                    employed_before_use: r.opt_bool()?,
-                    new_site_in_region: r.opt_bool()?,
-                }),
-                1 => OutcomeTerms::Conversion(ConversionTerms {
-                    date: r.date()?,
-                    weekly_hours: r.hours()?,
-                    vacancy_fill: r.opt_bool()?,
-                }),
-                2 => OutcomeTerms::Startup(StartupTerms {
-                    date: r.date()?,
-                    location: r.code(Place::ALL)?,
-                    employees: {
-                        let c = r.u32()?;
-                        Count::new(c).map_or_else(|| r.err("count out of range"), Ok)?
-                    },
-                }),
-                _ => return r.err("unknown outcome"),
-            };
-            rows.push(OutcomeRow {
-                seq,
-                person,
-                employer,
-                named,
-                terms,
-            });
-        }
-        Ok(OutcomesRead {
-            rows,
-            max_person,
-            max_employer,
-            at,
-        })
+            Ok(())
+        })?;
+        Ok(rows)
     }
 }

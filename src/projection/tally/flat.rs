@@ -79,7 +79,8 @@ pub(crate) fn advise_huge<T>(v: &Vec<T>) {
 pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Vec<T> {
     let mut v = Vec::with_capacity(n);
     advise_huge(&v);
-    v.resize(n, value);
+    let ready = [crate::par::room_of(&v, n)];
+    crate::par::with_pages_ready(&ready, || v.resize(n, value));
     v
 }
 
@@ -377,6 +378,10 @@ fn lane_of(key: u64) -> usize {
     (((key >> 40) << 1) | ((key >> 32) & 1)) as usize
 }
 
+/// The most entries a lane is made with at once (1 GiB of address space;
+/// [`AggTable::reserve`]).
+const LANE_ROOM_MAX: usize = 1 << 28;
+
 /// (menu, subject) pairs and their [`Agg`], without hashing: subjects are
 /// numbered densely by the interners, so each lane (a menu and a kind of
 /// subject) keeps, by subject number, where that subject's pair is in one
@@ -433,8 +438,7 @@ impl AggTable {
         // No lane holds more subjects than there are pairs. The room is
         // address space only: a lane's pages are written as its subjects'
         // numbers reach them (they are dense).
-        // (Lanes' lengths are powers of two.)
-        self.lane_room = n.checked_next_power_of_two().unwrap_or(n);
+        self.lane_room = n;
         let more = n.saturating_sub(self.len());
         let _ = self.aggs.try_reserve_exact(more);
         let _ = self.keys.try_reserve_exact(more);
@@ -479,19 +483,17 @@ impl AggTable {
         }
         let entries = &mut self.lanes[lane];
         if entries.len() <= id {
-            // Doubled: in place within the lane's room, else into a new
-            // array with the old entries copied over.
-            let len = (id + 1).next_power_of_two().max(1024);
-            if entries.capacity() < len {
-                let mut grown = Vec::new();
-                if grown.try_reserve_exact(len.max(self.lane_room)).is_err() {
-                    grown.reserve_exact(len);
-                }
-                advise_huge(&grown);
-                grown.extend_from_slice(entries);
-                *entries = grown;
-            }
-            entries.resize(len, 0);
+            // Doubled (or, the first time, as long as the table's room for
+            // lanes), into zeroed memory whose pages the system gives only
+            // as they are written; the old entries copied over.
+            let len = (id + 1)
+                .next_power_of_two()
+                .max(1024)
+                .max(self.lane_room.min(LANE_ROOM_MAX));
+            let mut grown = vec![0u32; len];
+            advise_huge(&grown);
+            grown[..entries.len()].copy_from_slice(entries);
+            *entries = grown;
         }
         let i = self.aggs.len();
         self.aggs.push(agg);
@@ -511,21 +513,24 @@ impl AggTable {
         if keys.len() != aggs.len() || u32::try_from(keys.len()).is_err() {
             return None;
         }
-        let mut lens: Vec<usize> = Vec::new();
+        // Each lane's length (its highest subject number + 1) and pairs.
+        let mut lens: Vec<(usize, usize)> = Vec::new();
         for &key in &keys {
             if !is_pair_key(key) {
                 return None;
             }
             let lane = lane_of(key);
             if lens.len() <= lane {
-                lens.resize(lane + 1, 0);
+                lens.resize(lane + 1, (0, 0));
             }
-            lens[lane] = lens[lane].max(key as u32 as usize + 1);
+            let (len, pairs) = &mut lens[lane];
+            *len = (*len).max(key as u32 as usize + 1);
+            *pairs += 1;
         }
         // The lengths `push` would have grown them to.
         let mut lanes: Vec<Vec<u32>> = lens
             .iter()
-            .map(|&n| match n {
+            .map(|&(n, _)| match n {
                 0 => Vec::new(),
                 n => {
                     let v = vec![0u32; n.next_power_of_two().max(1024)];
@@ -535,16 +540,30 @@ impl AggTable {
             })
             .collect();
         const AHEAD: usize = 16;
-        for (i, &key) in keys.iter().enumerate() {
-            if let Some(&next) = keys.get(i + AHEAD) {
-                let lane = &lanes[lane_of(next)];
-                prefetch(lane.as_ptr().wrapping_add(next as u32 as usize));
+        // Lanes at least an eighth full are made ready on another core
+        // (a sparse lane's untouched pages are left untaken).
+        let ready: Vec<(usize, usize)> = lanes
+            .iter()
+            .zip(&lens)
+            .filter(|(_, &(n, pairs))| pairs.saturating_mul(8) >= n)
+            .map(|(lane, &(n, _))| crate::par::room_of(lane, n))
+            .collect();
+        let filled = crate::par::with_pages_ready(&ready, || {
+            for (i, &key) in keys.iter().enumerate() {
+                if let Some(&next) = keys.get(i + AHEAD) {
+                    let lane = &lanes[lane_of(next)];
+                    prefetch(lane.as_ptr().wrapping_add(next as u32 as usize));
+                }
+                let entry = &mut lanes[lane_of(key)][key as u32 as usize];
+                if *entry != 0 {
+                    return false;
+                }
+                *entry = (i + 1) as u32;
             }
-            let entry = &mut lanes[lane_of(key)][key as u32 as usize];
-            if *entry != 0 {
-                return None;
-            }
-            *entry = (i + 1) as u32;
+            true
+        });
+        if !filled {
+            return None;
         }
         Some(AggTable {
             lanes,
@@ -576,6 +595,7 @@ impl AggTable {
     }
 
     /// Every pair, in the order they came.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Agg)> + '_ {
         self.keys.iter().copied().zip(self.aggs.iter())
     }
@@ -655,7 +675,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reserved_table_grows_its_lanes_in_place_and_finds_every_pair() {
+    fn a_reserved_table_makes_its_lanes_with_room_and_finds_every_pair() {
         let mut t = AggTable::default();
         t.reserve(40_000);
         assert!(t.insert(0, Agg::EMPTY));
