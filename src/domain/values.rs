@@ -72,28 +72,27 @@ impl Date {
     }
 }
 
-/// Dates by their day numbers, remembered in 1,024 slots by the number's
-/// low bits: turning a day number into a date costs chrono a division and
-/// table lookups, and a fold or a saved state turns the same few hundred
-/// days into dates over and over.
-pub struct DayCache {
-    slots: Box<[Option<(i32, Date)>]>,
+/// Dates by their day numbers, remembered in `N` slots (a power of two)
+/// by the number's low bits: turning a day number into a date costs chrono
+/// a division and table lookups, and a fold or a saved state turns the
+/// same days into dates over and over. A chunk's events are mostly of a
+/// few weeks (16 slots do); a saved state's dates span years (1,024).
+#[derive(Debug, Clone)]
+pub struct DayCache<const N: usize = 1024> {
+    slots: [Option<(i32, Date)>; N],
 }
 
-impl DayCache {
-    const SLOTS: usize = 1024;
-
+impl<const N: usize> DayCache<N> {
     /// An empty cache.
-    pub fn new() -> DayCache {
-        DayCache {
-            slots: vec![None; Self::SLOTS].into_boxed_slice(),
-        }
+    pub fn new() -> DayCache<N> {
+        const { assert!(N.is_power_of_two()) };
+        DayCache { slots: [None; N] }
     }
 
     /// [`Date::from_days_from_ce`], remembered.
     #[inline]
     pub fn date(&mut self, days: i32) -> Option<Date> {
-        let slot = self.slots.get_mut(days as usize % Self::SLOTS)?;
+        let slot = &mut self.slots[days as usize & (N - 1)];
         match *slot {
             Some((d, date)) if d == days => Some(date),
             _ => {
@@ -105,8 +104,8 @@ impl DayCache {
     }
 }
 
-impl Default for DayCache {
-    fn default() -> DayCache {
+impl<const N: usize> Default for DayCache<N> {
+    fn default() -> DayCache<N> {
         DayCache::new()
     }
 }
@@ -425,7 +424,8 @@ mod tests {
 
     #[test]
     fn the_day_cache_gives_what_chrono_gives_whatever_the_order() {
-        let mut cache = DayCache::new();
+        let mut cache: DayCache = DayCache::new();
+        let mut small: DayCache<16> = DayCache::new();
         let base = DATE_MIN.num_days_from_ce();
         // Days 1,024 apart share a slot; out-of-range days are no date.
         let days: Vec<i32> = (0..5_000)
@@ -434,6 +434,7 @@ mod tests {
             .collect();
         for &d in days.iter().chain(&days) {
             assert_eq!(cache.date(d), Date::from_days_from_ce(d), "{d}");
+            assert_eq!(small.date(d), Date::from_days_from_ce(d), "{d}");
         }
     }
 

@@ -377,10 +377,8 @@ pub struct Header {
 /// the intermediate structs.
 struct Reader<'a> {
     b: &'a [u8],
-    /// Dates read, as stored and as dates, by the stored value's low four
-    /// bits: a chunk's events are mostly of a few weeks, and turning days
-    /// into a date is costly.
-    dates: [Option<(i32, Date)>; 16],
+    /// Dates read (a chunk's events are mostly of a few weeks).
+    dates: DayCache<16>,
 }
 
 fn short() -> DecodeError {
@@ -485,15 +483,7 @@ impl<'a> Reader<'a> {
     /// A date, stored as days from the common era's first day.
     fn date(&mut self) -> Result<Date, DecodeError> {
         let days = self.i32()?;
-        let slot = &mut self.dates[(days & 15) as usize];
-        if let Some((d, date)) = *slot {
-            if d == days {
-                return Ok(date);
-            }
-        }
-        let date = dd(days)?;
-        *slot = Some((days, date));
-        Ok(date)
+        self.dates.date(days).ok_or(DecodeError::Invalid("date"))
     }
 
     fn bool(&mut self) -> Result<bool, DecodeError> {
@@ -593,7 +583,7 @@ pub fn for_each_view<'a, E>(
     }
     let mut r = Reader {
         b: rest,
-        dates: [None; 16],
+        dates: DayCache::new(),
     };
     let n = r.len()?;
     for _ in 0..n {
@@ -1391,7 +1381,7 @@ mod tests {
                 postcard::take_from_bytes::<T>(bytes).map(|(v, rest)| (v.into(), rest.len()));
             let mut r = Reader {
                 b: bytes,
-                dates: [None; 16],
+                dates: DayCache::new(),
             };
             let got = fast(&mut r).map(|v| (v, r.b.len()));
             assert_eq!(

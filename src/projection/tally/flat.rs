@@ -403,8 +403,9 @@ pub(super) struct AggTable {
     keys: Vec<u64>,
     /// Each pair's aggregate, by index.
     aggs: Vec<Agg>,
-    /// The room a lane takes when it is made ([`AggTable::reserve`]): it
-    /// then grows in place, never copied.
+    /// The room a lane takes when it is made ([`AggTable::reserve`]):
+    /// zeroed by the allocator (pages taken only as written), and copied
+    /// only if a subject's number goes past it.
     lane_room: usize,
 }
 
