@@ -574,6 +574,10 @@ struct Menu {
     xo7_student: i32,
 }
 
+/// The most persons [`Tally::expect_events`] makes room for ahead: a
+/// table of 2^22 slots, 128 MB.
+const PERSONS_RESERVED_MAX: usize = 2_000_000;
+
 /// The streaming fold (see the module documentation).
 pub struct Tally {
     project: Option<ProjectDefined>,
@@ -976,6 +980,16 @@ impl Tally {
     /// estimates are generous for councils' data: about one event in ten
     /// is an outcome, and fewer than one attendance in three a subject's
     /// second fiscal year in a menu (`synth::bulk`: 13% and 26%).
+    ///
+    /// The persons' table is different: it is written whole when made
+    /// (an empty slot is not zero), so its room is not free. It is made
+    /// once for one person in eight events (`synth::bulk`: one in 8.0),
+    /// at most [`PERSONS_RESERVED_MAX`], instead of being doubled into
+    /// from 16 slots: each doubling wrote a table twice the size and put
+    /// every id in again, a random write each (at 10M events 64 MB and
+    /// 2M ids moved; docs/PERFORMANCE.md, "eighth pass"). A ledger of
+    /// fewer people per event pays for slots it does not fill; one of
+    /// more grows the table as before.
     pub fn expect_events(&mut self, events: u64) {
         let part = |d: u64| usize::try_from(events / d).unwrap_or(usize::MAX);
         let room = |len: usize, want: usize| want.saturating_sub(len);
@@ -988,6 +1002,11 @@ impl Tally {
             .try_reserve_exact(room(self.pairs.more.len(), part(2)));
         flat::advise_huge(&self.outcomes);
         flat::advise_huge(&self.pairs.more);
+        self.persons.reserve(
+            self.persons
+                .len()
+                .saturating_add(part(8).min(PERSONS_RESERVED_MAX)),
+        );
         // At most one pair for each attendance.
         self.pairs
             .aggs
