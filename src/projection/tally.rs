@@ -50,6 +50,7 @@ use crate::rules::time::{fiscal_year, Scope, Window};
 use crate::rules::{RuleId, SubjectKind, Verdict};
 use hashbrown::{HashMap, HashSet};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 
 /// How an event stands after the corrections and retractions recorded by
 /// the known-at time (T-3).
@@ -232,32 +233,132 @@ impl PackedTerms {
     }
 }
 
-/// What one (menu, subject) pair holds of its attendances in one bucket.
+/// What one (menu, subject) pair holds of its attendances in one bucket:
+/// the first attendance (by date, then seq) and its verdict, and the first
+/// counted attendance, in 16 bytes (a bucket is kept for every (menu,
+/// subject, fiscal year), millions of them, and on this machine every
+/// megabyte a fold first writes costs 1.5-2.5 ms; docs/PERFORMANCE.md).
+/// Read through [`Bucket::first`] and [`Bucket::first_counted`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Bucket {
+    /// The first attendance's date.
+    first_date: Option<Date>,
+    /// The first counted attendance's date.
+    counted_date: Option<Date>,
+    /// The first counted attendance's other terms ([`PackedTerms::bits`],
+    /// bits 0-30) and whether it was in the region (bit 31).
+    counted_bits: u32,
     /// [`bucket_of`] the attendances.
     bucket: u16,
-    /// The first attendance (by date, then seq) and its verdict.
-    first: Option<(Date, Verdict)>,
-    /// The first counted attendance.
-    first_counted: Option<FirstCounted>,
+    /// The first attendance's verdict ([`verdict_code`]).
+    first_verdict: u8,
+    /// The rule that counted the first counted attendance ([`rule_code`]).
+    counted_rule: u8,
+}
+
+/// Bit 31 of [`Bucket::counted_bits`]: in the region.
+const IN_REGION_BIT: u32 = 1 << 31;
+/// The flag of a counting verdict in [`verdict_code`].
+const COUNTED_CODE: u8 = 0x80;
+
+// Every rule's index fits the seven bits a verdict's code leaves it.
+const _: () = assert!(RuleId::ALL.len() < COUNTED_CODE as usize);
+
+/// A rule as one byte: its index in [`RuleId::ALL`] (a test holds each
+/// rule's discriminant to its index).
+fn rule_code(r: RuleId) -> u8 {
+    r as u8
+}
+
+/// The rule of [`rule_code`] `c` (only ever given codes it made).
+fn rule_of(c: u8) -> RuleId {
+    let r = RuleId::ALL.get(usize::from(c & !COUNTED_CODE)).copied();
+    debug_assert!(r.is_some(), "rule code {c}");
+    r.unwrap_or(RuleId::ALL[0])
+}
+
+/// A verdict as one byte: its rule's code, with [`COUNTED_CODE`] when it
+/// counts.
+fn verdict_code(v: Verdict) -> u8 {
+    match v {
+        Verdict::Counted(r) => COUNTED_CODE | rule_code(r),
+        Verdict::Excluded(r) => rule_code(r),
+    }
+}
+
+/// The verdict of [`verdict_code`] `c`.
+fn verdict_of(c: u8) -> Verdict {
+    if c & COUNTED_CODE != 0 {
+        Verdict::Counted(rule_of(c))
+    } else {
+        Verdict::Excluded(rule_of(c))
+    }
 }
 
 impl Bucket {
     fn new(bucket: u16) -> Bucket {
         Bucket {
+            first_date: None,
+            counted_date: None,
+            counted_bits: 0,
             bucket,
-            first: None,
-            first_counted: None,
+            first_verdict: 0,
+            counted_rule: 0,
         }
     }
 
-    fn add(&mut self, t: &AttendanceTerms, verdict: Verdict, in_region: bool) {
-        if self.first.is_none_or(|(d, _)| t.date < d) {
-            self.first = Some((t.date, verdict));
+    /// A bucket holding these (reading a saved state back).
+    fn of(bucket: u16, first: Option<(Date, Verdict)>, counted: Option<FirstCounted>) -> Bucket {
+        let mut b = Bucket::new(bucket);
+        if let Some((d, v)) = first {
+            b.first_date = Some(d);
+            b.first_verdict = verdict_code(v);
         }
-        if verdict.counts() && self.first_counted.is_none_or(|f| t.date < f.terms.date) {
-            self.first_counted = Some(FirstCounted {
+        if let Some(f) = counted {
+            b.set_first_counted(f);
+        }
+        b
+    }
+
+    /// The first attendance (by date, then seq) and its verdict.
+    #[inline]
+    fn first(&self) -> Option<(Date, Verdict)> {
+        self.first_date.map(|d| (d, verdict_of(self.first_verdict)))
+    }
+
+    /// The first counted attendance's date.
+    #[inline]
+    fn first_counted_date(&self) -> Option<Date> {
+        self.counted_date
+    }
+
+    /// The first counted attendance.
+    #[inline]
+    fn first_counted(&self) -> Option<FirstCounted> {
+        self.counted_date.map(|date| FirstCounted {
+            terms: PackedTerms {
+                date,
+                bits: self.counted_bits & !IN_REGION_BIT,
+            },
+            rule: rule_of(self.counted_rule),
+            in_region: self.counted_bits & IN_REGION_BIT != 0,
+        })
+    }
+
+    fn set_first_counted(&mut self, f: FirstCounted) {
+        debug_assert_eq!(f.terms.bits & IN_REGION_BIT, 0);
+        self.counted_date = Some(f.terms.date);
+        self.counted_bits = f.terms.bits | if f.in_region { IN_REGION_BIT } else { 0 };
+        self.counted_rule = rule_code(f.rule);
+    }
+
+    fn add(&mut self, t: &AttendanceTerms, verdict: Verdict, in_region: bool) {
+        if self.first_date.is_none_or(|d| t.date < d) {
+            self.first_date = Some(t.date);
+            self.first_verdict = verdict_code(verdict);
+        }
+        if verdict.counts() && self.counted_date.is_none_or(|d| t.date < d) {
+            self.set_first_counted(FirstCounted {
                 terms: PackedTerms::pack(t),
                 rule: verdict.rule(),
                 in_region,
@@ -352,9 +453,12 @@ impl Agg {
     #[cfg(test)]
     const EMPTY: Agg = Agg {
         main: Bucket {
+            first_date: None,
+            counted_date: None,
+            counted_bits: 0,
             bucket: 0,
-            first: None,
-            first_counted: None,
+            first_verdict: 0,
+            counted_rule: 0,
         },
         more: NO_MORE,
         more_len: 0,
@@ -1284,8 +1388,9 @@ impl Tally {
             // Bucket 0 (before the contract start) is no use of the
             // programme: never a first counted attendance (as `figures`).
             let fc = b
-                .first_counted
-                .filter(|f| b.bucket != 0 && f.terms.date <= lens.as_of);
+                .first_counted_date()
+                .filter(|&d| b.bucket != 0 && d <= lens.as_of)
+                .and_then(|_| b.first_counted());
             if let Some(fc) = fc {
                 if now
                     .first_counted
@@ -1301,7 +1406,7 @@ impl Tally {
                     now.window_first_counted = Some((fc.terms.date, Verdict::Counted(fc.rule)));
                 }
             }
-            if let Some((d, v)) = b.first.filter(|(d, _)| *d <= lens.as_of) {
+            if let Some((d, v)) = b.first().filter(|(d, _)| *d <= lens.as_of) {
                 if in_window && now.window_first.is_none_or(|(w, _)| d < w) {
                     now.window_first = Some((d, v));
                 }
@@ -1387,21 +1492,20 @@ impl Tally {
         } else {
             vec![0]
         };
-        let mut passes = crate::par::parallel_map(&parts, 2, |&part| {
-            self.pair_pass(part, parts.len(), &lens, &states)
+        // Both parts write into one table of subjects (a first date kept
+        // by `fetch_min`, menus by `fetch_or`), not each into its own to be
+        // merged after: 15 MB less memory written at 1.25M people.
+        let mut subjects = SubjectsNow::new(states.persons.len(), states.establishments.len());
+        let shared = subjects.shared();
+        let counts = crate::par::parallel_map(&parts, 2, |&part| {
+            self.pair_pass(part, parts.len(), &lens, &shared)
         })
-        .into_iter();
-        let mut first_pass = passes.next().unwrap_or_else(|| PairCounts {
-            subjects: SubjectsNow::new(states.persons.len(), states.establishments.len()),
-            menus: Vec::new(),
-        });
-        for pass in passes {
-            first_pass.absorb(pass);
-        }
-        let PairCounts {
-            mut subjects,
-            menus: counts,
-        } = first_pass;
+        .into_iter()
+        .reduce(|mut a, b| {
+            absorb(&mut a, b);
+            a
+        })
+        .unwrap_or_default();
         for (m, c) in figs.iter_mut().zip(counts) {
             m.output += c.output;
             m.in_region += c.in_region;
@@ -1487,8 +1591,13 @@ impl Tally {
     /// Part `part` of `parts` of the pairs (by slot) as of the lens: each
     /// subject's first counted attendance and menus (`SubjectsNow`), and
     /// the output per menu (XO-1: one subject per menu).
-    fn pair_pass(&self, part: usize, parts: usize, lens: &Lens, states: &States) -> PairCounts {
-        let mut subjects = SubjectsNow::new(states.persons.len(), states.establishments.len());
+    fn pair_pass(
+        &self,
+        part: usize,
+        parts: usize,
+        lens: &Lens,
+        subjects: &SharedSubjects<'_>,
+    ) -> Vec<MenuCounts> {
         let mut menus = vec![MenuCounts::default(); self.menus.len()];
         // The pairs in slot order; each pair's other buckets are elsewhere,
         // so they are prefetched a few pairs ahead.
@@ -1502,9 +1611,9 @@ impl Tally {
                 // come in the order they first came, not by subject.
                 let id = (k & u64::from(u32::MAX)) as usize;
                 let (first, bits) = if k & (1 << 32) != 0 {
-                    (&subjects.establishments, &subjects.establishment_menus)
+                    (subjects.establishments, subjects.establishment_menus)
                 } else {
-                    (&subjects.persons, &subjects.person_menus)
+                    (subjects.persons, subjects.person_menus)
                 };
                 flat::prefetch(first.as_ptr().wrapping_add(id));
                 flat::prefetch(bits.as_ptr().wrapping_add(id));
@@ -1513,19 +1622,16 @@ impl Tally {
             let id = (key & u64::from(u32::MAX)) as usize;
             let mi = key >> 40;
             let (first, menu_bits) = if key & (1 << 32) != 0 {
-                (
-                    &mut subjects.establishments,
-                    &mut subjects.establishment_menus,
-                )
+                (subjects.establishments, subjects.establishment_menus)
             } else {
-                (&mut subjects.persons, &mut subjects.person_menus)
+                (subjects.persons, subjects.person_menus)
             };
-            if let Some(bits) = menu_bits.get_mut(id).filter(|_| mi < 64) {
-                *bits |= 1 << mi;
+            if let Some(bits) = menu_bits.get(id).filter(|_| mi < 64) {
+                bits.fetch_or(1 << mi, Relaxed);
             }
             if let Some(f) = now.first_counted {
-                if let Some(slot) = first.get_mut(id) {
-                    *slot = (*slot).min(days(f.terms.date));
+                if let Some(slot) = first.get(id) {
+                    slot.fetch_min(days(f.terms.date), Relaxed);
                 }
             }
             let Some((_, first)) = now.window_first else {
@@ -1547,7 +1653,7 @@ impl Tally {
                 *m.excluded.entry(verdict.rule()).or_insert(0) += 1;
             }
         }
-        PairCounts { subjects, menus }
+        menus
     }
 
     fn first_use(
@@ -1586,7 +1692,7 @@ impl Tally {
     /// Whether the pair has an attendance on or before `as_of`.
     fn attended_by(&self, agg: &Agg, as_of: Date) -> bool {
         self.buckets(agg)
-            .any(|b| b.first.is_some_and(|(d, _)| d <= as_of))
+            .any(|b| b.first_date.is_some_and(|d| d <= as_of))
     }
 
     /// What the outcomes give menu `mi` (C-ATTR): each outcome is judged
@@ -1624,9 +1730,10 @@ impl Tally {
             match e.verdict {
                 Verdict::Counted(_) if e.kind == KIND_EMPLOYEES => {
                     out.interpretations.insert(RuleId::CATTR);
-                    out.outcome += e.units;
-                    out.breakdown.startup_employees += e.units;
-                    out.employees.push((e.seq, e.units));
+                    let units = u64::from(e.units);
+                    out.outcome += units;
+                    out.breakdown.startup_employees += units;
+                    out.employees.push((e.seq, units));
                 }
                 Verdict::Counted(_) => {
                     out.interpretations.insert(RuleId::CATTR);
@@ -1673,23 +1780,38 @@ impl Tally {
         // pairs are brought in (most outcomes concern few of the menus).
         // With 64 menus or fewer, each outcome's menus are a mask of bits,
         // read without reading the outcome.
-        let concerned: Vec<&OutcomeRow> = if n <= 64 {
-            subjects
-                .outcome_menus
-                .iter()
-                .zip(&self.outcomes)
-                .filter(|&(mask, _)| mask >> mi & 1 == 1)
-                .map(|(_, o)| o)
-                .collect()
-        } else {
-            self.outcomes
-                .iter()
-                .filter(|o| match self.named.get(o.named as usize) {
+        // Counted first, so that the list is made once at its size (it
+        // was doubled as it grew, on both cores at once: a sixth of a
+        // report's peak memory at 10M events).
+        let concerns = |(i, o): (usize, &OutcomeRow)| {
+            if n <= 64 {
+                subjects
+                    .outcome_menus
+                    .get(i)
+                    .is_some_and(|m| m >> mi & 1 == 1)
+            } else {
+                match self.named.get(o.named as usize) {
                     Some(list) => list.contains(&Some(mi)),
                     None => true,
-                })
-                .collect()
+                }
+            }
         };
+        let many = self
+            .outcomes
+            .iter()
+            .enumerate()
+            .filter(|&x| concerns(x))
+            .count();
+        let mut concerned: Vec<&OutcomeRow> = Vec::with_capacity(many);
+        concerned.extend(
+            self.outcomes
+                .iter()
+                .enumerate()
+                .filter(|&x| concerns(x))
+                .map(|(_, o)| o),
+        );
+        // Room for every one counted (pages are taken only as written).
+        entries.entries.reserve_exact(many);
         let mut dates = DayCache::new();
         for (i, o) in concerned.iter().enumerate() {
             if let Some(&far) = concerned.get(i + 2 * AHEAD) {
@@ -1822,11 +1944,7 @@ impl Tally {
                 let v = outcome::startup_a(&s, &first);
                 entries.add(entry(KIND_FOUNDER, v.founder, 1));
                 if v.employee_count > 0 {
-                    entries.add(entry(
-                        KIND_EMPLOYEES,
-                        v.employees,
-                        u64::from(v.employee_count),
-                    ));
+                    entries.add(entry(KIND_EMPLOYEES, v.employees, v.employee_count));
                 }
             }
         }
@@ -1891,7 +2009,44 @@ struct SubjectsNow {
     outcome_menus: Vec<u64>,
 }
 
+/// [`SubjectsNow`]'s tables of subjects, shared between the threads of
+/// [`Tally::pair_pass`], which write them with atomic minimums and ors:
+/// the result does not depend on the order of the writes.
+struct SharedSubjects<'a> {
+    persons: &'a [AtomicI32],
+    establishments: &'a [AtomicI32],
+    person_menus: &'a [AtomicU64],
+    establishment_menus: &'a [AtomicU64],
+}
+
+/// `v` as atomics, for as long as it is borrowed.
+fn atomic_i32s(v: &mut [i32]) -> &[AtomicI32] {
+    // SAFETY: `AtomicI32` has the size, alignment and bit validity of
+    // `i32` (as its documentation guarantees); the slice is borrowed
+    // mutably for the lifetime of the result, so nothing else reads or
+    // writes it except through these atomics.
+    unsafe { &*(v as *mut [i32] as *const [AtomicI32]) }
+}
+
+/// `v` as atomics, for as long as it is borrowed.
+fn atomic_u64s(v: &mut [u64]) -> &[AtomicU64] {
+    // SAFETY: as for `atomic_i32s`: `AtomicU64` has the size, alignment
+    // (on the 64-bit targets that have it) and bit validity of `u64`, and
+    // the unique borrow lasts as long as the result.
+    unsafe { &*(v as *mut [u64] as *const [AtomicU64]) }
+}
+
 impl SubjectsNow {
+    /// The tables of subjects, for writing from several threads.
+    fn shared(&mut self) -> SharedSubjects<'_> {
+        SharedSubjects {
+            persons: atomic_i32s(&mut self.persons),
+            establishments: atomic_i32s(&mut self.establishments),
+            person_menus: atomic_u64s(&mut self.person_menus),
+            establishment_menus: atomic_u64s(&mut self.establishment_menus),
+        }
+    }
+
     fn new(persons: usize, establishments: usize) -> SubjectsNow {
         SubjectsNow {
             persons: flat::filled(persons, NONE_DAY),
@@ -1911,42 +2066,27 @@ impl SubjectsNow {
         named: &[Vec<Option<u16>>],
         per_part_min: usize,
     ) {
-        let parts = outcome_parts(outcomes, per_part_min);
         let this = &*self;
-        let masks = crate::par::parallel_map(&parts, 2, |&(_, part)| {
-            part.iter()
-                .map(|o| match named.get(o.named as usize) {
-                    Some(list) => list
-                        .iter()
-                        .flatten()
-                        .filter(|&&m| m < 64)
-                        .fold(0u64, |mask, &m| mask | 1 << m),
-                    None => {
-                        this.person_menus
-                            .get(o.person as usize)
-                            .copied()
-                            .unwrap_or(0)
-                            | o.employer
-                                .and_then(|e| this.establishment_menus.get(e as usize).copied())
-                                .unwrap_or(0)
-                    }
-                })
-                .collect::<Vec<u64>>()
+        // Each written once, into its place (no halves to join).
+        self.outcome_menus = crate::par::parallel_map(outcomes, per_part_min * 2, |o| match named
+            .get(o.named as usize)
+        {
+            Some(list) => list
+                .iter()
+                .flatten()
+                .filter(|&&m| m < 64)
+                .fold(0u64, |mask, &m| mask | 1 << m),
+            None => {
+                this.person_menus
+                    .get(o.person as usize)
+                    .copied()
+                    .unwrap_or(0)
+                    | o.employer
+                        .and_then(|e| this.establishment_menus.get(e as usize).copied())
+                        .unwrap_or(0)
+            }
         });
-        self.outcome_menus = masks.concat();
     }
-}
-
-/// The outcomes in two halves (or one part, below `per_part_min` each),
-/// each with the index of its first: how `finish` shares them between
-/// the cores.
-fn outcome_parts(outcomes: &[OutcomeRow], per_part_min: usize) -> Vec<(usize, &[OutcomeRow])> {
-    let per = outcomes.len().div_ceil(2).max(per_part_min).max(1);
-    outcomes
-        .chunks(per)
-        .enumerate()
-        .map(|(k, part)| (k * per, part))
-        .collect()
 }
 
 /// How [`Tally::finish`] divides its work between the cores.
@@ -1977,35 +2117,14 @@ struct MenuCounts {
     excluded: BTreeMap<RuleId, u64>,
 }
 
-/// What [`Tally::pair_pass`] gives over part of the pairs.
-struct PairCounts {
-    subjects: SubjectsNow,
-    menus: Vec<MenuCounts>,
-}
-
-impl PairCounts {
-    /// Adds another part's pass to this one.
-    fn absorb(&mut self, other: PairCounts) {
-        let (s, o) = (&mut self.subjects, other.subjects);
-        for (a, b) in s.persons.iter_mut().zip(o.persons) {
-            *a = (*a).min(b);
-        }
-        for (a, b) in s.establishments.iter_mut().zip(o.establishments) {
-            *a = (*a).min(b);
-        }
-        for (a, b) in s.person_menus.iter_mut().zip(o.person_menus) {
-            *a |= b;
-        }
-        for (a, b) in s.establishment_menus.iter_mut().zip(o.establishment_menus) {
-            *a |= b;
-        }
-        for (a, b) in self.menus.iter_mut().zip(other.menus) {
-            a.output += b.output;
-            a.in_region += b.in_region;
-            a.output_establishments += b.output_establishments;
-            for (rule, n) in b.excluded {
-                *a.excluded.entry(rule).or_insert(0) += n;
-            }
+/// Adds another part's counts per menu to `to`'s.
+fn absorb(to: &mut [MenuCounts], other: Vec<MenuCounts>) {
+    for (a, b) in to.iter_mut().zip(other) {
+        a.output += b.output;
+        a.in_region += b.in_region;
+        a.output_establishments += b.output_establishments;
+        for (rule, n) in b.excluded {
+            *a.excluded.entry(rule).or_insert(0) += n;
         }
     }
 }
@@ -2077,7 +2196,7 @@ struct Entry {
     kind: u8,
     person: u32,
     verdict: Verdict,
-    units: u64,
+    units: u32,
 }
 
 #[cfg(test)]
@@ -2302,9 +2421,45 @@ mod tests {
     /// extra fiscal year, millions of each at national scale: their size
     /// is the report's memory.
     #[test]
-    fn a_pair_slot_is_40_bytes_and_a_bucket_24() {
-        assert_eq!(std::mem::size_of::<Bucket>(), 24);
-        assert_eq!(std::mem::size_of::<(u64, Agg)>(), 40);
+    fn a_pair_slot_is_32_bytes_and_a_bucket_16() {
+        assert_eq!(std::mem::size_of::<Bucket>(), 16);
+        assert_eq!(std::mem::size_of::<(u64, Agg)>(), 32);
+    }
+
+    #[test]
+    fn a_bucket_gives_back_every_verdict_and_first_counted_attendance() {
+        let date = Date::parse_iso("2025-06-01").expect("a date");
+        let terms = AttendanceTerms {
+            date,
+            role: Role::JobSeeker,
+            residence: Some(Place::InRegion),
+            establishment_location: None,
+            wants_in_region: Some(true),
+            intent_confirmed: None,
+            freelance: Some(false),
+            student: Some(Student {
+                school: School::HighSchool,
+                graduating_year: FiscalYear(u16::MAX),
+            }),
+        };
+        for &rule in RuleId::ALL {
+            for v in [Verdict::Counted(rule), Verdict::Excluded(rule)] {
+                assert_eq!(verdict_of(verdict_code(v)), v);
+                for in_region in [false, true] {
+                    let counted = FirstCounted {
+                        terms: PackedTerms::pack(&terms),
+                        rule,
+                        in_region,
+                    };
+                    let b = Bucket::of(2025, Some((date, v)), Some(counted));
+                    assert_eq!(b.first(), Some((date, v)));
+                    assert_eq!(b.first_counted(), Some(counted));
+                    assert_eq!(b.first_counted().map(|f| f.terms.unpack()), Some(terms));
+                }
+            }
+        }
+        let empty = Bucket::of(0, None, None);
+        assert_eq!((empty.first(), empty.first_counted()), (None, None));
     }
 
     #[test]

@@ -161,7 +161,7 @@ impl W {
     }
     fn bucket(&mut self, b: &Bucket) {
         self.u16(b.bucket);
-        match b.first {
+        match b.first() {
             Some((d, v)) => {
                 self.u8(1);
                 self.date(d);
@@ -169,7 +169,7 @@ impl W {
             }
             None => self.u8(0),
         }
-        match &b.first_counted {
+        match &b.first_counted() {
             Some(f) => {
                 self.u8(1);
                 self.attendance(&f.terms.unpack());
@@ -367,11 +367,7 @@ impl<'a> R<'a> {
         } else {
             None
         };
-        Ok(Bucket {
-            bucket,
-            first,
-            first_counted,
-        })
+        Ok(Bucket::of(bucket, first, first_counted))
     }
     /// Interned ids, `expected` of them.
     fn interner(&mut self, expected: usize) -> Res<Interner> {
