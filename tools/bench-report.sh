@@ -4,6 +4,16 @@
 #
 #   tools/bench-report.sh              # 10,000,000 events, 3 runs
 #   tools/bench-report.sh 1000000 5    # 1M events, 5 runs
+#   JISSEKI_BENCH_PAUSE=3 tools/bench-report.sh 10000000 5
+#                                      # 3 s idle before each run
+#
+# Why pause: on a virtual machine that gives freed memory back to its host
+# (Linux free page reporting, as on this project's Firecracker machines),
+# memory a run frees is handed back about 2 s later, and a run that starts
+# after that pays the host for every page it first writes (0.9-1.3 s of
+# system time at 10M events, against 0.3 s for a run started at once). Runs
+# back to back therefore alternate fast and slow; a pause makes every run
+# the slow kind, which is what a report after idle costs.
 #
 # The ledger is built once and kept in $JISSEKI_BENCH_DIR (default $TMPDIR
 # or /tmp) as report-<N>-<seed>; delete it to rebuild. Building 10M events
@@ -17,6 +27,7 @@ events="${1:-10000000}"
 runs="${2:-3}"
 seed="${JISSEKI_BENCH_SEED:-2024}"
 as_of="${JISSEKI_BENCH_AS_OF:-2026-02-28}"
+pause="${JISSEKI_BENCH_PAUSE:-0}"
 target="${CARGO_TARGET_DIR:-target}"
 export CARGO_TARGET_DIR="$target"
 bench_dir="${JISSEKI_BENCH_DIR:-${TMPDIR:-/tmp}}"
@@ -55,12 +66,14 @@ if [[ -f "$ledger/IMPORT_SECONDS" ]]; then
     echo "- import (jisseki import, 4M-line files, when the ledger was built): $(cat "$ledger/IMPORT_SECONDS") s"
 fi
 echo "- command: jisseki report --as-of $as_of --format json --no-checkpoint (own process, output to /dev/null; checkpoints cleared first, so every run replays from seq 1)"
+echo "- pause before each run: $pause s"
 echo
 # A cold full replay: no checkpoint to start from, none saved, no kept report.
 "$bin" checkpoint --clear --ledger "$ledger" >/dev/null
 echo "| run | wall s | user s | sys s | peak RSS MB | events/s |"
 echo "|---|---|---|---|---|---|"
 for i in $(seq 1 "$runs"); do
+    sleep "$pause"
     # Wall time, CPU and peak RSS of the child, measured by Python (on
     # every fresh machine, unlike GNU time).
     out="$(python3 - "$bin" "$ledger" "$as_of" <<'PY'

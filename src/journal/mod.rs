@@ -27,8 +27,8 @@ pub mod storage;
 
 pub use chain::{hash_text, RecordedEvent, GENESIS};
 pub use storage::{
-    replace_file, MemStorage, SimCounts, SimDisk, SimFault, SledStorage, Storage, StorageError,
-    WriteBatch,
+    replace_file, Mapping, MemStorage, SideBytes, SimCounts, SimDisk, SimFault, SledStorage,
+    Storage, StorageError, WriteBatch,
 };
 
 use crate::domain::{Event, EventBody, EVENT_SCHEMA_VERSION};
@@ -1009,6 +1009,12 @@ impl<S: Storage> Journal<S> {
     /// A side entry's value.
     pub fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, JournalError> {
         Ok(self.store.side_get(name)?)
+    }
+
+    /// A side entry's value, mapped where the storage can
+    /// ([`Storage::side_bytes`]).
+    pub fn side_bytes(&self, name: &str) -> Result<Option<SideBytes>, JournalError> {
+        Ok(self.store.side_bytes(name)?)
     }
 
     /// Removes a side entry.

@@ -264,7 +264,7 @@ impl Ledger {
         }
         // A state that cannot be read back is passed over like a damaged
         // one: it is derived data, and the report replays without it.
-        let Ok(Some(bytes)) = self.journal.side_get(&state_name(fp, seq)) else {
+        let Ok(Some(bytes)) = self.journal.side_bytes(&state_name(fp, seq)) else {
             return Ok(None);
         };
         if h.parts != 0 || bytes.len() as u64 != h.len {
@@ -274,7 +274,7 @@ impl Ledger {
         // (the reading checks every value itself, so it is safe on any
         // bytes); the state is used only when both agree.
         let (whole, state) = std::thread::scope(|s| {
-            let sha = s.spawn(|| Sha256::digest(&bytes));
+            let sha = s.spawn(|| Sha256::digest(&bytes[..]));
             let state = Tally::decode(&bytes);
             (sha.join().is_ok_and(|d| d.as_slice() == h.sha), state)
         });
