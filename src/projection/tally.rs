@@ -1599,24 +1599,21 @@ impl Tally {
         subjects: &SharedSubjects<'_>,
     ) -> Vec<MenuCounts> {
         let mut menus = vec![MenuCounts::default(); self.menus.len()];
-        // The pairs in slot order; each pair's other buckets are elsewhere,
-        // so they are prefetched a few pairs ahead.
-        let mut ahead = self.pairs.aggs.iter_part(part, parts).skip(8);
+        // The pairs by key (lane, then subject): the subjects' entries are
+        // read in order, the pairs themselves at random (they lie in the
+        // order they first came), so each pair is prefetched sixteen
+        // ahead, and its other buckets, which lie elsewhere again, four
+        // ahead (by when the pair is in the cache).
+        let mut far = self.pairs.aggs.entries_part(part, parts).skip(16);
+        let mut near = self.pairs.aggs.iter_part(part, parts).skip(4);
         for (key, agg) in self.pairs.aggs.iter_part(part, parts) {
-            if let Some((k, a)) = ahead.next() {
+            if let Some((_, i)) = far.next() {
+                self.pairs.aggs.prefetch_index(i);
+            }
+            if let Some((_, a)) = near.next() {
                 if a.more != NO_MORE {
                     flat::prefetch(self.pairs.more.as_ptr().wrapping_add(a.more as usize));
                 }
-                // And the subject's entries, which lie at random: pairs
-                // come in the order they first came, not by subject.
-                let id = (k & u64::from(u32::MAX)) as usize;
-                let (first, bits) = if k & (1 << 32) != 0 {
-                    (subjects.establishments, subjects.establishment_menus)
-                } else {
-                    (subjects.persons, subjects.person_menus)
-                };
-                flat::prefetch(first.as_ptr().wrapping_add(id));
-                flat::prefetch(bits.as_ptr().wrapping_add(id));
             }
             let now = self.now(agg, lens);
             let id = (key & u64::from(u32::MAX)) as usize;

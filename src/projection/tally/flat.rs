@@ -399,8 +399,11 @@ const LANE_ROOM_MAX: usize = 1 << 28;
 pub(super) struct AggTable {
     /// By lane, then subject number: 1 + the pair's index (0: none).
     lanes: Vec<Vec<u32>>,
-    /// Each pair's key, by index.
-    keys: Vec<u64>,
+    /// By lane: 1 + the highest subject number in it (0: none), where the
+    /// pairs are read from ([`AggTable::iter_part`]). A pair's key is
+    /// where its lane entry is, so it is not kept with the pair (21 MB at
+    /// 10M events).
+    used: Vec<usize>,
     /// Each pair's aggregate, by index.
     aggs: Vec<Agg>,
     /// The room a lane takes when it is made ([`AggTable::reserve`]):
@@ -442,9 +445,7 @@ impl AggTable {
         self.lane_room = n;
         let more = n.saturating_sub(self.len());
         let _ = self.aggs.try_reserve_exact(more);
-        let _ = self.keys.try_reserve_exact(more);
         advise_huge(&self.aggs);
-        advise_huge(&self.keys);
     }
 
     /// Brings the lane entry of `key` into the cache.
@@ -481,7 +482,9 @@ impl AggTable {
         let (lane, id) = (lane_of(key), key as u32 as usize);
         if self.lanes.len() <= lane {
             self.lanes.resize_with(lane + 1, Vec::new);
+            self.used.resize(lane + 1, 0);
         }
+        self.used[lane] = self.used[lane].max(id + 1);
         let entries = &mut self.lanes[lane];
         if entries.len() <= id {
             // Doubled (or, the first time, as long as the table's room for
@@ -498,14 +501,13 @@ impl AggTable {
         }
         let i = self.aggs.len();
         self.aggs.push(agg);
-        self.keys.push(key);
         entries[id] = (i + 1) as u32;
         i
     }
 
     /// The table of the pairs `keys[i]`, `aggs[i]` (as [`AggTable::iter`]
-    /// gives them), or `None` when a key is twice or the two differ in
-    /// length. The lanes are sized first and then filled with each entry's
+    /// gives them, or in any order), or `None` when a key is twice or the
+    /// two differ in length. The lanes are sized first and then filled with each entry's
     /// line prefetched well ahead: pairs come in the order they first
     /// came, so their subjects' entries lie at random in the lanes, and
     /// inserting them one by one stalled on each (a saved state of 2.6M
@@ -568,7 +570,7 @@ impl AggTable {
         }
         Some(AggTable {
             lanes,
-            keys,
+            used: lens.iter().map(|&(n, _)| n).collect(),
             aggs,
             lane_room: 0,
         })
@@ -595,22 +597,57 @@ impl AggTable {
         self.aggs.get(self.index(key)?)
     }
 
-    /// Every pair, in the order they came.
+    /// Every pair, by key (lane, then subject number).
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Agg)> + '_ {
-        self.keys.iter().copied().zip(self.aggs.iter())
+        self.iter_part(0, 1)
     }
 
-    /// The pairs of part `part` of `parts` equal runs; the parts together
-    /// are [`AggTable::iter`].
-    pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (u64, &Agg)> + '_ {
-        let per = self.len().div_ceil(parts.max(1));
-        let start = (part * per).min(self.len());
-        let end = (start + per).min(self.len());
-        self.keys[start..end]
+    /// The keys and indices of part `part` of `parts` near-equal runs of
+    /// the lanes' entries (empty ones included); the parts together are
+    /// every pair, by key.
+    pub fn entries_part(
+        &self,
+        part: usize,
+        parts: usize,
+    ) -> impl Iterator<Item = (u64, usize)> + '_ {
+        let total: usize = self.used.iter().sum();
+        let per = total.div_ceil(parts.max(1));
+        let start = part.saturating_mul(per).min(total);
+        let end = start.saturating_add(per).min(total);
+        let mut at = 0usize;
+        self.lanes
             .iter()
-            .copied()
-            .zip(self.aggs[start..end].iter())
+            .zip(&self.used)
+            .enumerate()
+            .flat_map(move |(lane, (entries, &used))| {
+                let from = at;
+                at += used;
+                let lo = start.clamp(from, at) - from;
+                let hi = end.clamp(from, at) - from;
+                let (menu, kind) = ((lane >> 1) as u64, (lane & 1) as u64);
+                entries
+                    .get(lo..hi)
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, &e)| {
+                        let key = menu << 40 | kind << 32 | (lo + i) as u64;
+                        (e as usize).checked_sub(1).map(|ix| (key, ix))
+                    })
+            })
+    }
+
+    /// [`AggTable::entries_part`] with each pair's aggregate.
+    pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (u64, &Agg)> + '_ {
+        self.entries_part(part, parts)
+            .filter_map(|(key, i)| self.aggs.get(i).map(|a| (key, a)))
+    }
+
+    /// Brings the aggregate at index `i` into the cache.
+    #[inline]
+    pub fn prefetch_index(&self, i: usize) {
+        prefetch(self.aggs.as_ptr().wrapping_add(i.min(self.aggs.len())));
     }
 }
 
@@ -663,14 +700,29 @@ mod tests {
         assert!(t.get((3 << 40) | (1 << 32) | 7).is_none());
         assert!(t.insert((3 << 40) | (1 << 32) | 7, Agg::EMPTY));
         assert_eq!(t.get((3 << 40) | 7).map(|a| a.more), Some(11));
-        // In the order they came, whole or in parts.
+        // By key (lane, then subject), each once, whole or in parts of
+        // any number, and each with its own aggregate.
         let keys: Vec<u64> = t.iter().map(|(k, _)| k).collect();
-        assert_eq!(keys[..3], [0, 1 << 40, 2 << 40]);
-        assert_eq!(keys.last(), Some(&((3 << 40) | (1 << 32) | 7)));
-        let parts: Vec<u64> = (0..3)
-            .flat_map(|p| t.iter_part(p, 3).map(|(k, _)| k).collect::<Vec<_>>())
+        let mut sorted: Vec<u64> = (0..20_000u64)
+            .map(|k| ((k % 8) << 40) | (k / 8))
+            .chain([(3 << 40) | (1 << 32) | 7])
             .collect();
-        assert_eq!(parts, keys);
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[..3], [0, 1, 2]);
+        assert_eq!(keys.last(), Some(&((7 << 40) | 2499)));
+        for parts in [1, 2, 3, 7, 50_000] {
+            let joined: Vec<u64> = (0..parts)
+                .flat_map(|p| t.iter_part(p, parts).map(|(k, _)| k).collect::<Vec<_>>())
+                .collect();
+            assert_eq!(joined, keys, "{parts} parts");
+        }
+        assert_eq!(
+            t.iter()
+                .find(|&(k, _)| k == (3 << 40) | 7)
+                .map(|(_, a)| a.more),
+            Some(11)
+        );
         assert!(is_pair_key((9 << 40) | (1 << 32) | 5));
         assert!(!is_pair_key(1 << 35));
     }
@@ -716,7 +768,9 @@ mod tests {
             panic!("refused")
         };
         assert_eq!(at_once.lanes, one_by_one.lanes);
-        assert_eq!(at_once.keys, one_by_one.keys);
+        assert_eq!(at_once.used, one_by_one.used);
+        let pairs = |t: &AggTable| t.iter().map(|(k, a)| (k, a.more)).collect::<Vec<_>>();
+        assert_eq!(pairs(&at_once), pairs(&one_by_one));
         for &key in &keys {
             assert_eq!(
                 at_once.get(key).map(|a| a.more),
