@@ -173,8 +173,15 @@ impl Mapping {
     /// mapped), its pages brought in at once (`MAP_POPULATE`): they are
     /// the page cache's own, so nothing is copied and no fresh memory is
     /// taken.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may write `file` or shorten it while the mapping lives
+    /// (writing would change bytes behind a shared borrow; reading past a
+    /// shortened end raises SIGBUS). Files replaced only by renaming a
+    /// new one over them, as side entries are, meet this.
     #[cfg(unix)]
-    pub fn of(file: &std::fs::File) -> std::io::Result<Option<Mapping>> {
+    pub(crate) unsafe fn of(file: &std::fs::File) -> std::io::Result<Option<Mapping>> {
         use std::os::fd::AsRawFd;
         let len = usize::try_from(file.metadata()?.len())
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
@@ -1033,11 +1040,18 @@ impl Storage for SledStorage {
         };
         // Mapped, not read: reading copied the file into as much fresh
         // memory, which the system must first clear (on this project's
-        // virtual machines, 1.5-2.5 ms a megabyte after idle).
-        Ok(Some(match Mapping::of(&file)? {
-            Some(m) => SideBytes::Mapped(m),
-            None => SideBytes::Owned(Vec::new()),
-        }))
+        // virtual machines, 1.5-2.5 ms a megabyte after idle). Where the
+        // file cannot be mapped, it is read. (A mapped page the disk fails
+        // to read back later ends the process with SIGBUS, where a read
+        // would have returned the error: the price of not copying.)
+        // SAFETY: side entries are written aside and renamed over the old
+        // ones (`side_put`, `replace_file`), never written in place or
+        // shortened, so the mapped file never changes.
+        match unsafe { Mapping::of(&file) } {
+            Ok(Some(m)) => Ok(Some(SideBytes::Mapped(m))),
+            Ok(None) => Ok(Some(SideBytes::Owned(Vec::new()))),
+            Err(_) => Ok(self.side_get(name)?.map(SideBytes::Owned)),
+        }
     }
     fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {
         match std::fs::remove_file(self.side_path(name)?) {

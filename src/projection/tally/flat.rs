@@ -431,6 +431,13 @@ impl AggTable {
         self.aggs.iter().enumerate()
     }
 
+    /// The aggregate at index `i` (a number [`AggTable::slots`] or
+    /// [`AggTable::entries_part`] gave).
+    #[inline]
+    pub fn at(&self, i: usize) -> Option<&Agg> {
+        self.aggs.get(i)
+    }
+
     /// The aggregate at index `i` (a number [`AggTable::slots`] gave).
     pub fn at_mut(&mut self, i: usize) -> Option<&mut Agg> {
         self.aggs.get_mut(i)
