@@ -27,8 +27,8 @@ pub mod storage;
 
 pub use chain::{hash_text, RecordedEvent, GENESIS};
 pub use storage::{
-    replace_file, Mapping, MemStorage, SideBytes, SimCounts, SimDisk, SimFault, SledStorage,
-    Storage, StorageError, WriteBatch,
+    replace_file, MemStorage, SideBytes, SimCounts, SimDisk, SimFault, SledStorage, Storage,
+    StorageError, WriteBatch,
 };
 
 use crate::domain::{Event, EventBody, EVENT_SCHEMA_VERSION};

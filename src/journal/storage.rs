@@ -873,6 +873,29 @@ impl SledStorage {
         }
         Ok(self.side.join(name))
     }
+
+    /// The file of side entry `name`, open for reading (`None`: no entry).
+    fn open_side(&self, name: &str) -> Result<Option<std::fs::File>, StorageError> {
+        match std::fs::File::open(self.side_path(name)?) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// All of `file`, read into memory sized from its length. A checkpoint's
+/// state is hundreds of megabytes: its fresh pages are made ready on
+/// another core while it is read.
+fn read_whole(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+    let mut v = Vec::new();
+    v.try_reserve_exact(len.saturating_add(1))
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+    let ready = [crate::par::room_of(&v, len)];
+    crate::par::with_pages_ready(&ready, || file.read_to_end(&mut v))?;
+    Ok(v)
 }
 
 /// The name of the side directory ([`SledStorage::side_dir_of`]).
@@ -1015,28 +1038,15 @@ impl Storage for SledStorage {
         Ok(replace_file(&self.side, name, &tmp, value, durable)?)
     }
     fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        use std::io::Read;
-        let mut file = match std::fs::File::open(self.side_path(name)?) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        // A checkpoint's state is hundreds of megabytes: its fresh pages
-        // are made ready on another core while it is read.
-        let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
-        let mut v = Vec::new();
-        v.try_reserve_exact(len.saturating_add(1))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
-        let ready = [crate::par::room_of(&v, len)];
-        crate::par::with_pages_ready(&ready, || file.read_to_end(&mut v))?;
-        Ok(Some(v))
+        match self.open_side(name)? {
+            Some(file) => Ok(Some(read_whole(file)?)),
+            None => Ok(None),
+        }
     }
     #[cfg(unix)]
     fn side_bytes(&self, name: &str) -> Result<Option<SideBytes>, StorageError> {
-        let file = match std::fs::File::open(self.side_path(name)?) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(file) = self.open_side(name)? else {
+            return Ok(None);
         };
         // Mapped, not read: reading copied the file into as much fresh
         // memory, which the system must first clear (on this project's
@@ -1050,7 +1060,7 @@ impl Storage for SledStorage {
         match unsafe { Mapping::of(&file) } {
             Ok(Some(m)) => Ok(Some(SideBytes::Mapped(m))),
             Ok(None) => Ok(Some(SideBytes::Owned(Vec::new()))),
-            Err(_) => Ok(self.side_get(name)?.map(SideBytes::Owned)),
+            Err(_) => Ok(Some(SideBytes::Owned(read_whole(file)?))),
         }
     }
     fn side_remove(&mut self, name: &str) -> Result<(), StorageError> {

@@ -296,7 +296,7 @@ fn verdict_of(c: u8) -> Verdict {
 }
 
 impl Bucket {
-    fn new(bucket: u16) -> Bucket {
+    const fn new(bucket: u16) -> Bucket {
         Bucket {
             first_date: None,
             counted_date: None,
@@ -452,14 +452,7 @@ impl Agg {
     /// An aggregate of no attendance.
     #[cfg(test)]
     const EMPTY: Agg = Agg {
-        main: Bucket {
-            first_date: None,
-            counted_date: None,
-            counted_bits: 0,
-            bucket: 0,
-            first_verdict: 0,
-            counted_rule: 0,
-        },
+        main: Bucket::new(0),
         more: NO_MORE,
         more_len: 0,
         more_cap: 0,
@@ -528,6 +521,19 @@ impl Pairs {
         }
         self.more.resize(start + cap, Bucket::new(0));
         start
+    }
+
+    /// The buckets of `agg` beyond its inline one.
+    fn more_of(&self, agg: &Agg) -> &[Bucket] {
+        match agg.more {
+            NO_MORE => &[],
+            start => {
+                let start = start as usize;
+                self.more
+                    .get(start..start + usize::from(agg.more_len))
+                    .unwrap_or(&[])
+            }
+        }
     }
 
     /// Gives back the block at `start` of `cap` buckets (only blocks of a
@@ -1367,17 +1373,7 @@ impl Tally {
 
     /// The buckets of one (menu, subject) pair.
     fn buckets<'a>(&'a self, agg: &'a Agg) -> impl Iterator<Item = &'a Bucket> {
-        let more: &[Bucket] = match agg.more {
-            NO_MORE => &[],
-            i => {
-                let start = i as usize;
-                self.pairs
-                    .more
-                    .get(start..start + usize::from(agg.more_len))
-                    .unwrap_or(&[])
-            }
-        };
-        std::iter::once(&agg.main).chain(more.iter())
+        std::iter::once(&agg.main).chain(self.pairs.more_of(agg))
     }
 
     /// One pair as of the lens's date and window.
@@ -1588,7 +1584,7 @@ impl Tally {
         })
     }
 
-    /// Part `part` of `parts` of the pairs (by slot) as of the lens: each
+    /// Part `part` of `parts` of the pairs (by key) as of the lens: each
     /// subject's first counted attendance and menus (`SubjectsNow`), and
     /// the output per menu (XO-1: one subject per menu).
     fn pair_pass(
@@ -2083,24 +2079,29 @@ impl SubjectsNow {
     ) {
         let this = &*self;
         // Each written once, into its place (no halves to join).
-        self.outcome_menus = crate::par::parallel_map(outcomes, per_part_min * 2, |o| match named
-            .get(o.named as usize)
-        {
+        self.outcome_menus =
+            crate::par::parallel_map(outcomes, per_part_min * 2, |o| this.menus_of(o, named));
+    }
+
+    /// The menus outcome `o` concerns (of the first 64), as a mask: those
+    /// it names, else those its person or employer attended.
+    fn menus_of(&self, o: &OutcomeRow, named: &[Vec<Option<u16>>]) -> u64 {
+        match named.get(o.named as usize) {
             Some(list) => list
                 .iter()
                 .flatten()
                 .filter(|&&m| m < 64)
                 .fold(0u64, |mask, &m| mask | 1 << m),
             None => {
-                this.person_menus
+                self.person_menus
                     .get(o.person as usize)
                     .copied()
                     .unwrap_or(0)
                     | o.employer
-                        .and_then(|e| this.establishment_menus.get(e as usize).copied())
+                        .and_then(|e| self.establishment_menus.get(e as usize).copied())
                         .unwrap_or(0)
             }
-        });
+        }
     }
 }
 

@@ -451,14 +451,7 @@ impl Tally {
         // bytes are a function of the figures' state, not of where in the
         // arena each span happened to be. A span's start counts from the
         // first part's first bucket.
-        let span_of = |agg: &Agg| match agg.more {
-            NO_MORE => &[][..],
-            start => {
-                let start = start as usize;
-                let end = start + usize::from(agg.more_len);
-                self.pairs.more.get(start..end).unwrap_or(&[])
-            }
-        };
+        let span_of = |agg: &Agg| self.pairs.more_of(agg);
         let mut at = 0usize;
         for part in 0..PAIR_PARTS {
             let pairs = || self.pairs.aggs.iter_part(part, PAIR_PARTS);

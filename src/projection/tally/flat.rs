@@ -378,6 +378,13 @@ fn lane_of(key: u64) -> usize {
     (((key >> 40) << 1) | ((key >> 32) & 1)) as usize
 }
 
+/// The key of the pair at `subject` in lane `lane`: [`lane_of`]'s
+/// inverse.
+#[inline]
+fn pair_key(lane: usize, subject: usize) -> u64 {
+    ((lane as u64 >> 1) << 40) | ((lane as u64 & 1) << 32) | subject as u64
+}
+
 /// The most entries a lane is made with at once (1 GiB of address space;
 /// [`AggTable::reserve`]).
 const LANE_ROOM_MAX: usize = 1 << 28;
@@ -512,13 +519,14 @@ impl AggTable {
         i
     }
 
-    /// The table of the pairs `keys[i]`, `aggs[i]` (as [`AggTable::iter`]
-    /// gives them, or in any order), or `None` when a key is twice or the
-    /// two differ in length. The lanes are sized first and then filled with each entry's
-    /// line prefetched well ahead: pairs come in the order they first
-    /// came, so their subjects' entries lie at random in the lanes, and
-    /// inserting them one by one stalled on each (a saved state of 2.6M
-    /// pairs spent a third of its reading there).
+    /// The table of the pairs `keys[i]`, `aggs[i]`, in any order, or
+    /// `None` when a key is twice or the two differ in length. The lanes
+    /// are sized first and then filled with each entry's line prefetched
+    /// well ahead: pairs in the order they first came put their subjects'
+    /// entries at random in the lanes, and inserting them one by one
+    /// stalled on each (a saved state of 2.6M pairs spent a third of its
+    /// reading there). A saved state lists them by key, so its lanes fill
+    /// in order.
     pub fn from_pairs(keys: Vec<u64>, aggs: Vec<Agg>) -> Option<AggTable> {
         if keys.len() != aggs.len() || u32::try_from(keys.len()).is_err() {
             return None;
@@ -632,14 +640,13 @@ impl AggTable {
                 at += used;
                 let lo = start.clamp(from, at) - from;
                 let hi = end.clamp(from, at) - from;
-                let (menu, kind) = ((lane >> 1) as u64, (lane & 1) as u64);
                 entries
                     .get(lo..hi)
                     .unwrap_or(&[])
                     .iter()
                     .enumerate()
                     .filter_map(move |(i, &e)| {
-                        let key = menu << 40 | kind << 32 | (lo + i) as u64;
+                        let key = pair_key(lane, lo + i);
                         (e as usize).checked_sub(1).map(|ix| (key, ix))
                     })
             })
