@@ -7,7 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let folds = folds_a_whole_ledger();
-    disable_transparent_huge_pages(folds);
+    disable_transparent_huge_pages();
     // Unless the user tuned it.
     if folds && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         return_freed_memory_at_once();
@@ -48,35 +48,26 @@ fn return_freed_memory_at_once() {
 }
 
 /// Transparent huge pages make the kernel zero 2 MB at a time for every
-/// fresh page the allocator touches; on a large import that cost more
-/// system time than the work itself (docs/PERFORMANCE.md). The process opts
-/// out. A fold keeps them for the tables it asks them for
-/// (`advise_huge`: read at random, they miss the TLB on every lookup with
-/// small pages), where the kernel can keep those apart (Linux 6.18); on an
-/// older kernel it opts out wholly, as before. (mimalloc is built not to
-/// ask for them itself: `no_thp` in Cargo.toml.)
-fn disable_transparent_huge_pages(except_advised: bool) {
+/// fresh page the allocator touches. On a large import that cost more
+/// system time than the work itself; for a report's tables, on the
+/// virtual machine this project is measured on, a huge page taken after
+/// the machine sat idle cost about 2.8 ms per MB against 0.4 ms in small
+/// pages (its host takes freed memory back and must give it again), more
+/// than the TLB misses it saved: a cold 10M report ran 2.13 s against
+/// 2.47 s without them (docs/PERFORMANCE.md, "ninth pass"). The process
+/// opts out; mimalloc is built not to ask for them either (`no_thp` in
+/// Cargo.toml).
+fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     {
-        /// `PR_THP_DISABLE_EXCEPT_ADVISED` of Linux 6.18's prctl.h.
-        const EXCEPT_ADVISED: libc::c_ulong = 1 << 1;
         // Every argument as the kernel reads it, an unsigned long: an
         // `int` passed through prctl's `...` may leave the upper half of
         // its register undefined.
-        let (flags, none): (libc::c_ulong, libc::c_ulong) = (1, 0);
+        let (on, none): (libc::c_ulong, libc::c_ulong) = (1, 0);
         // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no
-        // memory of ours; a failure (an old kernel, an unknown flag) only
-        // leaves the default in place.
-        let partly = except_advised
-            && unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, flags, EXCEPT_ADVISED, none, none) }
-                == 0;
-        if !partly {
-            // SAFETY: as above.
-            unsafe {
-                libc::prctl(libc::PR_SET_THP_DISABLE, flags, none, none, none);
-            }
+        // memory of ours; a failure only leaves the default in place.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, on, none, none, none);
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = except_advised;
 }

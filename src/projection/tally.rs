@@ -1110,8 +1110,6 @@ impl Tally {
             .pairs
             .more
             .try_reserve_exact(room(self.pairs.more.len(), part(2)));
-        flat::advise_huge(&self.outcomes);
-        flat::advise_huge(&self.pairs.more);
         self.persons.reserve(
             self.persons
                 .len()
@@ -2335,6 +2333,19 @@ mod tests {
         let mut far = Tally::decode(&bytes).expect("reads back");
         far.outcomes[3].employer = Some(far.establishments.len() as u32);
         assert_eq!(refused(&far), Some("an employer out of range"));
+        // Bucket spans that overlap (two pairs would count each other's
+        // attendances) or leave a gap are refused.
+        let spans = |place: fn(usize) -> usize| {
+            Tally::decode(&t.encode_placing(place))
+                .err()
+                .map(|e| e.what)
+        };
+        assert_eq!(spans(|at| at), None);
+        assert_eq!(
+            spans(|at| at.saturating_sub(1)),
+            Some("a bucket span out of place")
+        );
+        assert_eq!(spans(|at| at + 1), Some("a bucket span out of place"));
         let q = Query {
             as_of: Date::parse_iso("2026-01-31").expect("a date"),
             scope: Scope::Cumulative,

@@ -406,6 +406,13 @@ impl<'a> R<'a> {
 impl Tally {
     /// The fold's whole state as bytes (see the module documentation).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_placing(|at| at)
+    }
+
+    /// [`Tally::encode`], each pair's bucket span written as starting at
+    /// `place(where it starts)`: the identity, except in a test of spans
+    /// out of place.
+    pub(super) fn encode_placing(&self, place: impl Fn(usize) -> usize) -> Vec<u8> {
         let mut w = W(Vec::with_capacity(64 + self.pairs.aggs.len() * 48));
         w.0.extend_from_slice(MAGIC);
         w.0.extend_from_slice(&fingerprint());
@@ -466,7 +473,7 @@ impl Tally {
                     w.u32(NO_MORE);
                     w.u16(0);
                 } else {
-                    w.u32(at as u32);
+                    w.u32(place(at) as u32);
                     w.u16(span.len() as u16);
                     at += span.len();
                 }
@@ -605,9 +612,6 @@ impl Tally {
         let mut keys: Vec<u64> = Vec::with_capacity(n);
         let mut aggs: Vec<Agg> = Vec::with_capacity(n);
         let mut more: Vec<Bucket> = Vec::with_capacity(m);
-        super::flat::advise_huge(&keys);
-        super::flat::advise_huge(&aggs);
-        super::flat::advise_huge(&more);
         let menus = t.menus.len();
         let (interners, read, outcomes) = std::thread::scope(|s| {
             let interners = s.spawn(move || {
@@ -622,27 +626,29 @@ impl Tally {
                 &mut more.spare_capacity_mut()[..m],
             );
             let mut readers = Vec::with_capacity(PAIR_PARTS);
+            // Where each part's buckets start among all the parts'.
+            let mut base = 0usize;
             for (mut part, (pn, pm)) in parts {
                 let (k, rest_k) = std::mem::take(&mut keys_left).split_at_mut(pn);
                 let (a, rest_a) = std::mem::take(&mut aggs_left).split_at_mut(pn);
                 let (b, rest_b) = std::mem::take(&mut more_left).split_at_mut(pm);
                 (keys_left, aggs_left, more_left) = (rest_k, rest_a, rest_b);
+                let first = base;
+                base += pm;
                 readers.push(s.spawn(move || {
-                    let max_more = part.pairs(menus, subjects_len, k, a, b)?;
-                    part.end()?;
-                    Ok(max_more)
+                    part.pairs(menus, subjects_len, first, k, a, b)?;
+                    part.end()
                 }));
             }
             let outcomes = rest
                 .rest(&mut t, subjects_len)
                 .and_then(|o| rest.end().map(|()| o));
-            let read: Vec<Res<Option<u64>>> = readers.into_iter().map(joined).collect();
+            let read: Vec<Res<()>> = readers.into_iter().map(joined).collect();
             (joined(interners), read, outcomes)
         });
         let (persons, establishments) = interners?;
-        let mut max_more = None;
         for part in read {
-            max_more = max_more.max(part?);
+            part?;
         }
         // SAFETY: every part read returned Ok, and a part that returns Ok
         // has written each of its slots of `keys` and `aggs` (its `n`) and
@@ -652,9 +658,6 @@ impl Tally {
             keys.set_len(n);
             aggs.set_len(n);
             more.set_len(m);
-        }
-        if max_more.is_some_and(|end| end > m as u64) {
-            return r.err("a bucket span out of range");
         }
         let Some(table) = super::flat::AggTable::from_pairs(keys, aggs) else {
             return r.err("a pair twice");
@@ -701,17 +704,23 @@ impl<'a> R<'a> {
 
     /// A part of the (menu, subject) pairs (its counts already read) into
     /// `keys` and `aggs`, and its pairs' other buckets into `more`, every
-    /// slot written unless it fails; the end of its furthest bucket span.
-    /// `subjects` is how many persons and establishments there are.
+    /// slot written unless it fails. `subjects` is how many persons and
+    /// establishments there are; `first`, where the part's buckets start
+    /// among all the parts'. The pairs' bucket spans must follow one
+    /// another from `first` and end where the part's buckets do, as
+    /// [`Tally::encode`] writes them: two pairs sharing a bucket would
+    /// count each other's attendances.
     fn pairs(
         &mut self,
         menus: usize,
         subjects: [usize; 2],
+        first: usize,
         keys: &mut [MaybeUninit<u64>],
         aggs: &mut [MaybeUninit<Agg>],
         more: &mut [MaybeUninit<Bucket>],
-    ) -> Res<Option<u64>> {
-        let mut max_more = None;
+    ) -> Res<()> {
+        // Where the next pair's span must start.
+        let mut next = first as u64;
         // The shares' fresh pages made ready on another core meanwhile.
         let ready = [
             (keys.as_ptr() as usize, std::mem::size_of_val(keys)),
@@ -734,10 +743,10 @@ impl<'a> R<'a> {
                 match start {
                     NO_MORE if more_len != 0 => return self.err("a bucket span without a start"),
                     NO_MORE => {}
-                    _ => {
-                        let end = u64::from(start) + u64::from(more_len);
-                        max_more = max_more.max(Some(end));
+                    _ if u64::from(start) != next => {
+                        return self.err("a bucket span out of place");
                     }
+                    _ => next += u64::from(more_len),
                 }
                 k.write(key);
                 a.write(Agg {
@@ -747,12 +756,14 @@ impl<'a> R<'a> {
                     more_cap: more_len,
                 });
             }
+            if next != (first + more.len()) as u64 {
+                return self.err("a bucket span out of range");
+            }
             for b in more.iter_mut() {
                 b.write(self.bucket()?);
             }
             Ok(())
-        })?;
-        Ok(max_more)
+        })
     }
 
     /// The days, the named menu lists (into `t`), and the outcomes.

@@ -45,40 +45,10 @@ pub(super) fn hash_bytes(b: &[u8]) -> u64 {
     h.wrapping_mul(K3)
 }
 
-/// Asks the system to back the room of `v` (its whole capacity) with
-/// huge pages, where it can: the fold's tables are hundreds of megabytes
-/// read at random, and with 4 KB pages nearly every lookup also missed the
-/// TLB (on this machine's virtual CPUs a page walk cost as much as the
-/// miss itself; docs/PERFORMANCE.md). Only the 2 MB-aligned interior is
-/// advised; a page is still taken only when first written. Advice only:
-/// where the system has no huge pages, or the process opted out of them
-/// (`main`), nothing changes.
-pub(crate) fn advise_huge<T>(v: &Vec<T>) {
-    const HUGE: usize = 2 << 20;
-    let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
-    if bytes < 2 * HUGE {
-        return;
-    }
-    let at = v.as_ptr() as usize;
-    let start = at.div_ceil(HUGE) * HUGE;
-    let end = (at + bytes) / HUGE * HUGE;
-    #[cfg(target_os = "linux")]
-    if end > start {
-        // SAFETY: madvise with MADV_HUGEPAGE changes no contents and no
-        // access rights; the range lies inside `v`'s own allocation.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (start, end);
-}
-
-/// `vec![value; n]`, its pages advised huge ([`advise_huge`]) before they
-/// are written.
+/// `vec![value; n]`, its fresh pages made ready on another core as it
+/// is written ([`crate::par::with_pages_ready`]).
 pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Vec<T> {
     let mut v = Vec::with_capacity(n);
-    advise_huge(&v);
     let ready = [crate::par::room_of(&v, n)];
     crate::par::with_pages_ready(&ready, || v.resize(n, value));
     v
@@ -459,7 +429,6 @@ impl AggTable {
         self.lane_room = n;
         let more = n.saturating_sub(self.len());
         let _ = self.aggs.try_reserve_exact(more);
-        advise_huge(&self.aggs);
     }
 
     /// Brings the lane entry of `key` into the cache.
@@ -509,7 +478,6 @@ impl AggTable {
                 .max(1024)
                 .max(self.lane_room.min(LANE_ROOM_MAX));
             let mut grown = vec![0u32; len];
-            advise_huge(&grown);
             grown[..entries.len()].copy_from_slice(entries);
             *entries = grown;
         }
@@ -550,11 +518,7 @@ impl AggTable {
             .iter()
             .map(|&(n, _)| match n {
                 0 => Vec::new(),
-                n => {
-                    let v = vec![0u32; n.next_power_of_two().max(1024)];
-                    advise_huge(&v);
-                    v
-                }
+                n => vec![0u32; n.next_power_of_two().max(1024)],
             })
             .collect();
         const AHEAD: usize = 16;
