@@ -945,6 +945,13 @@ impl Ledger {
         self.journal.verify()
     }
 
+    /// The chunk files no stored event refers to
+    /// ([`crate::journal::Journal::unreferenced_blobs`]): `verify` names
+    /// them beside an intact chain.
+    pub fn unreferenced_chunk_files(&self) -> Result<Vec<String>, LedgerError> {
+        Ok(self.journal.unreferenced_blobs()?)
+    }
+
     /// Every event, in seq order.
     pub fn events(&self) -> impl Iterator<Item = Result<RecordedEvent, LedgerError>> + '_ {
         self.journal.iter().map(|r| r.map_err(LedgerError::from))

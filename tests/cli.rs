@@ -870,7 +870,31 @@ fn a_large_import_is_kept_in_chunk_files_and_reads_back_exactly() {
     big.cmd(&["verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(format!("検証OK: {} 件", n + 2)));
+        .stdout(predicate::str::contains(format!("検証OK: {} 件", n + 2)))
+        .stdout(predicate::str::contains("注意").not());
+
+    // A chunk file no event refers to (as an import killed after writing
+    // its file leaves it): the chain still holds, and verify names it.
+    let stray = format!("{:020}-{:020}", n + 3, 2 * n + 2);
+    std::fs::copy(&chunks[0], big.ledger().join("chunks").join(&stray)).unwrap();
+    big.cmd(&["verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("検証OK: {} 件", n + 2)))
+        .stdout(predicate::str::contains(format!(
+            "注意: chunks/{stray} はどのイベントからも参照されていません"
+        )));
+    let json = big
+        .cmd(&["verify", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["unreferenced_files"], serde_json::json!([stray]));
+    std::fs::remove_file(big.ledger().join("chunks").join(&stray)).unwrap();
 
     // The same events in batches too small for a chunk file.
     let small = Fixture::new();

@@ -213,6 +213,7 @@ fn roles_tokens_appends_reports_and_a_graceful_stop() {
         (code, json(&body)["ok"].clone()),
         (200, serde_json::json!(true))
     );
+    assert_eq!(json(&body)["unreferenced_files"], serde_json::json!([]));
 
     // SIGTERM: exits 0, and every acknowledged event is in the ledger.
     assert!(s.stop().success());

@@ -1533,28 +1533,54 @@ fn record(
 
 fn verify(ledger: &Ledger, format: Format, lang: Lang) -> Result<u8, Failure> {
     let v = ledger.verify();
+    // Files no event comes from: named, not a failure (no figure depends
+    // on them; the next import removes them).
+    let stray = match &v {
+        Verification::Intact { .. } => ledger.unreferenced_chunk_files()?,
+        Verification::Broken { .. } => Vec::new(),
+    };
     match (&v, format) {
         (Verification::Intact { events, head }, Format::Json) => println!(
             "{}",
-            json!({"ok": true, "events": events, "head": hash_text(head)})
+            json!({
+                "ok": true,
+                "events": events,
+                "head": hash_text(head),
+                "unreferenced_files": stray,
+            })
         ),
         (Verification::Broken { seq, detail }, Format::Json) => println!(
             "{}",
             json!({"ok": false, "first_bad_seq": seq, "detail": detail})
         ),
-        (Verification::Intact { events, head }, _) => println!(
-            "{}",
-            match lang {
-                Lang::Ja => format!(
-                    "検証OK: {events} 件、ハッシュチェーンは連続しています。先頭 {}",
-                    hash_text(head)
-                ),
-                Lang::En => format!(
-                    "intact: {events} events, the hash chain holds; head {}",
-                    hash_text(head)
-                ),
+        (Verification::Intact { events, head }, _) => {
+            println!(
+                "{}",
+                match lang {
+                    Lang::Ja => format!(
+                        "検証OK: {events} 件、ハッシュチェーンは連続しています。先頭 {}",
+                        hash_text(head)
+                    ),
+                    Lang::En => format!(
+                        "intact: {events} events, the hash chain holds; head {}",
+                        hash_text(head)
+                    ),
+                }
+            );
+            for name in &stray {
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!(
+                            "注意: chunks/{name} はどのイベントからも参照されていません（中断された取り込みの残りです。集計には使われず、次の取り込みで削除されます）"
+                        ),
+                        Lang::En => format!(
+                            "note: chunks/{name} is referred to by no event (left by an interrupted import: no figure reads it, and the next import removes it)"
+                        ),
+                    }
+                );
             }
-        ),
+        }
         (Verification::Broken { seq, detail }, _) => eprintln!(
             "{}",
             match lang {

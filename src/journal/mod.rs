@@ -592,6 +592,41 @@ impl<S: Storage> Journal<S> {
         Ok(())
     }
 
+    /// The chunk files (blobs) no chunk key refers to, by name: left by
+    /// an import that failed, or was killed, after writing its file and
+    /// before its batch (the next large append removes them,
+    /// [`Journal::remove_orphan_blobs`]), or put there by hand. No event
+    /// is read from them, so no figure depends on them; `verify` names
+    /// them so that an auditor knows every file in the ledger.
+    pub fn unreferenced_blobs(&self) -> Result<Vec<String>, JournalError> {
+        let mut named = std::collections::BTreeSet::new();
+        let mut damaged = None;
+        self.store
+            .for_each(&[PREFIX_CHUNK], &[PREFIX_CHUNK + 1], &mut |k, v| {
+                // A value that is not a reference is a chunk under its key.
+                match codec::decode_ref(v) {
+                    Ok(Some(r)) => {
+                        named.insert(r.blob);
+                        true
+                    }
+                    Ok(None) => true,
+                    // Which file it names is unknown, so which are named
+                    // by none is too.
+                    Err(e) => {
+                        let seq = k.get(1..).and_then(seq_of_value).unwrap_or(0);
+                        damaged = Some(corrupt(format!("seq {seq}"), e));
+                        false
+                    }
+                }
+            })?;
+        if let Some(e) = damaged {
+            return Err(e);
+        }
+        let mut names = self.store.blob_names()?;
+        names.retain(|n| !named.contains(n));
+        Ok(names)
+    }
+
     /// Puts the chunks of `recs` (encoded on every core) and the index keys
     /// of their client ids into `batch`: under their keys, or, for a large
     /// run, in one blob written now (durable before `batch` is) with
@@ -1767,6 +1802,10 @@ mod tests {
             j.storage().blob_names().unwrap(),
             std::slice::from_ref(&orphan)
         );
+        assert_eq!(
+            j.unreferenced_blobs().unwrap(),
+            std::slice::from_ref(&orphan)
+        );
         // Its seqs are then taken by small appends, under their keys.
         j.append(events(20), Vec::new()).unwrap();
         // The next large append removes it (its first seq is now an
@@ -1790,11 +1829,23 @@ mod tests {
         j.store
             .blob_put(&format!("{:020}-{:020}", 900, 950), b"x")
             .unwrap();
+        // With a reference that cannot be read, which files are
+        // unreferenced is not known.
+        assert!(j.unreferenced_blobs().is_err());
         j.append(events(150), Vec::new()).unwrap();
         assert!(j.storage().blob_names().unwrap().contains(&kept));
         let mut repaired = WriteBatch::default();
         repaired.put(chunk_key(21), good);
         j.store.apply(repaired).unwrap();
+        // Named as unreferenced (nothing refers to it) before the append
+        // that removes it.
+        j.store
+            .blob_put(&format!("{:020}-{:020}", 950, 960), b"x")
+            .unwrap();
+        assert_eq!(
+            j.unreferenced_blobs().unwrap(),
+            [format!("{:020}-{:020}", 950, 960)]
+        );
         // A file beyond the head is removed, and one whose first seq is
         // inside a chunk of another file.
         j.store
@@ -1816,6 +1867,7 @@ mod tests {
             j.verify(),
             Verification::Intact { events: 770, .. }
         ));
+        assert!(j.unreferenced_blobs().unwrap().is_empty());
     }
 
     #[test]

@@ -922,11 +922,20 @@ async fn verify(
     if !may_read(&caller, &p) {
         return Err(ApiError::forbidden());
     }
-    let v = on_ledger(&app, &p, |l| Ok(l.verify())).await?;
+    let (v, stray) = on_ledger(&app, &p, |l| {
+        let v = l.verify();
+        Ok((v, l.unreferenced_chunk_files()?))
+    })
+    .await?;
     let (status, body) = match v {
         crate::journal::Verification::Intact { events, head } => (
             StatusCode::OK,
-            json!({"ok": true, "events": events, "head": crate::journal::hash_text(&head)}),
+            json!({
+                "ok": true,
+                "events": events,
+                "head": crate::journal::hash_text(&head),
+                "unreferenced_files": stray,
+            }),
         ),
         crate::journal::Verification::Broken { seq, detail } => (
             StatusCode::CONFLICT,
