@@ -1534,7 +1534,8 @@ fn record(
 fn verify(ledger: &Ledger, format: Format, lang: Lang) -> Result<u8, Failure> {
     let v = ledger.verify();
     // Files no event comes from: named, not a failure (no figure depends
-    // on them; the next import removes them).
+    // on them; the next import of a chunk file's size removes those an
+    // interrupted one left).
     let stray = match &v {
         Verification::Intact { .. } => ledger.unreferenced_chunk_files()?,
         Verification::Broken { .. } => Vec::new(),
@@ -1572,10 +1573,10 @@ fn verify(ledger: &Ledger, format: Format, lang: Lang) -> Result<u8, Failure> {
                     "{}",
                     match lang {
                         Lang::Ja => format!(
-                            "注意: chunks/{name} はどのイベントからも参照されていません（中断された取り込みの残りです。集計には使われず、次の取り込みで削除されます）"
+                            "注意: chunks/{name} はどのイベントからも参照されていません（中断された取り込みの残りと思われます。集計には使われません）"
                         ),
                         Lang::En => format!(
-                            "note: chunks/{name} is referred to by no event (left by an interrupted import: no figure reads it, and the next import removes it)"
+                            "note: chunks/{name} is referred to by no event (likely left by an interrupted import; no figure reads it)"
                         ),
                     }
                 );
