@@ -450,6 +450,31 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The report of the ledger in `dir` known at `known_at_us`, for
+    /// `request`, if one was kept ([`Ledger::report_known_rendered`]),
+    /// read without opening the journal. `None`: open the ledger and
+    /// report.
+    pub fn kept_known_report_at_rest(
+        dir: &Path,
+        as_of: crate::domain::Date,
+        known_at_us: i64,
+        scope: crate::rules::time::Scope,
+        request: &str,
+    ) -> Option<Vec<u8>> {
+        match read_marker(dir) {
+            Ok(Some(v)) if (HEAD_FILE_FORMAT..=LEDGER_FORMAT).contains(&v) => {}
+            _ => return None,
+        }
+        let _lock = take_lock(dir, Access::Read).ok()?;
+        let fp = crate::projection::tally::fingerprint();
+        let name = checkpoints::known_name(&fp, as_of, scope, known_at_us, request);
+        let side = journal::SledStorage::side_dir_of(&dir.join(JOURNAL_DIR));
+        let framed = fs::read(side.join(name)).ok()?;
+        checkpoints::unframe(&framed)
+    }
+}
+
 impl Drop for Ledger {
     /// Leaves the head file naming the head, for reports that need not
     /// open the journal. Best effort: without it a report opens the

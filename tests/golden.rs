@@ -3,6 +3,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
+use sha2::Digest;
 use std::path::PathBuf;
 use tempfile::TempDir;
 
@@ -260,6 +261,85 @@ fn example_8_known_at() {
     ]);
     assert_eq!(r["head"]["seq"], 3);
     assert_eq!(r["known_at"], "2025-03-09T15:00:00.000000Z");
+}
+
+/// A known-at report of a moment something was recorded after never
+/// changes (T-3), so its bytes are kept and read back; one of a moment at
+/// or after the last recording is not kept, since an event may still be
+/// recorded by it.
+#[test]
+fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not() {
+    let l = Ledger::with(&[s(PROJECT), menu("B-1", "B")]);
+    let att = |p: &str| {
+        format!(
+            r#"{{"type":"attendance","menu":"B-1","date":"2025-02-10","role":"job_seeker","person":"{p}","residence":"in_region","intent_confirmed":true}}"#
+        )
+    };
+    l.append(&[att("P")], "2025-03-01T09:00:00+09:00");
+    l.append(&[att("Q")], "2025-03-20T09:00:00+09:00");
+    let kept = || -> Vec<PathBuf> {
+        let side = l.dir().join("checkpoints");
+        let mut v: Vec<PathBuf> = std::fs::read_dir(side)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        v.retain(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("known-")
+        });
+        v
+    };
+    let raw = |known: &str| {
+        l.run(&[
+            "report",
+            "--format",
+            "json",
+            "--as-of",
+            "2025-02-28",
+            "--known-at",
+            known,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+    };
+    let output = |bytes: &[u8]| {
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        v["menus"][0]["output"].as_u64()
+    };
+    let past = "2025-03-10T00:00:00+09:00";
+    let first = raw(past);
+    assert_eq!(output(&first), Some(1));
+    assert_eq!(kept().len(), 1, "a past moment's report is kept");
+    assert_eq!(raw(past), first, "and read back");
+    // Read back indeed: a whole frame of other bytes is what comes out.
+    let other = b"{\"kept\": true}\n";
+    let frame = [b"JSKKEPT1".as_slice(), &sha2::Sha256::digest(other), other].concat();
+    std::fs::write(&kept()[0], frame).unwrap();
+    assert_eq!(raw(past), other);
+    // Damaged, it is folded again, not read.
+    std::fs::write(&kept()[0], b"not a report").unwrap();
+    assert_eq!(raw(past), first);
+    // Appending changes nothing known at a past moment.
+    l.append(&[att("R")], "2025-03-25T09:00:00+09:00");
+    assert_eq!(raw(past), first);
+    // A moment after every recording is open: not kept, and an event
+    // recorded later but by that moment counts.
+    let open = "2025-04-01T00:00:00+09:00";
+    assert_eq!(output(&raw(open)), Some(3));
+    assert_eq!(kept().len(), 1);
+    l.append(&[att("S")], "2025-03-28T09:00:00+09:00");
+    assert_eq!(output(&raw(open)), Some(4));
+    // Past now, kept; and `checkpoint --clear` removes it.
+    l.append(&[att("T")], "2025-04-02T09:00:00+09:00");
+    assert_eq!(output(&raw(open)), Some(4));
+    assert_eq!(kept().len(), 2);
+    l.run(&["checkpoint", "--clear"]).assert().success();
+    assert!(kept().is_empty());
+    assert_eq!(output(&raw(open)), Some(4));
 }
 
 #[test]

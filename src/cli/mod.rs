@@ -822,8 +822,12 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
             let format = cli.format;
             let request = format!("{format:?}/{lang:?}");
-            if !*no_checkpoint && known_at.is_none() && format != Format::Xlsx {
-                if let Some(bytes) = Ledger::kept_report_at_rest(&dir, as_of, scope, &request) {
+            if !*no_checkpoint && format != Format::Xlsx {
+                let kept = match known_at {
+                    None => Ledger::kept_report_at_rest(&dir, as_of, scope, &request),
+                    Some(t) => Ledger::kept_known_report_at_rest(&dir, as_of, t, scope, &request),
+                };
+                if let Some(bytes) = kept {
                     let _ = std::io::stdout().lock().write_all(&bytes);
                     return Ok(0);
                 }
@@ -844,9 +848,10 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                     render_report(&ledger.report(as_of, known_at, scope)?, format, lang),
                     crate::ledger::CheckpointNote::None,
                 ),
-                (false, Some(_)) => {
-                    let (report, note) = ledger.report_saving(as_of, known_at, scope)?;
-                    (render_report(&report, format, lang), note)
+                (false, Some(t)) => {
+                    ledger.report_known_rendered(as_of, t, scope, &request, |r| {
+                        render_report(r, format, lang)
+                    })?
                 }
                 (false, None) => ledger
                     .report_rendered(as_of, scope, &request, |r| render_report(r, format, lang))?,

@@ -15,6 +15,7 @@
 //! |---|---|
 //! | `tally-` + fingerprint (16 hex) + `-` + seq (20 digits) | the state ([`Tally::encode`]) |
 //! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
+//! | `known-` + fingerprint (16 hex) + `-` + request (32 hex) | a rendered report known at a moment something was recorded after ([`Ledger::report_known_rendered`]; the request names the moment too), framed the same way |
 //!
 //! Header, little-endian: format (u32, 2), seq (u64), the chain hash of the
 //! event at seq (32 bytes), its `recorded_at` (i64 µs), 0 (u32; format 1
@@ -59,6 +60,11 @@ const STATE_PREFIX: &str = "tally-";
 pub const KEEP: usize = 3;
 /// Rendered reports kept for the head ([`Ledger::report_rendered`]).
 const RESULTS_KEPT: usize = 64;
+/// The side entries holding reports known at a past moment start with this.
+const KNOWN_PREFIX: &str = "known-";
+/// Rendered known-at reports kept ([`Ledger::report_known_rendered`]); the
+/// next one past this many clears them.
+const KNOWN_KEPT: usize = 64;
 /// A report that had to fold at least this many events after the newest
 /// checkpoint saves a new one ([`Ledger::report_saving`]).
 pub const REPORT_SAVES_AFTER: u64 = 100_000;
@@ -166,6 +172,32 @@ pub(crate) fn result_name(
         .as_bytes(),
     );
     format!("{}{}", result_prefix(fp, seq), hex::encode(&key[..16]))
+}
+
+/// The side entry holding the report rendered for `request` as of
+/// `as_of` over `scope`, known at `known_at_us`, by these rules and this
+/// version of jisseki. No seq: what was recorded by a moment that
+/// something was recorded after never changes (T-3), so the name alone
+/// finds it, without opening the journal.
+pub(crate) fn known_name(
+    fp: &[u8; 8],
+    as_of: crate::domain::Date,
+    scope: crate::rules::time::Scope,
+    known_at_us: i64,
+    request: &str,
+) -> String {
+    let key = Sha256::digest(
+        format!(
+            "{as_of}\n{scope:?}\n{request}\nknown at {known_at_us}\n{}",
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_bytes(),
+    );
+    format!(
+        "{KNOWN_PREFIX}{}-{}",
+        hex::encode(fp),
+        hex::encode(&key[..16])
+    )
 }
 
 /// The start of the names of the reports kept at `seq`.
@@ -551,6 +583,64 @@ impl Ledger {
         Ok((bytes, note))
     }
 
+    /// A report known at `known_at_us`, rendered by `render`: read back
+    /// when the same request was answered before, else folded
+    /// ([`Ledger::report_saving`]) and rendered. The bytes are kept (not
+    /// durably) only when something was recorded after `known_at_us`:
+    /// `recorded_at` never decreases along seq, so nothing appended later
+    /// can be recorded by that moment, and the report can never change
+    /// (T-3). A moment at or after the last recording is not kept: an
+    /// event may still be recorded by it.
+    pub fn report_known_rendered(
+        &mut self,
+        as_of: crate::domain::Date,
+        known_at_us: i64,
+        scope: crate::rules::time::Scope,
+        request: &str,
+        render: impl FnOnce(&crate::report::Report) -> Vec<u8>,
+    ) -> Result<(Vec<u8>, CheckpointNote), LedgerError> {
+        let fp = fingerprint();
+        let name = known_name(&fp, as_of, scope, known_at_us, request);
+        if let Some(bytes) = self.journal.side_get(&name)?.and_then(|v| unframe(&v)) {
+            return Ok((bytes, CheckpointNote::None));
+        }
+        let (report, note) = self.report_saving(as_of, Some(known_at_us), scope)?;
+        let bytes = render(&report);
+        let past = self.journal.last_seq_recorded_by(known_at_us)? < self.head().next_seq - 1;
+        if !past {
+            return Ok((bytes, note));
+        }
+        let note = match self.keep_known(&fp, &name, &bytes) {
+            Ok(()) => note,
+            Err(e) => match note {
+                CheckpointNote::None => CheckpointNote::Failed(e),
+                other => other,
+            },
+        };
+        Ok((bytes, note))
+    }
+
+    /// Keeps a rendered known-at report (not durably: it is framed, and a
+    /// lost one is made again), removing those of other rules or versions,
+    /// and every other one when [`KNOWN_KEPT`] are kept.
+    fn keep_known(&mut self, fp: &[u8; 8], name: &str, bytes: &[u8]) -> Result<(), LedgerError> {
+        let these = format!("{KNOWN_PREFIX}{}-", hex::encode(fp));
+        let names: Vec<String> = self
+            .journal
+            .side_names()?
+            .into_iter()
+            .filter(|n| n.starts_with(KNOWN_PREFIX))
+            .collect();
+        let here = names.iter().filter(|n| n.starts_with(&these)).count();
+        for n in &names {
+            if !n.starts_with(&these) || here >= KNOWN_KEPT {
+                self.journal.side_remove(n)?;
+            }
+        }
+        self.journal.side_put(name, &frame(bytes), false)?;
+        Ok(())
+    }
+
     /// Keeps a rendered report of the ledger at `seq` (not durably: it is
     /// framed, and a lost one is made again), and removes those of other
     /// seqs, rules or versions; at most [`RESULTS_KEPT`] at one seq.
@@ -594,7 +684,10 @@ impl Ledger {
             self.journal.write_index(Vec::new(), deletes)?;
         }
         for name in self.journal.side_names()? {
-            if name.starts_with(STATE_PREFIX) || name.starts_with(RESULT_PREFIX) {
+            if name.starts_with(STATE_PREFIX)
+                || name.starts_with(RESULT_PREFIX)
+                || name.starts_with(KNOWN_PREFIX)
+            {
                 self.journal.side_remove(&name)?;
                 n += 1;
             }

@@ -619,17 +619,23 @@ async fn report(
                 Out::Xlsx => crate::report::xlsx::report_workbook(r, lang).map_err(xlsx_failed)?,
             })
         };
+        let request = if out == Out::Csv {
+            "api/csv"
+        } else {
+            "api/json"
+        };
         Ok(match (known_at, out) {
             (None, Out::Json | Out::Csv) => {
-                let request = if out == Out::Csv {
-                    "api/csv"
-                } else {
-                    "api/json"
-                };
                 l.report_rendered(as_of, scope, request, |r| render(r).unwrap_or_default())?
                     .0
             }
-            _ => render(&l.report_saving(as_of, known_at, scope)?.0)?,
+            (Some(t), Out::Json | Out::Csv) => {
+                l.report_known_rendered(as_of, t, scope, request, |r| {
+                    render(r).unwrap_or_default()
+                })?
+                .0
+            }
+            (_, Out::Xlsx) => render(&l.report_saving(as_of, known_at, scope)?.0)?,
         })
     })
     .await?;
