@@ -53,7 +53,7 @@ pub fn parallel_map<T: Sync, R: Send>(
         let workers: Vec<_> = (0..threads.min(items.len()))
             .map(|_| {
                 let (blocks, f, stop) = (&blocks, &f, &stop);
-                s.spawn(move || {
+                spawn_or_run(s, move || {
                     let _stop = StopOnPanic(stop);
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         // The lock is let go before the work: no worker
@@ -110,7 +110,7 @@ pub fn map_in_order<T: Sync, R: Send>(
             .map(|_| {
                 let tx = tx.clone();
                 let (next, f) = (&next, &f);
-                s.spawn(move || loop {
+                spawn_or_run(s, move || loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
                     if tx.send((i, f(item))).is_err() {
@@ -170,7 +170,8 @@ pub fn with_pages_ready<R>(ranges: &[(usize, usize)], f: impl FnOnce() -> R) -> 
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         let done = &done;
-        s.spawn(move || {
+        // Without a thread, the pages are made ready before `f` runs.
+        let _helper = spawn_or_run(s, move || {
             for &(start, len) in ranges {
                 let page = 4096;
                 let first = start.div_ceil(page) * page;
@@ -190,6 +191,76 @@ pub fn with_pages_ready<R>(ranges: &[(usize, usize)], f: impl FnOnce() -> R) -> 
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         r
     })
+}
+
+/// A piece of work started on a thread of a scope, or already done
+/// ([`spawn_or_run`]).
+pub enum Task<'scope, T> {
+    /// Running on its own thread.
+    Thread(std::thread::ScopedJoinHandle<'scope, Option<T>>),
+    /// Done on the calling thread: no thread could be started.
+    Done(Option<T>),
+}
+
+impl<T> Task<'_, T> {
+    /// The work's result, once done; `Err` with the panic's payload if it
+    /// panicked on its thread (pass it on with
+    /// `std::panic::resume_unwind`).
+    pub fn join(self) -> std::thread::Result<T> {
+        let done = match self {
+            Task::Thread(h) => h.join()?,
+            Task::Done(r) => r,
+        };
+        done.ok_or_else(|| Box::new("a task's work was taken twice") as Box<_>)
+    }
+}
+
+/// Starts `f` on a new thread of `scope`; when the system cannot start
+/// one (a limit on threads or memory: `EAGAIN`), runs it here and now
+/// instead of panicking as `Scope::spawn` does. Threads in jisseki only
+/// overlap work, never make it possible, so any `f` given here must be
+/// able to finish without anything the caller does after this call (it
+/// must not wait on a channel the caller fills, or on a bounded one the
+/// caller empties). A result not joined is joined when the scope ends.
+pub fn spawn_or_run<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Task<'scope, T> {
+    // The work is put where both sides can take it: a failed start drops
+    // the closure it was given, and the work must stay here.
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(f)));
+    let theirs = std::sync::Arc::clone(&work);
+    let take = |w: &std::sync::Mutex<Option<_>>| {
+        w.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    };
+    let builder = std::thread::Builder::new();
+    match start_scoped(scope, builder, move || take(&theirs).map(|f| f())) {
+        Ok(h) => Task::Thread(h),
+        Err(_) => Task::Done(take(&work).map(|f| f())),
+    }
+}
+
+/// Starts `f` on a thread of `scope` made by `builder`, or says why not.
+/// Every thread jisseki starts inside a scope starts here, and each caller
+/// copes with a refusal (does the work itself, or fails with an error
+/// having written nothing), so that a process at a limit on threads
+/// never panics. With `JISSEKI_TEST_NO_THREADS` set, every start is
+/// refused: the tests run whole commands so (`tests/cli.rs`).
+pub fn start_scoped<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    builder: std::thread::Builder,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, T>> {
+    static REFUSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *REFUSED.get_or_init(|| std::env::var_os("JISSEKI_TEST_NO_THREADS").is_some()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            "no thread may be started (JISSEKI_TEST_NO_THREADS)",
+        ));
+    }
+    builder.spawn_scoped(scope, f)
 }
 
 /// `madvise(MADV_POPULATE_WRITE)` of page-aligned `[start, start + len)`.

@@ -958,3 +958,92 @@ fn a_large_import_is_kept_in_chunk_files_and_reads_back_exactly() {
         .failure()
         .code(predicate::ne(101));
 }
+
+/// A process that may start no thread (as at a limit on threads) does each
+/// command's work on its own thread, or, where the work needs two (reading
+/// a JSON Lines file while its lines are parsed), fails with an error
+/// having written nothing: it never panics, and its figures are those of a
+/// process with threads.
+#[test]
+fn without_threads_every_command_works_or_fails_cleanly() {
+    // Enough for every parallel path: an import sealed in blocks (more
+    // than 65,536 events) and a fold on three threads (100,000 or more).
+    let n = 110_000;
+    let mut csv = String::from("type,menu,date,role,person,residence,intent_confirmed\n");
+    for i in 0..n {
+        let residence = if i % 4 == 0 {
+            "out_region"
+        } else {
+            "in_region"
+        };
+        csv.push_str(&format!(
+            "attendance,B-01,2025-01-{:02},job_seeker,P-{},{residence},true\n",
+            1 + i % 28,
+            i % 9_000
+        ));
+    }
+    let no_threads = |c: &mut Command| {
+        c.env("JISSEKI_TEST_NO_THREADS", "1");
+    };
+    let with = Fixture::new();
+    let without = Fixture::new();
+    for f in [&with, &without] {
+        let preamble = f.write("preamble.jsonl", PREAMBLE);
+        f.import(&preamble).success();
+    }
+    let big = with.write("big.csv", &csv);
+    with.import(&big).success();
+    let big = without.write("big.csv", &csv);
+    let mut import = without.cmd(&["import"]);
+    no_threads(&mut import);
+    import.arg(&big).assert().success();
+
+    let figures = |f: &Fixture, threads: bool, args: &[&str]| {
+        let mut c = f.cmd(&["report", "--as-of", "2025-02-28", "--format", "json"]);
+        c.args(args);
+        if !threads {
+            no_threads(&mut c);
+        }
+        let out = c.assert().success().get_output().stdout.clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        (v["menus"].clone(), v["totals"].clone())
+    };
+    let expected = figures(&with, true, &["--no-checkpoint"]);
+    assert_eq!(expected.1["output"].as_u64(), Some(9_000 - 9_000 / 4));
+    assert_eq!(figures(&without, false, &["--no-checkpoint"]), expected);
+    // A checkpoint saved and read back without threads.
+    let mut save = without.cmd(&["checkpoint"]);
+    no_threads(&mut save);
+    save.assert().success();
+    assert_eq!(figures(&without, false, &[]), expected);
+    let mut verify = without.cmd(&["verify", "--format", "json"]);
+    no_threads(&mut verify);
+    let out = verify.assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let events = v["events"].as_u64().unwrap();
+    assert!(events > n as u64, "{events}");
+
+    // JSON Lines are read and parsed at once, on two threads: refused
+    // cleanly, nothing written.
+    let more = without.write(
+        "more.jsonl",
+        r#"{"type":"attendance","menu":"B-01","date":"2025-01-05","role":"job_seeker","person":"P-NEW","residence":"in_region","intent_confirmed":true}"#,
+    );
+    let mut import = without.cmd(&["import"]);
+    no_threads(&mut import);
+    import
+        .arg(&more)
+        .assert()
+        .failure()
+        .code(predicate::ne(101))
+        .stderr(predicate::str::contains("JISSEKI_TEST_NO_THREADS"));
+    let out = without
+        .cmd(&["verify", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["events"].as_u64(), Some(events), "nothing written");
+}

@@ -56,7 +56,9 @@ pub fn read_file(file: &std::fs::File, max: u64) -> std::io::Result<Vec<u8>> {
             let parts: Vec<_> = bytes
                 .chunks_mut(per)
                 .enumerate()
-                .map(|(k, part)| s.spawn(move || file.read_exact_at(part, (k * per) as u64)))
+                .map(|(k, part)| {
+                    crate::par::spawn_or_run(s, move || file.read_exact_at(part, (k * per) as u64))
+                })
                 .collect();
             parts.into_iter().try_for_each(|p| {
                 p.join()
@@ -199,57 +201,68 @@ fn read_jsonl_pieces(
     let mut any_line = false;
     let reader = std::thread::scope(|s| {
         // Returns whether more than `max` bytes were found.
-        let reader = s.spawn(move || -> std::io::Result<bool> {
-            let mut input = input;
-            let (mut read, mut first_line) = (0u64, 1u64);
-            let mut carry: Vec<u8> = Vec::new();
-            let mut eof = false;
-            while !eof {
-                let mut text = spare.try_recv().unwrap_or_default();
-                text.clear();
-                text.append(&mut carry);
-                // After a line longer than a piece, no more room is kept.
-                carry.shrink_to(piece);
-                let mut want = piece.max(text.len() + 1);
-                let end = loop {
-                    while text.len() < want && !eof {
-                        let room = (want - text.len()) as u64;
-                        let n = (&mut input).take(room).read_to_end(&mut text)?;
-                        eof = n == 0;
-                        read += n as u64;
-                        if read > max {
-                            return Ok(true);
+        let reader = crate::par::start_scoped(
+            s,
+            std::thread::Builder::new(),
+            move || -> std::io::Result<bool> {
+                let mut input = input;
+                let (mut read, mut first_line) = (0u64, 1u64);
+                let mut carry: Vec<u8> = Vec::new();
+                let mut eof = false;
+                while !eof {
+                    let mut text = spare.try_recv().unwrap_or_default();
+                    text.clear();
+                    text.append(&mut carry);
+                    // After a line longer than a piece, no more room is kept.
+                    carry.shrink_to(piece);
+                    let mut want = piece.max(text.len() + 1);
+                    let end = loop {
+                        while text.len() < want && !eof {
+                            let room = (want - text.len()) as u64;
+                            let n = (&mut input).take(room).read_to_end(&mut text)?;
+                            eof = n == 0;
+                            read += n as u64;
+                            if read > max {
+                                return Ok(true);
+                            }
                         }
+                        if eof {
+                            break text.len();
+                        }
+                        match memchr::memrchr(b'\n', &text) {
+                            Some(i) => break i + 1,
+                            // A line longer than a piece.
+                            None => want = want.saturating_mul(2),
+                        }
+                    };
+                    carry.extend_from_slice(&text[end..]);
+                    text.truncate(end);
+                    let lines_here = memchr::memchr_iter(b'\n', &text).count() as u64;
+                    let next_first = first_line + lines_here;
+                    // The gatherer has stopped: nothing more is wanted.
+                    if to_parser
+                        .send(Piece {
+                            text,
+                            first_line,
+                            read,
+                        })
+                        .is_err()
+                    {
+                        break;
                     }
-                    if eof {
-                        break text.len();
-                    }
-                    match memchr::memrchr(b'\n', &text) {
-                        Some(i) => break i + 1,
-                        // A line longer than a piece.
-                        None => want = want.saturating_mul(2),
-                    }
-                };
-                carry.extend_from_slice(&text[end..]);
-                text.truncate(end);
-                let lines_here = memchr::memchr_iter(b'\n', &text).count() as u64;
-                let next_first = first_line + lines_here;
-                // The gatherer has stopped: nothing more is wanted.
-                if to_parser
-                    .send(Piece {
-                        text,
-                        first_line,
-                        read,
-                    })
-                    .is_err()
-                {
-                    break;
+                    first_line = next_first;
                 }
-                first_line = next_first;
-            }
-            Ok(false)
-        });
-        let parser = s.spawn(move || {
+                Ok(false)
+            },
+        );
+        // No thread (a limit on threads): the import fails, having written
+        // nothing. (A reader already started stops when its parser is
+        // gone.)
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(no_thread(e))),
+        };
+        let parser = crate::par::start_scoped(s, std::thread::Builder::new(), move || {
             for p in pieces {
                 let text = &p.text[..];
                 let text = if p.first_line == 1 {
@@ -272,6 +285,10 @@ fn read_jsonl_pieces(
                 }
             }
         });
+        let parser = match parser {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(no_thread(e))),
+        };
         for (results, read, len) in parsed {
             any_line |= !results.is_empty();
             if events.capacity() == 0 && len_hint > read {
@@ -307,6 +324,11 @@ fn read_jsonl_pieces(
         return Ok(Ok((Vec::new(), whole(InputErrorKind::Empty))));
     }
     Ok(Ok((events, InputErrors(errors))))
+}
+
+/// The error of a thread the system would not start.
+fn no_thread(e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("could not start a thread: {e}"))
 }
 
 /// Like [`read_events`], but also returns the events that are valid when

@@ -754,11 +754,13 @@ impl<S: Storage> Journal<S> {
             // memory), with no pause between blocks for the two to meet.
             let (first, genesis) = (next, prev);
             let (to_writer, sealed) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(1);
-            let (sealer, written) = std::thread::scope(|s| {
-                let sealer = s.spawn(move || {
+            // Borrowed, so that they are still here if no thread starts.
+            let rest = &mut events;
+            let piped = std::thread::scope(|s| {
+                let sealing = crate::par::start_scoped(s, std::thread::Builder::new(), move || {
                     let (mut next, mut prev) = (first, genesis);
                     loop {
-                        let block = next_block(&mut events, next, recorded_at);
+                        let block = next_block(rest, next, recorded_at);
                         if block.is_empty() {
                             break;
                         }
@@ -772,6 +774,11 @@ impl<S: Storage> Journal<S> {
                     }
                     (next, prev)
                 });
+                // No thread (a limit on threads): sealed below, block by
+                // block, on this one.
+                let Ok(sealer) = sealing else {
+                    return None;
+                };
                 // Ends when the sealer is done (or gone), or at the first
                 // failed write, which lets the sealer stop.
                 let mut written = Ok(());
@@ -782,13 +789,26 @@ impl<S: Storage> Journal<S> {
                     }
                     done(&recs, &mut appended);
                 }
-                (sealer.join(), written)
+                Some((sealer.join(), written))
             });
-            match sealer {
-                Ok((n, last)) => (next, prev) = (n, last),
-                Err(panic) => std::panic::resume_unwind(panic),
+            match piped {
+                Some((Ok((n, last)), written)) => {
+                    (next, prev) = (n, last);
+                    written?;
+                }
+                Some((Err(panic), _)) => std::panic::resume_unwind(panic),
+                None => loop {
+                    let block = next_block(&mut events, next, recorded_at);
+                    if block.is_empty() {
+                        break;
+                    }
+                    next += block.len() as u64;
+                    let (recs, last) = seal_block(block, prev);
+                    prev = last;
+                    self.put_events(&mut batch, &recs, &mut blobs)?;
+                    done(&recs, &mut appended);
+                },
             }
-            written?;
         }
         let head = Head {
             next_seq: next,

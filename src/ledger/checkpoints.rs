@@ -306,7 +306,7 @@ impl Ledger {
         // (the reading checks every value itself, so it is safe on any
         // bytes); the state is used only when both agree.
         let (whole, state) = std::thread::scope(|s| {
-            let sha = s.spawn(|| Sha256::digest(&bytes[..]));
+            let sha = crate::par::spawn_or_run(s, || Sha256::digest(&bytes[..]));
             let state = Tally::decode(&bytes);
             (sha.join().is_ok_and(|d| d.as_slice() == h.sha), state)
         });
@@ -373,21 +373,22 @@ impl Ledger {
         // thread.
         tally.expect_events(cut - from);
         tally.pipelined(true, |fold| {
-            std::thread::scope(|s| {
+            let folding = &mut *fold;
+            let piped = std::thread::scope(|s| {
                 let (to_folder, chunks) = std::sync::mpsc::sync_channel::<(
                     journal::OwnedViews,
                     Vec<tally::IdHashes>,
                 )>(FOLD_CHUNKS_AHEAD);
                 // The chunks' buffers, handed back once folded.
                 let (to_reader, spares) = std::sync::mpsc::channel::<Vec<u8>>();
-                let folder = s.spawn(move || {
+                let started = crate::par::start_scoped(s, std::thread::Builder::new(), move || {
                     for (chunk, hashes) in chunks {
                         let views = chunk.views();
                         if let Some(e) = views.last() {
                             head = (e.seq, e.hash);
                         }
                         if sound
-                            && fold
+                            && folding
                                 .events_hashed(
                                     views.iter().map(|e| (e.seq, &e.body)),
                                     &hashes,
@@ -402,6 +403,10 @@ impl Ledger {
                     }
                     head
                 });
+                // No thread (a limit on threads): folded below, on this one.
+                let Ok(folder) = started else {
+                    return None;
+                };
                 let spare = || spares.try_recv().unwrap_or_default();
                 let read = self
                     .journal
@@ -423,7 +428,23 @@ impl Ledger {
                     Ok(last) => head = last,
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
-                read
+                Some(read)
+            });
+            if let Some(read) = piped {
+                return read;
+            }
+            self.journal.scan_range_chunks(from + 1, cut, |views| {
+                if let Some(e) = views.last() {
+                    head = (e.seq, e.hash);
+                }
+                if sound
+                    && fold
+                        .events(views.iter().map(|e| (e.seq, &e.body)), standings)
+                        .is_err()
+                {
+                    sound = false;
+                }
+                Ok(())
             })
         })?;
         Ok(Folded { tally, head, from })

@@ -1035,18 +1035,17 @@ impl Tally {
         let (to_worker, from_folder) = std::sync::mpsc::sync_channel::<Vec<PairOp>>(4);
         let (to_folder, spares) = std::sync::mpsc::channel::<Vec<PairOp>>();
         std::thread::scope(|scope| {
-            let spawned = std::thread::Builder::new()
-                .name("jisseki-pairs".into())
-                .spawn_scoped(scope, move || {
-                    let mut pairs = take.recv().unwrap_or_default();
-                    for mut ops in from_folder {
-                        pairs.apply_all(&ops);
-                        ops.clear();
-                        // The folder may be gone; the batch is then freed.
-                        let _ = to_folder.send(ops);
-                    }
-                    pairs
-                });
+            let builder = std::thread::Builder::new().name("jisseki-pairs".into());
+            let spawned = crate::par::start_scoped(scope, builder, move || {
+                let mut pairs = take.recv().unwrap_or_default();
+                for mut ops in from_folder {
+                    pairs.apply_all(&ops);
+                    ops.clear();
+                    // The folder may be gone; the batch is then freed.
+                    let _ = to_folder.send(ops);
+                }
+                pairs
+            });
             let Ok(worker) = spawned else {
                 return f(&mut Pipeline {
                     tally: self,

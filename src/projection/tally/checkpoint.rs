@@ -614,7 +614,7 @@ impl Tally {
         let mut more: Vec<Bucket> = Vec::with_capacity(m);
         let menus = t.menus.len();
         let (interners, read, outcomes) = std::thread::scope(|s| {
-            let interners = s.spawn(move || {
+            let interners = crate::par::spawn_or_run(s, move || {
                 let persons = subjects.interner(subjects_len[0])?;
                 let establishments = subjects.interner(subjects_len[1])?;
                 subjects.end()?;
@@ -635,7 +635,7 @@ impl Tally {
                 (keys_left, aggs_left, more_left) = (rest_k, rest_a, rest_b);
                 let first = base;
                 base += pm;
-                readers.push(s.spawn(move || {
+                readers.push(crate::par::spawn_or_run(s, move || {
                     part.pairs(menus, subjects_len, first, k, a, b)?;
                     part.end()
                 }));
@@ -674,7 +674,7 @@ impl Tally {
 /// A section reader's result. A reader never panics, whatever the bytes
 /// (`damaged_state_bytes_never_panic`); if one did, the panic goes on
 /// here, as it would have on this thread.
-fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Res<T>>) -> Res<T> {
+fn joined<T>(h: crate::par::Task<'_, Res<T>>) -> Res<T> {
     h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
