@@ -323,9 +323,27 @@ fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not()
     // Damaged, it is folded again, not read.
     std::fs::write(&kept()[0], b"not a report").unwrap();
     assert_eq!(raw(past), first);
-    // Appending changes nothing known at a past moment.
+    // Appending changes nothing known at a past moment (and the kept
+    // report is what a fold gives).
     l.append(&[att("R")], "2025-03-25T09:00:00+09:00");
     assert_eq!(raw(past), first);
+    let folded = l
+        .run(&[
+            "report",
+            "--format",
+            "json",
+            "--as-of",
+            "2025-02-28",
+            "--known-at",
+            past,
+            "--no-checkpoint",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(folded, first);
     // A moment after every recording is open: not kept, and an event
     // recorded later but by that moment counts.
     let open = "2025-04-01T00:00:00+09:00";

@@ -15,7 +15,7 @@
 //! |---|---|
 //! | `tally-` + fingerprint (16 hex) + `-` + seq (20 digits) | the state ([`Tally::encode`]) |
 //! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
-//! | `known-` + fingerprint (16 hex) + `-` + request (32 hex) | a rendered report known at a moment something was recorded after ([`Ledger::report_known_rendered`]; the request names the moment too), framed the same way |
+//! | `known-` + fingerprint (16 hex) + `-` + build (16 hex) + `-` + request (32 hex) | a rendered report known at a moment something was recorded after ([`Ledger::report_known_rendered`]; the request names the moment too), framed the same way |
 //!
 //! Header, little-endian: format (u32, 2), seq (u64), the chain hash of the
 //! event at seq (32 bytes), its `recorded_at` (i64 µs), 0 (u32; format 1
@@ -165,13 +165,38 @@ pub(crate) fn result_name(
     request: &str,
 ) -> String {
     let key = Sha256::digest(
-        format!(
-            "{as_of}\n{scope:?}\n{request}\n{}",
-            env!("CARGO_PKG_VERSION")
-        )
-        .as_bytes(),
+        format!("{as_of}\n{scope:?}\n{request}\n{}", hex::encode(build_id())).as_bytes(),
     );
     format!("{}{}", result_prefix(fp, seq), hex::encode(&key[..16]))
+}
+
+/// Eight bytes that name this build of jisseki: its version and its
+/// executable's size and time of writing. Kept reports are bytes a build
+/// rendered, by code the rules' fingerprint does not cover (rendering,
+/// the cut, the corrections' index); a kept report of another build is
+/// never read, so a fix to any of it is never hidden by a kept result.
+/// (Rebuilding the same source also counts as another build: a kept
+/// report is only a shortcut.)
+fn build_id() -> [u8; 8] {
+    static ID: std::sync::OnceLock<[u8; 8]> = std::sync::OnceLock::new();
+    *ID.get_or_init(|| {
+        let mut h = Sha256::new();
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        let exe = std::env::current_exe().and_then(std::fs::metadata);
+        if let Ok(m) = exe {
+            h.update(m.len().to_le_bytes());
+            let written = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(written.to_le_bytes());
+        }
+        let d = h.finalize();
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&d[..8]);
+        out
+    })
 }
 
 /// The side entry holding the report rendered for `request` as of
@@ -186,17 +211,18 @@ pub(crate) fn known_name(
     known_at_us: i64,
     request: &str,
 ) -> String {
-    let key = Sha256::digest(
-        format!(
-            "{as_of}\n{scope:?}\n{request}\nknown at {known_at_us}\n{}",
-            env!("CARGO_PKG_VERSION")
-        )
-        .as_bytes(),
-    );
+    let key =
+        Sha256::digest(format!("{as_of}\n{scope:?}\n{request}\nknown at {known_at_us}").as_bytes());
+    format!("{}{}", known_prefix(fp), hex::encode(&key[..16]))
+}
+
+/// The start of the names of the known-at reports kept by these rules and
+/// this build ([`build_id`]).
+fn known_prefix(fp: &[u8; 8]) -> String {
     format!(
-        "{KNOWN_PREFIX}{}-{}",
+        "{KNOWN_PREFIX}{}-{}-",
         hex::encode(fp),
-        hex::encode(&key[..16])
+        hex::encode(build_id())
     )
 }
 
@@ -642,10 +668,10 @@ impl Ledger {
     }
 
     /// Keeps a rendered known-at report (not durably: it is framed, and a
-    /// lost one is made again), removing those of other rules or versions,
+    /// lost one is made again), removing those of other rules or builds,
     /// and every other one when [`KNOWN_KEPT`] are kept.
     fn keep_known(&mut self, fp: &[u8; 8], name: &str, bytes: &[u8]) -> Result<(), LedgerError> {
-        let these = format!("{KNOWN_PREFIX}{}-", hex::encode(fp));
+        let these = known_prefix(fp);
         let names: Vec<String> = self
             .journal
             .side_names()?

@@ -930,7 +930,12 @@ async fn verify(
     }
     let (v, stray) = on_ledger(&app, &p, |l| {
         let v = l.verify();
-        Ok((v, l.unreferenced_chunk_files()?))
+        // Only beside an intact chain: a broken one is answered as such.
+        let stray = match v {
+            crate::journal::Verification::Intact { .. } => l.unreferenced_chunk_files()?,
+            crate::journal::Verification::Broken { .. } => Vec::new(),
+        };
+        Ok((v, stray))
     })
     .await?;
     let (status, body) = match v {
