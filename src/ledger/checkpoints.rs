@@ -51,8 +51,12 @@ const HEADER_FORMAT: u32 = 2;
 /// thread ([`Tally::pipelined`]).
 const PIPELINE_EVENTS_MIN: u64 = 100_000;
 
-/// Chunks read and decoded ahead of the thread that folds them.
-const FOLD_CHUNKS_AHEAD: usize = 8;
+/// Chunks read and decoded ahead of the thread that folds them (about
+/// 5 MB). With 8, three threads on two cores kept waiting for each other
+/// (1.63-1.72 cores used, against 1.78-1.81 with 64; a cold 10M report
+/// 2.35 s median against 2.46 s, alternated; 256 gained nothing more and
+/// took 30 MB: docs/PERFORMANCE.md, "ninth pass").
+const FOLD_CHUNKS_AHEAD: usize = 64;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
 /// The side entries holding states start with this.
 const STATE_PREFIX: &str = "tally-";

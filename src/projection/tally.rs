@@ -1032,7 +1032,9 @@ impl Tally {
         // The pairs go to the worker once it runs, so that they stay here
         // if no thread can be started.
         let (give, take) = std::sync::mpsc::sync_channel::<Pairs>(1);
-        let (to_worker, from_folder) = std::sync::mpsc::sync_channel::<Vec<PairOp>>(4);
+        // Batches in flight: room for the folder to run ahead while the
+        // worker waits for a core (4 left the two waiting on each other).
+        let (to_worker, from_folder) = std::sync::mpsc::sync_channel::<Vec<PairOp>>(16);
         let (to_folder, spares) = std::sync::mpsc::channel::<Vec<PairOp>>();
         std::thread::scope(|scope| {
             let builder = std::thread::Builder::new().name("jisseki-pairs".into());
