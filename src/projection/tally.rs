@@ -2336,17 +2336,35 @@ mod tests {
         assert_eq!(refused(&far), Some("an employer out of range"));
         // Bucket spans that overlap (two pairs would count each other's
         // attendances) or leave a gap are refused.
-        let spans = |place: fn(usize) -> usize| {
+        let spans = |place: &mut dyn FnMut(usize, usize) -> (usize, usize)| {
             Tally::decode(&t.encode_placing(place))
                 .err()
                 .map(|e| e.what)
         };
-        assert_eq!(spans(|at| at), None);
+        assert_eq!(spans(&mut |at, len| (at, len)), None);
         assert_eq!(
-            spans(|at| at.saturating_sub(1)),
+            spans(&mut |at, len| (at.saturating_sub(1), len)),
             Some("a bucket span out of place")
         );
-        assert_eq!(spans(|at| at + 1), Some("a bucket span out of place"));
+        assert_eq!(
+            spans(&mut |at, len| (at + 1, len)),
+            Some("a bucket span out of place")
+        );
+        // Spans one after another, the first a bucket short: the first
+        // part's spans end before its buckets do.
+        let (mut next, mut short) = (0, true);
+        let mut shortened = |_, len: usize| {
+            let len = match short && len > 0 {
+                true => {
+                    short = false;
+                    len - 1
+                }
+                false => len,
+            };
+            next += len;
+            (next - len, len)
+        };
+        assert_eq!(spans(&mut shortened), Some("a bucket span out of range"));
         let q = Query {
             as_of: Date::parse_iso("2026-01-31").expect("a date"),
             scope: Scope::Cumulative,

@@ -406,13 +406,16 @@ impl<'a> R<'a> {
 impl Tally {
     /// The fold's whole state as bytes (see the module documentation).
     pub fn encode(&self) -> Vec<u8> {
-        self.encode_placing(|at| at)
+        self.encode_placing(|at, len| (at, len))
     }
 
-    /// [`Tally::encode`], each pair's bucket span written as starting at
-    /// `place(where it starts)`: the identity, except in a test of spans
-    /// out of place.
-    pub(super) fn encode_placing(&self, place: impl Fn(usize) -> usize) -> Vec<u8> {
+    /// [`Tally::encode`], each pair's bucket span (where it starts, how
+    /// long it is) written as `place(start, len)`: the identity, except in
+    /// a test of spans out of place.
+    pub(super) fn encode_placing(
+        &self,
+        mut place: impl FnMut(usize, usize) -> (usize, usize),
+    ) -> Vec<u8> {
         let mut w = W(Vec::with_capacity(64 + self.pairs.aggs.len() * 48));
         w.0.extend_from_slice(MAGIC);
         w.0.extend_from_slice(&fingerprint());
@@ -473,8 +476,9 @@ impl Tally {
                     w.u32(NO_MORE);
                     w.u16(0);
                 } else {
-                    w.u32(place(at) as u32);
-                    w.u16(span.len() as u16);
+                    let (start, len) = place(at, span.len());
+                    w.u32(start as u32);
+                    w.u16(len as u16);
                     at += span.len();
                 }
             }
