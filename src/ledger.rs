@@ -436,21 +436,12 @@ impl Ledger {
         scope: crate::rules::time::Scope,
         request: &str,
     ) -> Option<Vec<u8>> {
-        match read_marker(dir) {
-            Ok(Some(v)) if (HEAD_FILE_FORMAT..=LEDGER_FORMAT).contains(&v) => {}
-            _ => return None,
-        }
-        let _lock = take_lock(dir, Access::Read).ok()?;
-        let seq = read_head_file(dir)?;
-        let fp = crate::projection::tally::fingerprint();
-        let name = checkpoints::result_name(&fp, seq, as_of, scope, request);
-        let side = journal::SledStorage::side_dir_of(&dir.join(JOURNAL_DIR));
-        let framed = fs::read(side.join(name)).ok()?;
-        checkpoints::unframe(&framed)
+        read_kept_at_rest(dir, |fp| {
+            let seq = read_head_file(dir)?;
+            Some(checkpoints::result_name(fp, seq, as_of, scope, request))
+        })
     }
-}
 
-impl Ledger {
     /// The report of the ledger in `dir` known at `known_at_us`, for
     /// `request`, if one was kept ([`Ledger::report_known_rendered`]),
     /// read without opening the journal. `None`: open the ledger and
@@ -462,17 +453,32 @@ impl Ledger {
         scope: crate::rules::time::Scope,
         request: &str,
     ) -> Option<Vec<u8>> {
-        match read_marker(dir) {
-            Ok(Some(v)) if (HEAD_FILE_FORMAT..=LEDGER_FORMAT).contains(&v) => {}
-            _ => return None,
-        }
-        let _lock = take_lock(dir, Access::Read).ok()?;
-        let fp = crate::projection::tally::fingerprint();
-        let name = checkpoints::known_name(&fp, as_of, scope, known_at_us, request);
-        let side = journal::SledStorage::side_dir_of(&dir.join(JOURNAL_DIR));
-        let framed = fs::read(side.join(name)).ok()?;
-        checkpoints::unframe(&framed)
+        read_kept_at_rest(dir, |fp| {
+            Some(checkpoints::known_name(
+                fp,
+                as_of,
+                scope,
+                known_at_us,
+                request,
+            ))
+        })
     }
+}
+
+/// The kept report `name` gives the side entry of (from these rules'
+/// fingerprint; `None`: no such entry), read from a format 2 ledger in
+/// `dir` under the shared lock, without opening the journal; `None` when
+/// absent or not whole.
+fn read_kept_at_rest(dir: &Path, name: impl FnOnce(&[u8; 8]) -> Option<String>) -> Option<Vec<u8>> {
+    match read_marker(dir) {
+        Ok(Some(v)) if (HEAD_FILE_FORMAT..=LEDGER_FORMAT).contains(&v) => {}
+        _ => return None,
+    }
+    let _lock = take_lock(dir, Access::Read).ok()?;
+    let name = name(&crate::projection::tally::fingerprint())?;
+    let side = journal::SledStorage::side_dir_of(&dir.join(JOURNAL_DIR));
+    let framed = fs::read(side.join(name)).ok()?;
+    checkpoints::unframe(&framed)
 }
 
 impl Drop for Ledger {

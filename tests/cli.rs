@@ -54,6 +54,14 @@ impl Fixture {
         c
     }
 
+    /// The JSON a successful `jisseki ARGS --format json` prints.
+    fn json(&self, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+        let mut c = self.cmd(args);
+        c.args(["--format", "json"]).envs(env.iter().copied());
+        let out = c.assert().success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap()
+    }
+
     fn import(&self, file: &Path) -> assert_cmd::assert::Assert {
         self.cmd(&["import"]).arg(file).assert()
     }
@@ -884,14 +892,7 @@ fn a_large_import_is_kept_in_chunk_files_and_reads_back_exactly() {
         .stdout(predicate::str::contains(format!(
             "注意: chunks/{stray} はどのイベントからも参照されていません"
         )));
-    let json = big
-        .cmd(&["verify", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let v = big.json(&["verify"], &[]);
     assert_eq!(v["ok"], true);
     assert_eq!(v["unreferenced_files"], serde_json::json!([stray]));
     std::fs::remove_file(big.ledger().join("chunks").join(&stray)).unwrap();
@@ -982,9 +983,7 @@ fn without_threads_every_command_works_or_fails_cleanly() {
             i % 9_000
         ));
     }
-    let no_threads = |c: &mut Command| {
-        c.env("JISSEKI_TEST_NO_THREADS", "1");
-    };
+    const NO_THREADS: (&str, &str) = ("JISSEKI_TEST_NO_THREADS", "1");
     let with = Fixture::new();
     let without = Fixture::new();
     for f in [&with, &without] {
@@ -994,32 +993,31 @@ fn without_threads_every_command_works_or_fails_cleanly() {
     let big = with.write("big.csv", &csv);
     with.import(&big).success();
     let big = without.write("big.csv", &csv);
-    let mut import = without.cmd(&["import"]);
-    no_threads(&mut import);
-    import.arg(&big).assert().success();
+    without
+        .cmd(&["import"])
+        .env(NO_THREADS.0, NO_THREADS.1)
+        .arg(&big)
+        .assert()
+        .success();
 
-    let figures = |f: &Fixture, threads: bool, args: &[&str]| {
-        let mut c = f.cmd(&["report", "--as-of", "2025-02-28", "--format", "json"]);
-        c.args(args);
-        if !threads {
-            no_threads(&mut c);
-        }
-        let out = c.assert().success().get_output().stdout.clone();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let figures = |f: &Fixture, env: &[(&str, &str)], more: &[&str]| {
+        let v = f.json(&[&["report", "--as-of", "2025-02-28"], more].concat(), env);
         (v["menus"].clone(), v["totals"].clone())
     };
-    let expected = figures(&with, true, &["--no-checkpoint"]);
+    let expected = figures(&with, &[], &["--no-checkpoint"]);
     assert_eq!(expected.1["output"].as_u64(), Some(9_000 - 9_000 / 4));
-    assert_eq!(figures(&without, false, &["--no-checkpoint"]), expected);
+    assert_eq!(
+        figures(&without, &[NO_THREADS], &["--no-checkpoint"]),
+        expected
+    );
     // A checkpoint saved and read back without threads.
-    let mut save = without.cmd(&["checkpoint"]);
-    no_threads(&mut save);
-    save.assert().success();
-    assert_eq!(figures(&without, false, &[]), expected);
-    let mut verify = without.cmd(&["verify", "--format", "json"]);
-    no_threads(&mut verify);
-    let out = verify.assert().success().get_output().stdout.clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    without
+        .cmd(&["checkpoint"])
+        .env(NO_THREADS.0, NO_THREADS.1)
+        .assert()
+        .success();
+    assert_eq!(figures(&without, &[NO_THREADS], &[]), expected);
+    let v = without.json(&["verify"], &[NO_THREADS]);
     let events = v["events"].as_u64().unwrap();
     assert!(events > n as u64, "{events}");
 
@@ -1029,21 +1027,14 @@ fn without_threads_every_command_works_or_fails_cleanly() {
         "more.jsonl",
         r#"{"type":"attendance","menu":"B-01","date":"2025-01-05","role":"job_seeker","person":"P-NEW","residence":"in_region","intent_confirmed":true}"#,
     );
-    let mut import = without.cmd(&["import"]);
-    no_threads(&mut import);
-    import
+    without
+        .cmd(&["import"])
+        .env(NO_THREADS.0, NO_THREADS.1)
         .arg(&more)
         .assert()
         .failure()
         .code(predicate::ne(101))
         .stderr(predicate::str::contains("JISSEKI_TEST_NO_THREADS"));
-    let out = without
-        .cmd(&["verify", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = without.json(&["verify"], &[]);
     assert_eq!(v["events"].as_u64(), Some(events), "nothing written");
 }

@@ -290,22 +290,17 @@ fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not()
         });
         v
     };
-    let raw = |known: &str| {
-        l.run(&[
-            "report",
-            "--format",
-            "json",
-            "--as-of",
-            "2025-02-28",
-            "--known-at",
-            known,
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone()
+    let run = |known: &str, more: &[&str]| {
+        l.run(&["report", "--format", "json", "--as-of", "2025-02-28"])
+            .args(["--known-at", known])
+            .args(more)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
     };
+    let raw = |known: &str| run(known, &[]);
     let output = |bytes: &[u8]| {
         let v: Value = serde_json::from_slice(bytes).unwrap();
         v["menus"][0]["output"].as_u64()
@@ -327,23 +322,7 @@ fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not()
     // report is what a fold gives).
     l.append(&[att("R")], "2025-03-25T09:00:00+09:00");
     assert_eq!(raw(past), first);
-    let folded = l
-        .run(&[
-            "report",
-            "--format",
-            "json",
-            "--as-of",
-            "2025-02-28",
-            "--known-at",
-            past,
-            "--no-checkpoint",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(folded, first);
+    assert_eq!(run(past, &["--no-checkpoint"]), first);
     // A moment after every recording is open: not kept, and an event
     // recorded later but by that moment counts.
     let open = "2025-04-01T00:00:00+09:00";

@@ -99,6 +99,17 @@ pub enum CheckpointNote {
     Failed(LedgerError),
 }
 
+impl CheckpointNote {
+    /// This note, or, when it has nothing to say, the failure to keep a
+    /// report's bytes (the report itself stands).
+    fn or_failed(self, kept: Result<(), LedgerError>) -> CheckpointNote {
+        match (self, kept) {
+            (CheckpointNote::None, Err(e)) => CheckpointNote::Failed(e),
+            (note, _) => note,
+        }
+    }
+}
+
 /// A fold of the journal up to a cut, and where it started.
 pub(crate) struct Folded {
     pub tally: Tally,
@@ -624,14 +635,16 @@ impl Ledger {
         }
         let (report, note) = self.report_saving(as_of, None, scope)?;
         let bytes = render(&report);
-        let note = match self.keep_result(&fp, seq, &name, &bytes) {
-            Ok(()) => note,
-            Err(e) => match note {
-                CheckpointNote::None => CheckpointNote::Failed(e),
-                other => other,
-            },
-        };
-        Ok((bytes, note))
+        // Kept for this seq only, at most `RESULTS_KEPT`: any append moves
+        // the head, so those of other seqs are never read again.
+        let kept = self.keep(
+            RESULT_PREFIX,
+            &result_prefix(&fp, seq),
+            RESULTS_KEPT,
+            &name,
+            &bytes,
+        );
+        Ok((bytes, note.or_failed(kept)))
     }
 
     /// A report known at `known_at_us`, rendered by `render`: read back
@@ -661,57 +674,32 @@ impl Ledger {
         if !past {
             return Ok((bytes, note));
         }
-        let note = match self.keep_known(&fp, &name, &bytes) {
-            Ok(()) => note,
-            Err(e) => match note {
-                CheckpointNote::None => CheckpointNote::Failed(e),
-                other => other,
-            },
-        };
-        Ok((bytes, note))
+        // Those of other rules or builds are never read again.
+        let kept = self.keep(KNOWN_PREFIX, &known_prefix(&fp), KNOWN_KEPT, &name, &bytes);
+        Ok((bytes, note.or_failed(kept)))
     }
 
-    /// Keeps a rendered known-at report (not durably: it is framed, and a
-    /// lost one is made again), removing those of other rules or builds,
-    /// and every other one when [`KNOWN_KEPT`] are kept.
-    fn keep_known(&mut self, fp: &[u8; 8], name: &str, bytes: &[u8]) -> Result<(), LedgerError> {
-        let these = known_prefix(fp);
-        let names: Vec<String> = self
-            .journal
-            .side_names()?
-            .into_iter()
-            .filter(|n| n.starts_with(KNOWN_PREFIX))
-            .collect();
-        let here = names.iter().filter(|n| n.starts_with(&these)).count();
-        for n in &names {
-            if !n.starts_with(&these) || here >= KNOWN_KEPT {
-                self.journal.side_remove(n)?;
-            }
-        }
-        self.journal.side_put(name, &frame(bytes), false)?;
-        Ok(())
-    }
-
-    /// Keeps a rendered report of the ledger at `seq` (not durably: it is
-    /// framed, and a lost one is made again), and removes those of other
-    /// seqs, rules or versions; at most [`RESULTS_KEPT`] at one seq.
-    fn keep_result(
+    /// Keeps rendered report bytes as side entry `name` (not durably: they
+    /// are framed, and a lost one is made again). Of the entries named
+    /// `family…`, removes those not named `group…`, and every other one
+    /// when `most` of the group are kept already.
+    fn keep(
         &mut self,
-        fp: &[u8; 8],
-        seq: u64,
+        family: &str,
+        group: &str,
+        most: usize,
         name: &str,
         bytes: &[u8],
     ) -> Result<(), LedgerError> {
-        let this_seq = result_prefix(fp, seq);
         let names: Vec<String> = self
             .journal
             .side_names()?
             .into_iter()
-            .filter(|n| n.starts_with(RESULT_PREFIX))
+            .filter(|n| n.starts_with(family))
             .collect();
-        let here = names.iter().filter(|n| n.starts_with(&this_seq)).count();
+        let here = names.iter().filter(|n| n.starts_with(group)).count();
         for n in &names {
-            if !n.starts_with(&this_seq) || here >= RESULTS_KEPT {
+            if !n.starts_with(group) || here >= most {
                 self.journal.side_remove(n)?;
             }
         }
