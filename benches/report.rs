@@ -145,7 +145,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("report_kept_result", |b| {
         b.iter(|| {
             ledger
-                .report_rendered(as_of, Scope::FiscalYear, "bench", |r| {
+                .report_rendered(as_of, None, Scope::FiscalYear, "bench", |r| {
                     r.totals.output.to_string().into_bytes()
                 })
                 .map(|(bytes, _)| bytes.len())

@@ -357,14 +357,15 @@ fn read_marker(dir: &Path) -> Result<Option<u32>, LedgerError> {
 
 /// The seq of the last event named by a ledger's head file, if the file is
 /// there and whole.
-fn read_head_file(dir: &Path) -> Option<u64> {
+fn read_head_file(dir: &Path) -> Option<(u64, journal::chain::Hash)> {
     let text = fs::read_to_string(dir.join(HEAD_FILE)).ok()?;
     let rest = text.strip_prefix(HEAD_PREFIX)?;
     let mut lines = rest.lines();
     let seq = lines.next()?.strip_prefix("seq ")?.parse().ok()?;
-    let hash = lines.next()?.strip_prefix("hash ")?;
-    let ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-    (ok && lines.next() == Some("end") && lines.next().is_none()).then_some(seq)
+    let hex_hash = lines.next()?.strip_prefix("hash ")?;
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(hex_hash, &mut hash).ok()?;
+    (lines.next() == Some("end") && lines.next().is_none()).then_some((seq, hash))
 }
 
 impl Ledger {
@@ -437,28 +438,12 @@ impl Ledger {
         request: &str,
     ) -> Option<Vec<u8>> {
         read_kept_at_rest(dir, |fp| {
-            let seq = read_head_file(dir)?;
-            Some(checkpoints::result_name(fp, seq, as_of, scope, request))
-        })
-    }
-
-    /// The report of the ledger in `dir` known at `known_at_us`, for
-    /// `request`, if one was kept ([`Ledger::report_known_rendered`]),
-    /// read without opening the journal. `None`: open the ledger and
-    /// report.
-    pub fn kept_known_report_at_rest(
-        dir: &Path,
-        as_of: crate::domain::Date,
-        known_at_us: i64,
-        scope: crate::rules::time::Scope,
-        request: &str,
-    ) -> Option<Vec<u8>> {
-        read_kept_at_rest(dir, |fp| {
-            Some(checkpoints::known_name(
+            let (seq, hash) = read_head_file(dir)?;
+            Some(checkpoints::result_name(
                 fp,
+                (seq, &hash),
                 as_of,
                 scope,
-                known_at_us,
                 request,
             ))
         })

@@ -263,12 +263,13 @@ fn example_8_known_at() {
     assert_eq!(r["known_at"], "2025-03-09T15:00:00.000000Z");
 }
 
-/// A known-at report of a moment something was recorded after never
-/// changes (T-3), so its bytes are kept and read back; one of a moment at
-/// or after the last recording is not kept, since an event may still be
-/// recorded by it.
+/// The figures of a report are kept under the seq and chain hash of the
+/// last event it read (T-2, T-3): a report of the same events, in any
+/// format and known at any moment that reads just them, reads them back;
+/// a report of other events (after an append, or of another ledger put in
+/// the same directory) never does.
 #[test]
-fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not() {
+fn the_figures_of_a_report_are_kept_by_the_chain_hash_of_its_last_event() {
     let l = Ledger::with(&[s(PROJECT), menu("B-1", "B")]);
     let att = |p: &str| {
         format!(
@@ -277,7 +278,7 @@ fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not()
     };
     l.append(&[att("P")], "2025-03-01T09:00:00+09:00");
     l.append(&[att("Q")], "2025-03-20T09:00:00+09:00");
-    let kept = || -> Vec<PathBuf> {
+    let kept = |l: &Ledger| -> Vec<PathBuf> {
         let side = l.dir().join("checkpoints");
         let mut v: Vec<PathBuf> = std::fs::read_dir(side)
             .map(|d| d.map(|e| e.unwrap().path()).collect())
@@ -286,57 +287,114 @@ fn a_known_at_report_of_a_past_moment_is_kept_and_one_of_an_open_moment_is_not()
             p.file_name()
                 .unwrap()
                 .to_string_lossy()
-                .starts_with("known-")
+                .starts_with("figures-")
         });
         v
     };
-    let run = |known: &str, more: &[&str]| {
-        l.run(&["report", "--format", "json", "--as-of", "2025-02-28"])
-            .args(["--known-at", known])
-            .args(more)
+    let run = |l: &Ledger, args: &[&str]| {
+        l.run(&["report", "--as-of", "2025-02-28"])
+            .args(args)
             .assert()
             .success()
             .get_output()
             .stdout
             .clone()
     };
-    let raw = |known: &str| run(known, &[]);
-    let output = |bytes: &[u8]| {
-        let v: Value = serde_json::from_slice(bytes).unwrap();
-        v["menus"][0]["output"].as_u64()
+    let json = |l: &Ledger, known: &str| {
+        let v: Value =
+            serde_json::from_slice(&run(l, &["--format", "json", "--known-at", known])).unwrap();
+        v
     };
+    let output = |v: &Value| v["menus"][0]["output"].as_u64();
     let past = "2025-03-10T00:00:00+09:00";
-    let first = raw(past);
+    let first = json(&l, past);
     assert_eq!(output(&first), Some(1));
-    assert_eq!(kept().len(), 1, "a past moment's report is kept");
-    assert_eq!(raw(past), first, "and read back");
-    // Read back indeed: a whole frame of other bytes is what comes out.
-    let other = b"{\"kept\": true}\n";
-    let frame = [b"JSKKEPT1".as_slice(), &sha2::Sha256::digest(other), other].concat();
-    std::fs::write(&kept()[0], frame).unwrap();
-    assert_eq!(raw(past), other);
-    // Damaged, it is folded again, not read.
-    std::fs::write(&kept()[0], b"not a report").unwrap();
-    assert_eq!(raw(past), first);
-    // Appending changes nothing known at a past moment (and the kept
-    // report is what a fold gives).
+    assert_eq!(kept(&l).len(), 1, "the figures are kept");
+    // Read back, for another moment that reads the same events and in
+    // another format: the figures planted in the entry come out, known at
+    // the moment asked for.
+    let mut planted = first.clone();
+    planted["menus"][0]["output"] = 99.into();
+    planted.as_object_mut().unwrap().remove("known_at");
+    let bytes = serde_json::to_vec(&planted).unwrap();
+    let frame = [
+        b"JSKKEPT1".as_slice(),
+        &sha2::Sha256::digest(&bytes),
+        &bytes,
+    ]
+    .concat();
+    std::fs::write(&kept(&l)[0], frame).unwrap();
+    let again = json(&l, "2025-03-15T00:00:00+09:00");
+    assert_eq!(output(&again), Some(99));
+    assert_eq!(again["known_at"], "2025-03-14T15:00:00.000000Z");
+    let table = run(&l, &["--known-at", past]);
+    assert!(String::from_utf8(table).unwrap().contains("99人"));
+    // Damaged, they are folded again, not read.
+    std::fs::write(&kept(&l)[0], b"not a report").unwrap();
+    assert_eq!(json(&l, past), first);
+    // Appending changes nothing known at a past moment, and the figures
+    // are what a fold gives.
     l.append(&[att("R")], "2025-03-25T09:00:00+09:00");
-    assert_eq!(raw(past), first);
-    assert_eq!(run(past, &["--no-checkpoint"]), first);
-    // A moment after every recording is open: not kept, and an event
-    // recorded later but by that moment counts.
+    assert_eq!(json(&l, past), first);
+    let folded: Value = serde_json::from_slice(&run(
+        &l,
+        &["--format", "json", "--known-at", past, "--no-checkpoint"],
+    ))
+    .unwrap();
+    assert_eq!(folded, first);
+    // A moment after every recording reads every event: one recorded
+    // later but by that moment counts.
     let open = "2025-04-01T00:00:00+09:00";
-    assert_eq!(output(&raw(open)), Some(3));
-    assert_eq!(kept().len(), 1);
+    assert_eq!(output(&json(&l, open)), Some(3));
     l.append(&[att("S")], "2025-03-28T09:00:00+09:00");
-    assert_eq!(output(&raw(open)), Some(4));
-    // Past now, kept; and `checkpoint --clear` removes it.
-    l.append(&[att("T")], "2025-04-02T09:00:00+09:00");
-    assert_eq!(output(&raw(open)), Some(4));
-    assert_eq!(kept().len(), 2);
+    assert_eq!(output(&json(&l, open)), Some(4));
+    // The ledger as it stands: its figures were kept by the report
+    // known at an open moment, and its rendered report is kept too.
+    let now =
+        |l: &Ledger| -> Value { serde_json::from_slice(&run(l, &["--format", "json"])).unwrap() };
+    assert_eq!(output(&now(&l)), Some(4));
+    assert_eq!(output(&now(&l)), Some(4));
+    // Another ledger of as many events, put in this directory by hand
+    // (its journal, chunks and head file; the kept entries stay): nothing
+    // kept for this one is read for it.
+    let other = Ledger::with(&[s(PROJECT), menu("B-1", "B")]);
+    for p in ["V", "W"] {
+        other.append(
+            &[att(p), att(&format!("{p}2"))],
+            "2025-03-01T09:00:00+09:00",
+        );
+    }
+    let ours: Value = serde_json::from_slice(&run(&l, &["--format", "json"])).unwrap();
+    let theirs = now(&other);
+    assert_eq!(ours["head"]["seq"], theirs["head"]["seq"]);
+    assert_eq!(output(&theirs), Some(4));
+    for name in ["journal", "chunks"] {
+        let _ = std::fs::remove_dir_all(l.dir().join(name));
+        if other.dir().join(name).exists() {
+            copy_dir(&other.dir().join(name), &l.dir().join(name));
+        }
+    }
+    std::fs::copy(other.dir().join("HEAD"), l.dir().join("HEAD")).unwrap();
+    assert!(!kept(&l).is_empty());
+    assert_eq!(now(&l), theirs);
+    assert_eq!(output(&json(&l, open)), Some(4));
+    assert_eq!(json(&l, past)["head"], theirs["head"]);
+    // `checkpoint --clear` removes what was kept.
     l.run(&["checkpoint", "--clear"]).assert().success();
-    assert!(kept().is_empty());
-    assert_eq!(output(&raw(open)), Some(4));
+    assert!(kept(&l).is_empty());
+    assert_eq!(now(&l), theirs);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -822,12 +822,10 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let (as_of, known_at, scope) = when(as_of, known_at.as_deref(), *cumulative, lang)?;
             let format = cli.format;
             let request = format!("{format:?}/{lang:?}");
-            if !*no_checkpoint && format != Format::Xlsx {
-                let kept = match known_at {
-                    None => Ledger::kept_report_at_rest(&dir, as_of, scope, &request),
-                    Some(t) => Ledger::kept_known_report_at_rest(&dir, as_of, t, scope, &request),
-                };
-                if let Some(bytes) = kept {
+            // The report of the ledger as it stands, kept for its head,
+            // is read without opening the journal.
+            if !*no_checkpoint && format != Format::Xlsx && known_at.is_none() {
+                if let Some(bytes) = Ledger::kept_report_at_rest(&dir, as_of, scope, &request) {
                     let _ = std::io::stdout().lock().write_all(&bytes);
                     return Ok(0);
                 }
@@ -837,24 +835,20 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 let path = xlsx_output(output, lang)?;
                 let report = match no_checkpoint {
                     true => ledger.report(as_of, known_at, scope)?,
-                    false => ledger.report_saving(as_of, known_at, scope)?.0,
+                    false => ledger.report_kept(as_of, known_at, scope)?.0,
                 };
                 let bytes = crate::report::xlsx::report_workbook(&report, lang)
                     .map_err(|err| Failure::Usage(format!("{}: {err}", path.display())))?;
                 return write_workbook_file(path, &bytes, lang);
             }
-            let (bytes, note) = match (*no_checkpoint, known_at) {
-                (true, _) => (
+            let (bytes, note) = match no_checkpoint {
+                true => (
                     render_report(&ledger.report(as_of, known_at, scope)?, format, lang),
                     crate::ledger::CheckpointNote::None,
                 ),
-                (false, Some(t)) => {
-                    ledger.report_known_rendered(as_of, t, scope, &request, |r| {
-                        render_report(r, format, lang)
-                    })?
-                }
-                (false, None) => ledger
-                    .report_rendered(as_of, scope, &request, |r| render_report(r, format, lang))?,
+                false => ledger.report_rendered(as_of, known_at, scope, &request, |r| {
+                    render_report(r, format, lang)
+                })?,
             };
             if let crate::ledger::CheckpointNote::Failed(e) = note {
                 // The report stands; only the shortcut for the next one

@@ -14,8 +14,8 @@
 //! | name | value |
 //! |---|---|
 //! | `tally-` + fingerprint (16 hex) + `-` + seq (20 digits) | the state ([`Tally::encode`]) |
-//! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
-//! | `known-` + fingerprint (16 hex) + `-` + build (16 hex) + `-` + request (32 hex) | a rendered report known at a moment something was recorded after ([`Ledger::report_known_rendered`]; the request names the moment too), framed the same way |
+//! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]; the request names the head's chain hash too), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
+//! | `figures-` + fingerprint (16 hex) + `-` + build (16 hex) + `-` + request (32 hex) | the figures of a report (its JSON, without `known_at`) of the events up to a seq, named by that seq and its event's chain hash ([`Ledger::report_kept`]), framed the same way |
 //!
 //! Header, little-endian: format (u32, 2), seq (u64), the chain hash of the
 //! event at seq (32 bytes), its `recorded_at` (i64 µs), 0 (u32; format 1
@@ -64,11 +64,14 @@ const STATE_PREFIX: &str = "tally-";
 pub const KEEP: usize = 3;
 /// Rendered reports kept for the head ([`Ledger::report_rendered`]).
 const RESULTS_KEPT: usize = 64;
-/// The side entries holding reports known at a past moment start with this.
+/// The side entries holding the figures of reports start with this.
+const FIGURES_PREFIX: &str = "figures-";
+/// Figures kept ([`Ledger::report_kept`]); the next one past this many
+/// clears them.
+const FIGURES_KEPT: usize = 64;
+/// Where an earlier build kept rendered known-at reports (removed by
+/// `checkpoint --clear`; never read).
 const KNOWN_PREFIX: &str = "known-";
-/// Rendered known-at reports kept ([`Ledger::report_known_rendered`]); the
-/// next one past this many clears them.
-const KNOWN_KEPT: usize = 64;
 /// A report that had to fold at least this many events after the newest
 /// checkpoint saves a new one ([`Ledger::report_saving`]).
 pub const REPORT_SAVES_AFTER: u64 = 100_000;
@@ -170,17 +173,25 @@ fn state_name(fp: &[u8; 8], seq: u64) -> String {
 }
 
 /// The side entry holding the report rendered for `request` (format and
-/// language) of the ledger at `seq`, as of `as_of` over `scope`, by these
-/// rules and this version of jisseki (whose rendering may differ).
+/// language) of the ledger at `seq`, whose event there has chain hash
+/// `hash`, as of `as_of` over `scope`, by these rules and this build of
+/// jisseki (whose rendering may differ). The hash commits to every event
+/// up to `seq`: another ledger, or this one restored from another export,
+/// never finds it.
 pub(crate) fn result_name(
     fp: &[u8; 8],
-    seq: u64,
+    (seq, hash): (u64, &journal::chain::Hash),
     as_of: crate::domain::Date,
     scope: crate::rules::time::Scope,
     request: &str,
 ) -> String {
     let key = Sha256::digest(
-        format!("{as_of}\n{scope:?}\n{request}\n{}", hex::encode(build_id())).as_bytes(),
+        format!(
+            "{as_of}\n{scope:?}\n{request}\n{}\n{}",
+            hex::encode(build_id()),
+            hex::encode(hash)
+        )
+        .as_bytes(),
     );
     format!("{}{}", result_prefix(fp, seq), hex::encode(&key[..16]))
 }
@@ -214,28 +225,27 @@ fn build_id() -> [u8; 8] {
     })
 }
 
-/// The side entry holding the report rendered for `request` as of
-/// `as_of` over `scope`, known at `known_at_us`, by these rules and this
-/// version of jisseki. No seq: what was recorded by a moment that
-/// something was recorded after never changes (T-3), so the name alone
-/// finds it, without opening the journal.
-pub(crate) fn known_name(
+/// The side entry holding the figures of a report of the events up to
+/// `seq`, whose event there has chain hash `hash`, as of `as_of` over
+/// `scope` ([`Ledger::report_kept`]). Those events, and so the figures,
+/// are the same whenever they are read, and whatever moment a report is
+/// known at that reads just them (T-2, T-3).
+fn figures_name(
     fp: &[u8; 8],
+    (seq, hash): (u64, &journal::chain::Hash),
     as_of: crate::domain::Date,
     scope: crate::rules::time::Scope,
-    known_at_us: i64,
-    request: &str,
 ) -> String {
     let key =
-        Sha256::digest(format!("{as_of}\n{scope:?}\n{request}\nknown at {known_at_us}").as_bytes());
-    format!("{}{}", known_prefix(fp), hex::encode(&key[..16]))
+        Sha256::digest(format!("{seq}\n{}\n{as_of}\n{scope:?}", hex::encode(hash)).as_bytes());
+    format!("{}{}", figures_prefix(fp), hex::encode(&key[..16]))
 }
 
-/// The start of the names of the known-at reports kept by these rules and
-/// this build ([`build_id`]).
-fn known_prefix(fp: &[u8; 8]) -> String {
+/// The start of the names of the figures kept by these rules and this
+/// build ([`build_id`]).
+fn figures_prefix(fp: &[u8; 8]) -> String {
     format!(
-        "{KNOWN_PREFIX}{}-{}-",
+        "{FIGURES_PREFIX}{}-{}-",
         hex::encode(fp),
         hex::encode(build_id())
     )
@@ -614,26 +624,35 @@ impl Ledger {
         Ok(seq)
     }
 
-    /// A report of the ledger as it stands, rendered by `render`, from the
-    /// results kept for the head: the same request (`request` names the
-    /// rendering: format and language) at the same seq, by the same rules,
-    /// gives the same bytes, so a repeated request reads them back instead
-    /// of folding. A miss folds ([`Ledger::report_saving`]), renders, and
-    /// keeps the bytes, removing results of earlier seqs.
+    /// A report rendered by `render`, of the ledger as it stands or known
+    /// at `known_at_us`. Of the ledger as it stands, from the results
+    /// kept for the head: the same request (`request` names the rendering:
+    /// format and language) at the same head, by the same rules, gives the
+    /// same bytes, so a repeated request reads them back instead of
+    /// folding. A miss takes the report from [`Ledger::report_kept`],
+    /// renders it, and keeps the bytes, removing results of earlier seqs.
+    /// Known at a moment, from [`Ledger::report_kept`], rendered each time
+    /// (the bytes name the moment).
     pub fn report_rendered(
         &mut self,
         as_of: crate::domain::Date,
+        known_at_us: Option<i64>,
         scope: crate::rules::time::Scope,
         request: &str,
         render: impl FnOnce(&crate::report::Report) -> Vec<u8>,
     ) -> Result<(Vec<u8>, CheckpointNote), LedgerError> {
+        if known_at_us.is_some() {
+            let (report, note) = self.report_kept(as_of, known_at_us, scope)?;
+            return Ok((render(&report), note));
+        }
         let fp = fingerprint();
-        let seq = self.head().next_seq - 1;
-        let name = result_name(&fp, seq, as_of, scope, request);
+        let head = self.head();
+        let seq = head.next_seq - 1;
+        let name = result_name(&fp, (seq, &head.hash), as_of, scope, request);
         if let Some(bytes) = self.journal.side_get(&name)?.and_then(|v| unframe(&v)) {
             return Ok((bytes, CheckpointNote::None));
         }
-        let (report, note) = self.report_saving(as_of, None, scope)?;
+        let (report, note) = self.report_kept(as_of, None, scope)?;
         let bytes = render(&report);
         // Kept for this seq only, at most `RESULTS_KEPT`: any append moves
         // the head, so those of other seqs are never read again.
@@ -647,36 +666,59 @@ impl Ledger {
         Ok((bytes, note.or_failed(kept)))
     }
 
-    /// A report known at `known_at_us`, rendered by `render`: read back
-    /// when the same request was answered before, else folded
-    /// ([`Ledger::report_saving`]) and rendered. The bytes are kept (not
-    /// durably) only when something was recorded after `known_at_us`:
-    /// `recorded_at` never decreases along seq, so nothing appended later
-    /// can be recorded by that moment, and the report can never change
-    /// (T-3). A moment at or after the last recording is not kept: an
-    /// event may still be recorded by it.
-    pub fn report_known_rendered(
+    /// The report as of `as_of` over `scope`, of the ledger as it stands or
+    /// known at `known_at_us`: its figures read back when a report of the
+    /// same events (the same last seq and chain hash) was made before, in
+    /// any format and whatever moment it was known at; else folded
+    /// ([`Ledger::report_saving`]) and its figures kept (not durably).
+    /// The chain hash commits to every event it covers, so kept figures
+    /// are never those of other events: not after an append, not in
+    /// another ledger restored into the same directory.
+    pub fn report_kept(
         &mut self,
         as_of: crate::domain::Date,
-        known_at_us: i64,
+        known_at_us: Option<i64>,
         scope: crate::rules::time::Scope,
-        request: &str,
-        render: impl FnOnce(&crate::report::Report) -> Vec<u8>,
-    ) -> Result<(Vec<u8>, CheckpointNote), LedgerError> {
+    ) -> Result<(crate::report::Report, CheckpointNote), LedgerError> {
         let fp = fingerprint();
-        let name = known_name(&fp, as_of, scope, known_at_us, request);
-        if let Some(bytes) = self.journal.side_get(&name)?.and_then(|v| unframe(&v)) {
-            return Ok((bytes, CheckpointNote::None));
+        let cut = self.cut(known_at_us)?;
+        let head = self.head();
+        let hash = if cut + 1 == head.next_seq {
+            head.hash
+        } else {
+            match self.journal.get(cut)? {
+                Some(e) => e.hash,
+                None => journal::GENESIS,
+            }
+        };
+        let name = figures_name(&fp, (cut, &hash), as_of, scope);
+        let kept = self
+            .journal
+            .side_get(&name)?
+            .and_then(|v| unframe(&v))
+            .and_then(|b| crate::report::Report::from_json(&b))
+            .filter(|r| r.head.seq == cut && r.head.hash == journal::hash_text(&hash));
+        if let Some(mut report) = kept {
+            report.known_at = known_at_us.map(journal::chain::timestamp_text);
+            return Ok((report, CheckpointNote::None));
         }
-        let (report, note) = self.report_saving(as_of, Some(known_at_us), scope)?;
-        let bytes = render(&report);
-        let past = self.journal.last_seq_recorded_by(known_at_us)? < self.head().next_seq - 1;
-        if !past {
-            return Ok((bytes, note));
-        }
-        // Those of other rules or builds are never read again.
-        let kept = self.keep(KNOWN_PREFIX, &known_prefix(&fp), KNOWN_KEPT, &name, &bytes);
-        Ok((bytes, note.or_failed(kept)))
+        let (report, note) = self.report_saving(as_of, known_at_us, scope)?;
+        let figures = crate::report::Report {
+            known_at: None,
+            ..report.clone()
+        };
+        let kept = match serde_json::to_vec(&figures) {
+            Ok(bytes) => self.keep(
+                FIGURES_PREFIX,
+                &figures_prefix(&fp),
+                FIGURES_KEPT,
+                &name,
+                &bytes,
+            ),
+            // Not reached (a report is plain data); nothing is kept.
+            Err(_) => Ok(()),
+        };
+        Ok((report, note.or_failed(kept)))
     }
 
     /// Keeps rendered report bytes as side entry `name` (not durably: they
@@ -725,6 +767,7 @@ impl Ledger {
         for name in self.journal.side_names()? {
             if name.starts_with(STATE_PREFIX)
                 || name.starts_with(RESULT_PREFIX)
+                || name.starts_with(FIGURES_PREFIX)
                 || name.starts_with(KNOWN_PREFIX)
             {
                 self.journal.side_remove(&name)?;

@@ -149,7 +149,9 @@ pub struct OutcomeEntry {
 }
 
 /// The outcome breakdown of CONTRACT.md §3.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Breakdown {
     /// Hires.
     pub hires: u64,

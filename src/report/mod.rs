@@ -11,7 +11,7 @@ use crate::i18n::Lang;
 use crate::journal::chain::{hash_text, timestamp_text};
 use crate::projection::{Breakdown, Figures, MenuFigures, Resolved};
 use crate::rules::RuleId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Rounds a fraction to three decimals for display (thresholds never use
@@ -26,7 +26,7 @@ pub fn rate(num: u64, den: u64) -> Option<f64> {
 }
 
 /// One menu of the report (CONTRACT.md §3, extended).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MenuReport {
     /// Menu id.
     pub menu: String,
@@ -57,7 +57,7 @@ pub struct MenuReport {
 }
 
 /// Totals.
-#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Totals {
     /// The sum of menu outputs.
     pub output: u64,
@@ -66,7 +66,7 @@ pub struct Totals {
 }
 
 /// The last event a report read, so an auditor can reproduce it.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HeadRef {
     /// Its seq.
     pub seq: u64,
@@ -75,7 +75,7 @@ pub struct HeadRef {
 }
 
 /// `jisseki report` (CONTRACT.md §3).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Project id.
     pub project: Option<String>,
@@ -88,7 +88,7 @@ pub struct Report {
     pub fiscal_year: Option<u16>,
     /// `"cumulative"` for F-2 figures.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<&'static str>,
+    pub scope: Option<std::borrow::Cow<'static, str>>,
     /// The first day the figures cover.
     pub from: Date,
     /// Per menu.
@@ -104,6 +104,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report read back from its JSON, as kept by
+    /// [`crate::Ledger::report_kept`].
+    pub fn from_json(bytes: &[u8]) -> Option<Report> {
+        serde_json::from_slice(bytes).ok()
+    }
+
     /// Shapes the full replay's figures into the report.
     pub fn new(r: &Resolved, f: &Figures, as_of: Date, known_at_us: Option<i64>) -> Report {
         let warnings = crate::projection::warnings::warnings(r, f).len();
@@ -143,7 +149,7 @@ impl Report {
             as_of,
             known_at: known_at_us.map(timestamp_text),
             fiscal_year: f.fiscal_year,
-            scope: f.fiscal_year.is_none().then_some("cumulative"),
+            scope: scope_of(f.fiscal_year),
             from: f.from,
             menus: f.menus.iter().map(menu_report).collect(),
             totals: Totals {
@@ -158,6 +164,11 @@ impl Report {
             warnings,
         }
     }
+}
+
+/// `"cumulative"` for F-2 figures (no fiscal year).
+fn scope_of(fiscal_year: Option<u16>) -> Option<std::borrow::Cow<'static, str>> {
+    fiscal_year.is_none().then_some("cumulative".into())
 }
 
 fn menu_report(m: &MenuFigures) -> MenuReport {
@@ -585,4 +596,72 @@ pub fn render_warnings(w: &[crate::projection::warnings::Warning], lang: Lang) -
         })
         .collect();
     crate::table::render(&header, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(fiscal_year: Option<u16>) -> Report {
+        let d = Date::parse_iso("2025-02-28").unwrap_or_else(|| panic!("a date"));
+        let menu = |share: Option<f64>| MenuReport {
+            menu: "B-1".into(),
+            category: Category::B,
+            kind: crate::domain::MenuKind::Seminar,
+            name: "ＩＴ人材育成".into(),
+            output: 1000,
+            outcome: 3,
+            output_target: Some(10),
+            outcome_target: None,
+            outcome_breakdown: Breakdown {
+                hires: 2,
+                conversions: 1,
+                founders: 0,
+                startup_employees: 0,
+            },
+            excluded: [(RuleId::XC7, 4), (RuleId::CRES, 1)].into_iter().collect(),
+            attendances: 1200,
+            in_region_share: share,
+            output_establishments: 0,
+        };
+        Report {
+            project: Some("ex".into()),
+            as_of: d,
+            known_at: None,
+            fiscal_year,
+            scope: scope_of(fiscal_year),
+            from: d,
+            // Every share a report can hold (thousandths).
+            menus: (0..=1000)
+                .map(|k| menu(rate(k, 1000)))
+                .chain([menu(None)])
+                .collect(),
+            totals: Totals {
+                output: 1,
+                outcome: 2,
+            },
+            interpretations: vec![RuleId::XO7],
+            head: HeadRef {
+                seq: 7,
+                hash: "sha256:00".into(),
+            },
+            warnings: 3,
+        }
+    }
+
+    /// Kept figures are a report's JSON read back (`Ledger::report_kept`):
+    /// it must render to the same bytes, shares and scope included.
+    #[test]
+    fn a_report_read_back_from_its_json_renders_the_same() {
+        for fy in [Some(2024), None] {
+            let r = report(fy);
+            let json = serde_json::to_vec(&r).unwrap_or_default();
+            let back = Report::from_json(&json).unwrap_or_else(|| panic!("read back"));
+            assert_eq!(serde_json::to_vec(&back).unwrap_or_default(), json);
+            assert_eq!(back.scope, r.scope);
+            assert_eq!(render_csv(&back), render_csv(&r));
+            assert_eq!(render_table(&back, Lang::Ja), render_table(&r, Lang::Ja));
+        }
+        assert!(Report::from_json(b"{\"menus\": 3}").is_none());
+    }
 }

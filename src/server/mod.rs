@@ -624,18 +624,14 @@ async fn report(
         } else {
             "api/json"
         };
-        Ok(match (known_at, out) {
-            (None, Out::Json | Out::Csv) => {
-                l.report_rendered(as_of, scope, request, |r| render(r).unwrap_or_default())?
-                    .0
-            }
-            (Some(t), Out::Json | Out::Csv) => {
-                l.report_known_rendered(as_of, t, scope, request, |r| {
+        Ok(match out {
+            Out::Json | Out::Csv => {
+                l.report_rendered(as_of, known_at, scope, request, |r| {
                     render(r).unwrap_or_default()
                 })?
                 .0
             }
-            (_, Out::Xlsx) => render(&l.report_saving(as_of, known_at, scope)?.0)?,
+            Out::Xlsx => render(&l.report_kept(as_of, known_at, scope)?.0)?,
         })
     })
     .await?;
