@@ -1066,6 +1066,17 @@ impl<S: Storage> Journal<S> {
         Ok(self.store.side_put(name, value, durable)?)
     }
 
+    /// [`Journal::side_put`] of pieces written one after another
+    /// ([`Storage::side_put_pieces`]).
+    pub fn side_put_pieces(
+        &mut self,
+        name: &str,
+        pieces: &[&[u8]],
+        durable: bool,
+    ) -> Result<(), JournalError> {
+        Ok(self.store.side_put_pieces(name, pieces, durable)?)
+    }
+
     /// A side entry's value.
     pub fn side_get(&self, name: &str) -> Result<Option<Vec<u8>>, JournalError> {
         Ok(self.store.side_get(name)?)

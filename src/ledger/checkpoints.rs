@@ -566,18 +566,25 @@ impl Ledger {
             })
         })?;
         let fp = fingerprint();
-        let state = tally.encode();
+        let pieces = tally.encode_pieces();
+        let mut sha = Sha256::new();
+        for p in &pieces {
+            sha.update(p);
+        }
         let header = Header {
             seq,
             hash: event.hash,
             recorded_at_us: event.recorded_at_us,
             parts: 0,
-            len: state.len() as u64,
-            sha: Sha256::digest(&state).into(),
+            len: pieces.iter().map(|p| p.len() as u64).sum(),
+            sha: sha.finalize().into(),
         };
         // The state first, durably; then the header that names it.
-        self.journal.side_put(&state_name(&fp, seq), &state, true)?;
-        drop(state);
+        let slices: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+        self.journal
+            .side_put_pieces(&state_name(&fp, seq), &slices, true)?;
+        drop(slices);
+        drop(pieces);
         let puts = vec![(head_name(&fp, seq), header.encode())];
         // What to remove: other builds' checkpoints (and those of an older
         // header format), and ours beyond KEEP.

@@ -409,14 +409,29 @@ impl Tally {
         self.encode_placing(|at, len| (at, len))
     }
 
+    /// [`Tally::encode`] in pieces, to be written one after another (the
+    /// pairs' parts are written on every core, and not copied together).
+    pub fn encode_pieces(&self) -> Vec<Vec<u8>> {
+        self.encode_pieces_placing(|at, len| (at, len))
+    }
+
     /// [`Tally::encode`], each pair's bucket span (where it starts, how
     /// long it is) written as `place(start, len)`: the identity, except in
     /// a test of spans out of place.
     pub(super) fn encode_placing(
         &self,
-        mut place: impl FnMut(usize, usize) -> (usize, usize),
+        place: impl FnMut(usize, usize) -> (usize, usize),
     ) -> Vec<u8> {
-        let mut w = W(Vec::with_capacity(64 + self.pairs.aggs.len() * 48));
+        self.encode_pieces_placing(place).concat()
+    }
+
+    /// [`Tally::encode_pieces`], spans placed as [`Tally::encode_placing`]
+    /// says.
+    fn encode_pieces_placing(
+        &self,
+        mut place: impl FnMut(usize, usize) -> (usize, usize),
+    ) -> Vec<Vec<u8>> {
+        let mut w = W(Vec::new());
         w.0.extend_from_slice(MAGIC);
         w.0.extend_from_slice(&fingerprint());
         w.u64(self.last_seq);
@@ -460,34 +475,24 @@ impl Tally {
         // order of the pairs, leaving out the room a fold left behind: the
         // bytes are a function of the figures' state, not of where in the
         // arena each span happened to be. A span's start counts from the
-        // first part's first bucket.
-        let span_of = |agg: &Agg| self.pairs.more_of(agg);
+        // first part's first bucket. The parts are written on every core,
+        // each in one walk over its pairs (a random read each) with its
+        // spans' buckets gathered aside; the spans' starts, which depend on
+        // the parts before, are put in after.
+        let mut pieces = vec![std::mem::take(&mut w.0)];
+        let parts: Vec<usize> = (0..PAIR_PARTS).collect();
+        let written = crate::par::parallel_map(&parts, 2, |&part| self.encode_pairs(part));
         let mut at = 0usize;
-        for part in 0..PAIR_PARTS {
-            let pairs = || self.pairs.aggs.iter_part(part, PAIR_PARTS);
-            let section = w.section();
-            w.len(pairs().count());
-            w.len(pairs().map(|(_, agg)| span_of(agg).len()).sum());
-            for (key, agg) in pairs() {
-                let span = span_of(agg);
-                w.u64(key);
-                w.bucket(&agg.main);
-                if span.is_empty() {
-                    w.u32(NO_MORE);
-                    w.u16(0);
-                } else {
-                    let (start, len) = place(at, span.len());
-                    w.u32(start as u32);
-                    w.u16(len as u16);
-                    at += span.len();
-                }
+        for (mut pairs, spans, fields) in written {
+            for field in fields {
+                let len = u16::from_le_bytes([pairs[field + 4], pairs[field + 5]]);
+                let (start, len) = place(at, usize::from(len));
+                pairs[field..field + 4].copy_from_slice(&(start as u32).to_le_bytes());
+                pairs[field + 4..field + 6].copy_from_slice(&(len as u16).to_le_bytes());
+                at += len;
             }
-            for (_, agg) in pairs() {
-                for b in span_of(agg) {
-                    w.bucket(b);
-                }
-            }
-            w.end_section(section);
+            pieces.push(pairs);
+            pieces.push(spans);
         }
         let section = w.section();
         let days: Vec<(u16, Date, Day)> = self.days.iter().collect();
@@ -544,7 +549,46 @@ impl Tally {
             }
         }
         w.end_section(section);
-        w.0
+        pieces.push(w.0);
+        pieces
+    }
+
+    /// Part `part` of the pairs' section, in two pieces: its length, the
+    /// pair count, the count of their other buckets and each pair (key,
+    /// main bucket, span); then the spans' buckets. Also where each span's
+    /// start and length lie in the first piece, its start left 0 for the
+    /// caller to place.
+    fn encode_pairs(&self, part: usize) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
+        let mut w = W(Vec::new());
+        let mut spans = W(Vec::new());
+        let mut fields = Vec::new();
+        w.len(0);
+        w.len(0);
+        w.len(0);
+        let (mut pairs, mut buckets) = (0usize, 0usize);
+        for (key, agg) in self.pairs.aggs.iter_part(part, PAIR_PARTS) {
+            let span = self.pairs.more_of(agg);
+            w.u64(key);
+            w.bucket(&agg.main);
+            if span.is_empty() {
+                w.u32(NO_MORE);
+                w.u16(0);
+            } else {
+                fields.push(w.0.len());
+                w.u32(0);
+                w.u16(span.len() as u16);
+                for b in span {
+                    spans.bucket(b);
+                }
+                buckets += span.len();
+            }
+            pairs += 1;
+        }
+        let section = (w.0.len() - 8 + spans.0.len()) as u64;
+        w.0[..8].copy_from_slice(&section.to_le_bytes());
+        w.0[8..16].copy_from_slice(&(pairs as u64).to_le_bytes());
+        w.0[16..24].copy_from_slice(&(buckets as u64).to_le_bytes());
+        (w.0, spans.0, fields)
     }
 
     /// The state [`Tally::encode`] wrote, checked value by value; an error
