@@ -1775,7 +1775,7 @@ impl Tally {
         // misses at millions of pairs: the lane entry of the outcome a few
         // places on, and the pair of a nearer one, are brought into the
         // cache meanwhile.
-        const AHEAD: usize = 8;
+        const AHEAD: usize = 16;
         let is_a = menu.state.category == Category::A;
         let pair_of = |o: &OutcomeRow| match (is_a, o.employer) {
             (true, Some(e)) => Some(agg_key(mi, subject_key(SubjectKind::Establishment, e))),
@@ -1826,8 +1826,16 @@ impl Tally {
             if let Some(key) = concerned.get(i + AHEAD).and_then(|o| pair_of(o)) {
                 self.pairs.aggs.prefetch(key);
             }
-            if let Some(key) = concerned.get(i + AHEAD / 2).and_then(|o| pair_of(o)) {
-                self.pairs.aggs.prefetch_pair(key);
+            if let Some(near) = concerned.get(i + AHEAD / 2) {
+                if let Some(key) = pair_of(near) {
+                    self.pairs.aggs.prefetch_pair(key);
+                }
+                // And its subject's first use of the programme.
+                let first = match (is_a, near.employer) {
+                    (true, Some(e)) => subjects.establishments.as_ptr().wrapping_add(e as usize),
+                    _ => subjects.persons.as_ptr().wrapping_add(near.person as usize),
+                };
+                flat::prefetch(first);
             }
             // And the other buckets of a nearer one's pair (in the cache
             // by now), which lie elsewhere.
