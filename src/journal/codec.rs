@@ -381,11 +381,22 @@ struct Reader<'a> {
     dates: DayCache<16>,
 }
 
+// The errors are made out of line, so that the readers below stay small
+// enough to be inlined where each value is read.
+#[cold]
+#[inline(never)]
 fn short() -> DecodeError {
     DecodeError::Postcard("unexpected end of record".into())
 }
 
+#[cold]
+#[inline(never)]
+fn bad(what: &'static str) -> DecodeError {
+    DecodeError::Postcard(what.into())
+}
+
 impl<'a> Reader<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.b.len() < n {
             return Err(short());
@@ -395,6 +406,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&b, rest) = self.b.split_first().ok_or_else(short)?;
         self.b = rest;
@@ -458,50 +470,59 @@ impl<'a> Reader<'a> {
         Err(DecodeError::Postcard("varint too long".into()))
     }
 
+    #[inline]
     fn u16(&mut self) -> Result<u16, DecodeError> {
         Ok(self.varint(3, 16)? as u16)
     }
 
+    #[inline]
     fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(self.varint(5, 32)? as u32)
     }
 
+    #[inline]
     fn u64(&mut self) -> Result<u64, DecodeError> {
         self.varint(10, 64)
     }
 
+    #[inline]
     fn i32(&mut self) -> Result<i32, DecodeError> {
         let n = self.u32()?;
         Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
     }
 
+    #[inline]
     fn i64(&mut self) -> Result<i64, DecodeError> {
         let n = self.u64()?;
         Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
 
     /// A date, stored as days from the common era's first day.
+    #[inline]
     fn date(&mut self) -> Result<Date, DecodeError> {
         let days = self.i32()?;
         self.dates.date(days).ok_or(DecodeError::Invalid("date"))
     }
 
+    #[inline]
     fn bool(&mut self) -> Result<bool, DecodeError> {
         match self.byte()? {
             0 => Ok(false),
             1 => Ok(true),
-            _ => Err(DecodeError::Postcard("bad bool".into())),
+            _ => Err(bad("bad bool")),
         }
     }
 
+    #[inline]
     fn some(&mut self) -> Result<bool, DecodeError> {
         match self.byte()? {
             0 => Ok(false),
             1 => Ok(true),
-            _ => Err(DecodeError::Postcard("bad option".into())),
+            _ => Err(bad("bad option")),
         }
     }
 
+    #[inline]
     fn opt<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, DecodeError>,
@@ -513,10 +534,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn len(&mut self) -> Result<usize, DecodeError> {
         usize::try_from(self.u64()?).map_err(|_| short())
     }
 
+    #[inline]
     fn str(&mut self) -> Result<&'a str, DecodeError> {
         let n = self.len()?;
         let from = self.b;
