@@ -1531,6 +1531,15 @@ impl Planner<'_> {
     }
 }
 
+/// Names this build of jisseki for its kept reports now, from its
+/// executable as it is when the process starts, so that a long-lived
+/// process whose executable is replaced meanwhile (a server upgraded in
+/// place) keeps its own name and never reads the new build's reports as
+/// its own, or leaves its own for the new build.
+pub fn name_this_build() {
+    let _ = checkpoints::build_id();
+}
+
 fn take_lock(dir: &Path, access: Access) -> Result<File, LedgerError> {
     let path = dir.join(LOCK_FILE);
     let mut f = OpenOptions::new()

@@ -332,6 +332,24 @@ fn the_figures_of_a_report_are_kept_by_the_chain_hash_of_its_last_event() {
     // Damaged, they are folded again, not read.
     std::fs::write(&kept(&l)[0], b"not a report").unwrap();
     assert_eq!(json(&l, past), first);
+    // So are whole figures of other events (their last event is not the
+    // one the name says).
+    for (field, value) in [
+        ("seq", Value::from(2)),
+        ("hash", Value::from(format!("sha256:{}", "0".repeat(64)))),
+    ] {
+        let mut other = planted.clone();
+        other["head"][field] = value;
+        let bytes = serde_json::to_vec(&other).unwrap();
+        let frame = [
+            b"JSKKEPT1".as_slice(),
+            &sha2::Sha256::digest(&bytes),
+            &bytes,
+        ]
+        .concat();
+        std::fs::write(&kept(&l)[0], frame).unwrap();
+        assert_eq!(json(&l, past), first, "{field}");
+    }
     // Appending changes nothing known at a past moment, and the figures
     // are what a fold gives.
     l.append(&[att("R")], "2025-03-25T09:00:00+09:00");
@@ -344,8 +362,13 @@ fn the_figures_of_a_report_are_kept_by_the_chain_hash_of_its_last_event() {
     assert_eq!(folded, first);
     // A moment after every recording reads every event: one recorded
     // later but by that moment counts.
+    // A rendered known-at report an earlier build kept is removed by the
+    // next figures kept.
+    let legacy = l.dir().join("checkpoints").join("known-0-0-0");
+    std::fs::write(&legacy, b"old").unwrap();
     let open = "2025-04-01T00:00:00+09:00";
     assert_eq!(output(&json(&l, open)), Some(3));
+    assert!(!legacy.exists());
     l.append(&[att("S")], "2025-03-28T09:00:00+09:00");
     assert_eq!(output(&json(&l, open)), Some(4));
     // The ledger as it stands: its figures were kept by the report

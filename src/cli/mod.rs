@@ -314,6 +314,7 @@ const ERRORS_SHOWN_MAX: usize = 200;
 
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> ExitCode {
+    crate::ledger::name_this_build();
     let cli = Cli::parse();
     let lang = cli.lang;
     if !matches!(cli.command, Command::Serve { .. }) {

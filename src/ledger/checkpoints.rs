@@ -15,7 +15,7 @@
 //! |---|---|
 //! | `tally-` + fingerprint (16 hex) + `-` + seq (20 digits) | the state ([`Tally::encode`]) |
 //! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]; the request names the head's chain hash too), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
-//! | `figures-` + fingerprint (16 hex) + `-` + build (16 hex) + `-` + request (32 hex) | the figures of a report (its JSON, without `known_at`) of the events up to a seq, named by that seq and its event's chain hash ([`Ledger::report_kept`]), framed the same way |
+//! | `figures-` + fingerprint (16 hex) + `-` + build (16 hex) + `-` + key (32 hex: seq, chain hash, as-of, scope) | the figures of a report (its JSON, without `known_at`) of the events up to a seq, named by that seq and its event's chain hash ([`Ledger::report_kept`]), framed the same way |
 //!
 //! Header, little-endian: format (u32, 2), seq (u64), the chain hash of the
 //! event at seq (32 bytes), its `recorded_at` (i64 µs), 0 (u32; format 1
@@ -69,8 +69,8 @@ const FIGURES_PREFIX: &str = "figures-";
 /// Figures kept ([`Ledger::report_kept`]); the next one past this many
 /// clears them.
 const FIGURES_KEPT: usize = 64;
-/// Where an earlier build kept rendered known-at reports (removed by
-/// `checkpoint --clear`; never read).
+/// Where an earlier build kept rendered known-at reports (never read;
+/// removed by the next report kept, and by `checkpoint --clear`).
 const KNOWN_PREFIX: &str = "known-";
 /// A report that had to fold at least this many events after the newest
 /// checkpoint saves a new one ([`Ledger::report_saving`]).
@@ -203,7 +203,7 @@ pub(crate) fn result_name(
 /// never read, so a fix to any of it is never hidden by a kept result.
 /// (Rebuilding the same source also counts as another build: a kept
 /// report is only a shortcut.)
-fn build_id() -> [u8; 8] {
+pub(super) fn build_id() -> [u8; 8] {
     static ID: std::sync::OnceLock<[u8; 8]> = std::sync::OnceLock::new();
     *ID.get_or_init(|| {
         let mut h = Sha256::new();
@@ -695,7 +695,13 @@ impl Ledger {
         } else {
             match self.journal.get(cut)? {
                 Some(e) => e.hash,
-                None => journal::GENESIS,
+                None if cut == 0 => journal::GENESIS,
+                None => {
+                    return Err(LedgerError::from(JournalError::Corrupt {
+                        at: format!("seq {cut}"),
+                        detail: "missing".into(),
+                    }))
+                }
             }
         };
         let name = figures_name(&fp, (cut, &hash), as_of, scope);
@@ -744,7 +750,9 @@ impl Ledger {
             .journal
             .side_names()?
             .into_iter()
-            .filter(|n| n.starts_with(family))
+            // (And rendered known-at reports an earlier build kept: they
+            // are never read.)
+            .filter(|n| n.starts_with(family) || n.starts_with(KNOWN_PREFIX))
             .collect();
         let here = names.iter().filter(|n| n.starts_with(group)).count();
         for n in &names {

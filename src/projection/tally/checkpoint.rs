@@ -484,11 +484,10 @@ impl Tally {
         let written = crate::par::parallel_map(&parts, 2, |&part| self.encode_pairs(part));
         let mut at = 0usize;
         for (mut pairs, spans, fields) in written {
-            for field in fields {
-                let len = u16::from_le_bytes([pairs[field + 4], pairs[field + 5]]);
-                let (start, len) = place(at, usize::from(len));
+            for (field, len) in fields {
+                let (start, placed) = place(at, len);
                 pairs[field..field + 4].copy_from_slice(&(start as u32).to_le_bytes());
-                pairs[field + 4..field + 6].copy_from_slice(&(len as u16).to_le_bytes());
+                pairs[field + 4..field + 6].copy_from_slice(&(placed as u16).to_le_bytes());
                 at += len;
             }
             pieces.push(pairs);
@@ -555,10 +554,10 @@ impl Tally {
 
     /// Part `part` of the pairs' section, in two pieces: its length, the
     /// pair count, the count of their other buckets and each pair (key,
-    /// main bucket, span); then the spans' buckets. Also where each span's
-    /// start and length lie in the first piece, its start left 0 for the
-    /// caller to place.
-    fn encode_pairs(&self, part: usize) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
+    /// main bucket, span); then the spans' buckets. Also, for each span,
+    /// where its start and length lie in the first piece (left 0, for the
+    /// caller to place) and its length.
+    fn encode_pairs(&self, part: usize) -> (Vec<u8>, Vec<u8>, Vec<(usize, usize)>) {
         let mut w = W(Vec::new());
         let mut spans = W(Vec::new());
         let mut fields = Vec::new();
@@ -574,9 +573,9 @@ impl Tally {
                 w.u32(NO_MORE);
                 w.u16(0);
             } else {
-                fields.push(w.0.len());
+                fields.push((w.0.len(), span.len()));
                 w.u32(0);
-                w.u16(span.len() as u16);
+                w.u16(0);
                 for b in span {
                     spans.bucket(b);
                 }
