@@ -316,14 +316,14 @@ fn the_figures_of_a_report_are_kept_by_the_chain_hash_of_its_last_event() {
     let mut planted = first.clone();
     planted["menus"][0]["output"] = 99.into();
     planted.as_object_mut().unwrap().remove("known_at");
-    let bytes = serde_json::to_vec(&planted).unwrap();
-    let frame = [
-        b"JSKKEPT1".as_slice(),
-        &sha2::Sha256::digest(&bytes),
-        &bytes,
-    ]
-    .concat();
-    std::fs::write(&kept(&l)[0], frame).unwrap();
+    // A whole kept entry holding `figures` (docs/format.md §7).
+    let plant = |l: &Ledger, figures: &Value| {
+        let bytes = serde_json::to_vec(figures).unwrap();
+        let sha = sha2::Sha256::digest(&bytes);
+        let frame = [b"JSKKEPT1".as_slice(), &sha, &bytes].concat();
+        std::fs::write(&kept(l)[0], frame).unwrap();
+    };
+    plant(&l, &planted);
     let again = json(&l, "2025-03-15T00:00:00+09:00");
     assert_eq!(output(&again), Some(99));
     assert_eq!(again["known_at"], "2025-03-14T15:00:00.000000Z");
@@ -340,14 +340,7 @@ fn the_figures_of_a_report_are_kept_by_the_chain_hash_of_its_last_event() {
     ] {
         let mut other = planted.clone();
         other["head"][field] = value;
-        let bytes = serde_json::to_vec(&other).unwrap();
-        let frame = [
-            b"JSKKEPT1".as_slice(),
-            &sha2::Sha256::digest(&bytes),
-            &bytes,
-        ]
-        .concat();
-        std::fs::write(&kept(&l)[0], frame).unwrap();
+        plant(&l, &other);
         assert_eq!(json(&l, past), first, "{field}");
     }
     // Appending changes nothing known at a past moment, and the figures
