@@ -402,18 +402,8 @@ impl Ledger {
         let parallel = cut.saturating_sub(from) >= PIPELINE_EVENTS_MIN
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
         if !parallel {
-            self.journal.scan_range_chunks(from + 1, cut, |views| {
-                if let Some(e) = views.last() {
-                    head = (e.seq, e.hash);
-                }
-                if sound
-                    && tally
-                        .events(views.iter().map(|e| (e.seq, &e.body)), standings)
-                        .is_err()
-                {
-                    sound = false;
-                }
-                Ok(())
+            self.fold_chunks((from, cut), &mut head, sound, |views| {
+                tally.events(views.iter().map(|e| (e.seq, &e.body)), standings)
             })?;
             return Ok(Folded { tally, head, from });
         }
@@ -484,21 +474,33 @@ impl Ledger {
             if let Some(read) = piped {
                 return read;
             }
-            self.journal.scan_range_chunks(from + 1, cut, |views| {
-                if let Some(e) = views.last() {
-                    head = (e.seq, e.hash);
-                }
-                if sound
-                    && fold
-                        .events(views.iter().map(|e| (e.seq, &e.body)), standings)
-                        .is_err()
-                {
-                    sound = false;
-                }
-                Ok(())
+            self.fold_chunks((from, cut), &mut head, sound, |views| {
+                fold.events(views.iter().map(|e| (e.seq, &e.body)), standings)
             })
         })?;
         Ok(Folded { tally, head, from })
+    }
+
+    /// Folds the events after seq `from` up to `cut` on this thread, a
+    /// chunk at a time, with `events`, keeping `head` on the last one
+    /// read. Once a chunk cannot be folded (or if the fold was not
+    /// `sound` to begin with), the rest is only read, for the head.
+    fn fold_chunks(
+        &self,
+        (from, cut): (u64, u64),
+        head: &mut (u64, journal::chain::Hash),
+        mut sound: bool,
+        mut events: impl FnMut(&[journal::EventView<'_>]) -> Result<(), tally::NeedsReplay>,
+    ) -> Result<(), JournalError> {
+        self.journal.scan_range_chunks(from + 1, cut, |views| {
+            if let Some(e) = views.last() {
+                *head = (e.seq, e.hash);
+            }
+            if sound && events(views).is_err() {
+                sound = false;
+            }
+            Ok(())
+        })
     }
 
     /// The seq of the newest checkpoint saved by these rules (0: none), by
