@@ -1157,6 +1157,13 @@ impl Ledger {
     ) -> Result<(crate::report::Report, Option<checkpoints::Folded>), LedgerError> {
         let q = crate::projection::Query { as_of, scope };
         let cut = self.cut(known_at_us)?;
+        // Exactly the events of a checkpoint: its curves are the figures.
+        if let Some((summary, head)) = self.curves_summary(cut, q)? {
+            return Ok((
+                crate::report::Report::from_summary(&summary, head, as_of, known_at_us),
+                None,
+            ));
+        }
         let (effects, standings) = self.standings(cut)?;
         let folded = self.fold(cut, &effects, &standings)?;
         match folded.tally.finish(q) {

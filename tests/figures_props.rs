@@ -495,6 +495,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A report of exactly the events of a checkpoint (the ledger as it
+    /// stands after `jisseki checkpoint`, or known at that moment) adds up
+    /// the checkpoint's curves instead of reading its state: the figures
+    /// of a full replay as of any date, in either scope.
+    #[test]
+    fn a_report_from_a_checkpoints_curves_equals_a_full_replay(
+        batches in prop::collection::vec(prop::collection::vec(rich_fact(), 0..12), 1..4),
+        fixes in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), rich_fact()), 0..5),
+        dates in prop::collection::vec(date(), 1..6),
+    ) {
+        let (mut l, _) = rich_ledger(&batches, &fixes, &[]);
+        l.checkpoint().unwrap();
+        let at = l.head().last_recorded_us;
+        // Every date the facts hold and the day before (where the curves
+        // step), and some others.
+        let mut days: Vec<chrono::NaiveDate> = dates
+            .iter()
+            .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap())
+            .collect();
+        for f in batches.iter().flatten().chain(fixes.iter().map(|(_, _, f)| f)) {
+            let v: Value = serde_json::from_str(f).unwrap();
+            for key in ["date", "offer_date", "start_date"] {
+                if let Some(d) = v[key].as_str() {
+                    let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+                    days.extend([d, d - chrono::Days::new(1)]);
+                }
+            }
+        }
+        days.sort_unstable();
+        days.dedup();
+        for as_of in days {
+            let as_of = Date::new(as_of).unwrap();
+            for scope in [Scope::FiscalYear, Scope::Cumulative] {
+                let replayed = report_json(l.report_replayed(as_of, None, scope).unwrap());
+                prop_assert_eq!(report_json(l.report(as_of, None, scope).unwrap()), replayed.clone());
+                let mut known = report_json(l.report(as_of, Some(at), scope).unwrap());
+                known["known_at"] = replayed["known_at"].clone();
+                prop_assert_eq!(known, replayed);
+            }
+        }
+    }
+}
+
 /// The generated council of `jisseki demo` (every rule has cases there),
 /// at the end of every month of the project, in both scopes, as known now
 /// and at two earlier moments.

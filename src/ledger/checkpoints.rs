@@ -14,6 +14,7 @@
 //! | name | value |
 //! |---|---|
 //! | `tally-` + fingerprint (16 hex) + `-` + seq (20 digits) | the state ([`Tally::encode`]) |
+//! | `curves-` + fingerprint (16 hex) + `-` + seq (20 digits) | the figures of the state at every as-of date, in both scopes ([`Curves`]), framed as below: a report of exactly the events up to that seq adds them up instead of reading the state |
 //! | `report-` + fingerprint (16 hex) + `-` + seq (20 digits) + `-` + request (32 hex) | a rendered report of the ledger at that seq ([`Ledger::report_rendered`]; the request names the head's chain hash too), framed: `JSKKEPT1`, the SHA-256 of the bytes, the bytes |
 //! | `figures-` + fingerprint (16 hex) + `-` + build (16 hex) + `-` + key (32 hex: seq, chain hash, as-of, scope) | the figures of a report (its JSON, without `known_at`) of the events up to a seq, named by that seq and its event's chain hash ([`Ledger::report_kept`]), framed the same way |
 //!
@@ -34,7 +35,7 @@
 
 use super::{Ledger, LedgerError};
 use crate::journal::{self, JournalError};
-use crate::projection::tally::{self, fingerprint, Effect, Tally};
+use crate::projection::tally::{self, fingerprint, Curves, Effect, Tally};
 use sha2::{Digest, Sha256};
 
 const HEAD: &[u8] = b"checkpoint/h/";
@@ -60,6 +61,9 @@ const FOLD_CHUNKS_AHEAD: usize = 64;
 const HEADER_LEN: usize = 4 + 8 + 32 + 8 + 4 + 8 + 32;
 /// The side entries holding states start with this.
 const STATE_PREFIX: &str = "tally-";
+/// The side entries holding a checkpoint's figures as curves start with
+/// this.
+const CURVES_PREFIX: &str = "curves-";
 /// Checkpoints kept (the newest); older ones are removed by a save.
 pub const KEEP: usize = 3;
 /// Rendered reports kept for the head ([`Ledger::report_rendered`]).
@@ -170,6 +174,14 @@ fn head_name(fp: &[u8; 8], seq: u64) -> Vec<u8> {
 /// The side entry holding the state of the checkpoint at `seq`.
 fn state_name(fp: &[u8; 8], seq: u64) -> String {
     format!("{STATE_PREFIX}{}-{seq:020}", hex::encode(fp))
+}
+
+/// The seq of a report's last event, and its chain hash.
+type Head = (u64, journal::chain::Hash);
+
+/// The side entry holding the curves of the checkpoint at `seq`.
+fn curves_name(fp: &[u8; 8], seq: u64) -> String {
+    format!("{CURVES_PREFIX}{}-{seq:020}", hex::encode(fp))
 }
 
 /// The side entry holding the report rendered for `request` (format and
@@ -568,7 +580,18 @@ impl Ledger {
             })
         })?;
         let fp = fingerprint();
-        let pieces = tally.encode_pieces();
+        // The figures as curves, worked out on another core meanwhile.
+        let (pieces, curves) = std::thread::scope(|s| {
+            let curves = crate::par::spawn_or_run(s, || {
+                Curves::build(tally, event.hash).map(|c| frame(&c.encode()))
+            });
+            let pieces = tally.encode_pieces();
+            (pieces, curves.join())
+        });
+        let curves = match curves {
+            Ok(c) => c,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         let mut sha = Sha256::new();
         for p in &pieces {
             sha.update(p);
@@ -618,15 +641,23 @@ impl Ledger {
             })?;
         }
         self.journal.write_index(puts, deletes)?;
-        // States no header names any more: removed ones, and any left by a
-        // crash between a state and its header.
+        // The curves after the header (not durably: they are framed, and
+        // without them a report reads the state).
+        if let Some(bytes) = &curves {
+            self.journal
+                .side_put(&curves_name(&fp, seq), bytes, false)?;
+        }
+        // States and curves no header names any more: removed ones, and
+        // any left by a crash between a state and its header.
         let kept: std::collections::HashSet<String> = ours
             .iter()
             .take(KEEP)
-            .map(|&s| state_name(&fp, s))
+            .flat_map(|&s| [state_name(&fp, s), curves_name(&fp, s)])
             .collect();
         for name in self.journal.side_names()? {
-            if name.starts_with(STATE_PREFIX) && !kept.contains(&name) {
+            if (name.starts_with(STATE_PREFIX) || name.starts_with(CURVES_PREFIX))
+                && !kept.contains(&name)
+            {
                 self.journal.side_remove(&name)?;
             }
         }
@@ -691,21 +722,7 @@ impl Ledger {
     ) -> Result<(crate::report::Report, CheckpointNote), LedgerError> {
         let fp = fingerprint();
         let cut = self.cut(known_at_us)?;
-        let head = self.head();
-        let hash = if cut + 1 == head.next_seq {
-            head.hash
-        } else {
-            match self.journal.get(cut)? {
-                Some(e) => e.hash,
-                None if cut == 0 => journal::GENESIS,
-                None => {
-                    return Err(LedgerError::from(JournalError::Corrupt {
-                        at: format!("seq {cut}"),
-                        detail: "missing".into(),
-                    }))
-                }
-            }
-        };
+        let hash = self.hash_at(cut)?;
         let name = figures_name(&fp, (cut, &hash), as_of, scope);
         let kept = self
             .journal
@@ -734,6 +751,48 @@ impl Ledger {
             Err(_) => Ok(()),
         };
         Ok((report, note.or_failed(kept)))
+    }
+
+    /// The chain hash of the event at `cut` (the genesis hash at 0).
+    fn hash_at(&self, cut: u64) -> Result<journal::chain::Hash, LedgerError> {
+        let head = self.head();
+        if cut + 1 == head.next_seq {
+            return Ok(head.hash);
+        }
+        match self.journal.get(cut)? {
+            Some(e) => Ok(e.hash),
+            None if cut == 0 => Ok(journal::GENESIS),
+            None => Err(LedgerError::from(JournalError::Corrupt {
+                at: format!("seq {cut}"),
+                detail: "missing".into(),
+            })),
+        }
+    }
+
+    /// The figures of the events up to `cut` for `q`, from the curves of
+    /// a checkpoint at exactly `cut` ([`Curves`]): no state read, no pair
+    /// walked. `None` when there are none (or they are damaged, of other
+    /// events, or do not cover the fiscal year asked): the caller folds.
+    pub(crate) fn curves_summary(
+        &self,
+        cut: u64,
+        q: crate::projection::Query,
+    ) -> Result<Option<(tally::Summary, Head)>, LedgerError> {
+        if cut == 0 {
+            return Ok(None);
+        }
+        // Unreadable curves are passed over like a damaged state.
+        let Ok(Some(v)) = self.journal.side_get(&curves_name(&fingerprint(), cut)) else {
+            return Ok(None);
+        };
+        let Some(curves) = unframe(&v).and_then(|b| Curves::decode(&b).ok()) else {
+            return Ok(None);
+        };
+        let hash = self.hash_at(cut)?;
+        if curves.last_seq() != cut || curves.hash() != &hash {
+            return Ok(None);
+        }
+        Ok(curves.summary(q).map(|s| (s, (cut, hash))))
     }
 
     /// Keeps rendered report bytes as side entry `name` (not durably: they
@@ -783,6 +842,7 @@ impl Ledger {
         }
         for name in self.journal.side_names()? {
             if name.starts_with(STATE_PREFIX)
+                || name.starts_with(CURVES_PREFIX)
                 || name.starts_with(RESULT_PREFIX)
                 || name.starts_with(FIGURES_PREFIX)
                 || name.starts_with(KNOWN_PREFIX)
@@ -921,6 +981,81 @@ mod tests {
         assert_eq!(reports(&l), replayed(&l));
         // KEEP of them at most.
         assert_eq!(l.checkpoints().unwrap().len(), KEEP);
+    }
+
+    /// A report of exactly a checkpoint's events adds up its curves, as of
+    /// any date and in both scopes, known now or at the checkpoint's
+    /// moment: the figures of a replay. Curves of other events, damaged
+    /// ones, or a fiscal year they do not cover, are passed over.
+    #[test]
+    fn a_report_of_a_checkpoints_events_adds_up_its_curves() {
+        let mut l = demo();
+        let (seq, _) = l.checkpoint().unwrap();
+        let fp = fingerprint();
+        let name = curves_name(&fp, seq);
+        assert!(l.journal.side_get(&name).unwrap().is_some());
+        let q = |as_of: &str, scope| crate::projection::Query {
+            as_of: Date::parse_iso(as_of).unwrap(),
+            scope,
+        };
+        let at = l.journal.get(seq).unwrap().unwrap().recorded_at_us;
+        for as_of in ["2024-09-30", "2025-02-28", "2026-01-31", "2027-03-31"] {
+            for scope in [Scope::FiscalYear, Scope::Cumulative] {
+                let d = Date::parse_iso(as_of).unwrap();
+                let summed = l.curves_summary(seq, q(as_of, scope)).unwrap();
+                let (summary, head) = summed.expect("the curves answer");
+                assert_eq!(head.0, seq);
+                let from_curves = crate::report::Report::from_summary(&summary, head, d, None);
+                let replayed = l.report_replayed(d, None, scope).unwrap();
+                assert_eq!(
+                    serde_json::to_value(&from_curves).unwrap(),
+                    serde_json::to_value(&replayed).unwrap(),
+                    "{as_of} {scope:?}"
+                );
+                assert_eq!(
+                    serde_json::to_value(l.report(d, Some(at), scope).unwrap()).unwrap(),
+                    serde_json::to_value(l.report_replayed(d, Some(at), scope).unwrap()).unwrap()
+                );
+            }
+        }
+        // A fiscal year after the last date they hold: not answered.
+        assert!(l
+            .curves_summary(seq, q("2031-06-30", Scope::FiscalYear))
+            .unwrap()
+            .is_none());
+        // Not the curves of another seq.
+        assert!(l
+            .curves_summary(seq - 1, q("2026-01-31", Scope::Cumulative))
+            .unwrap()
+            .is_none());
+        // Damaged: passed over, and the report folds.
+        let v = l.journal.side_get(&name).unwrap().unwrap();
+        let mut bad = v.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        l.journal.side_put(&name, &bad, false).unwrap();
+        assert!(l
+            .curves_summary(seq, q("2026-01-31", Scope::Cumulative))
+            .unwrap()
+            .is_none());
+        assert_eq!(reports(&l), replayed(&l));
+        // Of another chain (the hash inside differs): passed over.
+        let mut curves = Curves::decode(&unframe(&v).unwrap()).unwrap();
+        assert_eq!(curves.last_seq(), seq);
+        let other = Curves::build(&Tally::new(), [9; 32]).unwrap();
+        assert_ne!(other.hash(), curves.hash());
+        curves = Curves::decode(&unframe(&v).unwrap()).unwrap();
+        let mut bytes = curves.encode();
+        // The hash follows the magic, the fingerprint and the seq.
+        bytes[24] ^= 1;
+        l.journal.side_put(&name, &frame(&bytes), false).unwrap();
+        assert!(l
+            .curves_summary(seq, q("2026-01-31", Scope::Cumulative))
+            .unwrap()
+            .is_none());
+        // Cleared with the checkpoints.
+        l.clear_checkpoints().unwrap();
+        assert!(l.journal.side_get(&name).unwrap().is_none());
     }
 
     /// The fold kept in memory: the next report folds only what was
@@ -1070,7 +1205,7 @@ mod tests {
             .checkpoints()
             .unwrap()
             .iter()
-            .map(|c| state_name(&fp, c.seq))
+            .flat_map(|c| [state_name(&fp, c.seq), curves_name(&fp, c.seq)])
             .collect();
         assert!(names.iter().all(|n| listed.contains(n)), "{names:?}");
         assert_eq!(left, 0);

@@ -34,9 +34,11 @@
 //! [`NeedsReplay`] and the caller uses `figures` instead.
 
 mod checkpoint;
+mod curves;
 mod flat;
 
 pub use checkpoint::{fingerprint, StateError, FORMAT as STATE_FORMAT};
+pub use curves::Curves;
 
 use super::resolve::MenuState;
 use super::{targets, Breakdown, Figures, MenuFigures, Query};
@@ -1640,23 +1642,20 @@ impl Tally {
                     slot.fetch_min(days(f.terms.date), Relaxed);
                 }
             }
-            let Some((_, first)) = now.window_first else {
-                continue;
-            };
             let Some(m) = menus.get_mut(mi as usize) else {
                 continue;
             };
-            let verdict = now.window_first_counted.map_or(first, |(_, v)| v);
-            if verdict.counts() {
-                m.output += 1;
-                if now.first_counted.is_some_and(|f| f.in_region) {
-                    m.in_region += 1;
+            match pair_count(key, &now) {
+                PairCount::Counted {
+                    in_region,
+                    establishment,
+                } => {
+                    m.output += 1;
+                    m.in_region += u64::from(in_region);
+                    m.output_establishments += u64::from(establishment);
                 }
-                if key & (1 << 32) != 0 {
-                    m.output_establishments += 1;
-                }
-            } else {
-                *m.excluded.entry(verdict.rule()).or_insert(0) += 1;
+                PairCount::Excluded(rule) => *m.excluded.entry(rule).or_insert(0) += 1,
+                PairCount::None => {}
             }
         }
         menus
@@ -1713,51 +1712,10 @@ impl Tally {
         w: &Window,
         persons: usize,
     ) -> MenuOutcomes {
-        let Judged {
-            mut entries,
-            excluded,
-        } = self.judge_outcomes(mi, subjects, lens, w);
-        let mut out = MenuOutcomes::default();
-        // An outcome excluded is excluded wherever it falls in the order.
-        for (&rule, &n) in RuleId::ALL.iter().zip(&excluded) {
-            if n > 0 {
-                out.excluded.insert(rule, n);
-                if matches!(rule, RuleId::XC7 | RuleId::CRES) {
-                    out.interpretations.insert(rule);
-                }
-            }
-        }
-        // Only a start-up's two entries (founder, employees) share a date
-        // and seq, and neither's count depends on the other's place.
-        entries.sort_unstable_by_key(|e| (e.date, e.seq));
+        let mut judged = self.judge_outcomes(mi, subjects, lens, w);
         // The persons counted in the menu so far, a bit each.
         let mut people = PersonBits::new(persons);
-        for e in entries {
-            match e.verdict {
-                Verdict::Counted(_) if e.kind == KIND_EMPLOYEES => {
-                    out.interpretations.insert(RuleId::CATTR);
-                    let units = u64::from(e.units);
-                    out.outcome += units;
-                    out.breakdown.startup_employees += units;
-                    out.employees.push((e.seq, units));
-                }
-                Verdict::Counted(_) => {
-                    out.interpretations.insert(RuleId::CATTR);
-                    if people.insert(e.person) {
-                        out.outcome += 1;
-                        match e.kind {
-                            KIND_HIRE => out.breakdown.hires += 1,
-                            KIND_CONVERSION => out.breakdown.conversions += 1,
-                            _ => out.breakdown.founders += 1,
-                        }
-                        out.counted.push(e.seq);
-                    }
-                }
-                // (`Judged::add` keeps none.)
-                Verdict::Excluded(_) => {}
-            }
-        }
-        out
+        fold_outcomes(&mut judged, |p| people.insert(p))
     }
 
     /// What each outcome gives menu `mi` ([`Tally::menu_outcomes`]),
@@ -1867,35 +1825,8 @@ impl Tally {
         entries: &mut Judged,
     ) {
         let is_a = menu.state.category == Category::A;
-        let (kind, id, date, offer, regular) = match o.terms {
-            OutcomeTerms::Hire(h) if is_a => match o.employer {
-                Some(e) => (
-                    SubjectKind::Establishment,
-                    e,
-                    h.start_date,
-                    h.offer_date,
-                    h.regular_recruitment == Some(true),
-                ),
-                None => return,
-            },
-            OutcomeTerms::Hire(h) => (
-                SubjectKind::Person,
-                o.person,
-                h.start_date,
-                h.offer_date,
-                h.regular_recruitment == Some(true),
-            ),
-            OutcomeTerms::Conversion(c) if is_a => match o.employer {
-                Some(e) => (SubjectKind::Establishment, e, Some(c.date), None, false),
-                None => return,
-            },
-            OutcomeTerms::Conversion(c) => {
-                (SubjectKind::Person, o.person, Some(c.date), None, false)
-            }
-            OutcomeTerms::Startup(s) if is_a && menu.state.kind == MenuKind::Seminar => {
-                (SubjectKind::Person, o.person, Some(s.date), None, false)
-            }
-            OutcomeTerms::Startup(_) => return,
+        let Some((kind, id, date, offer, regular)) = outcome_subject(o, menu) else {
+            return;
         };
         // C-ATTR: the menus an outcome names narrow its attribution.
         let names = self.named.get(o.named as usize);
@@ -1999,6 +1930,120 @@ impl Tally {
             .filter(|m| m.category != Category::A && m.outcome > m.output)
             .count();
         n
+    }
+}
+
+/// Who outcome `o` is judged by in `menu` (C-ATTR): the subject whose
+/// pair in the menu decides it, with the outcome's date, offer date and
+/// whether it is regular recruitment; `None` when the menu cannot count it.
+#[allow(clippy::type_complexity)]
+fn outcome_subject(
+    o: &OutcomeRow,
+    menu: &Menu,
+) -> Option<(SubjectKind, u32, Option<Date>, Option<Date>, bool)> {
+    let is_a = menu.state.category == Category::A;
+    Some(match o.terms {
+        OutcomeTerms::Hire(h) if is_a => match o.employer {
+            Some(e) => (
+                SubjectKind::Establishment,
+                e,
+                h.start_date,
+                h.offer_date,
+                h.regular_recruitment == Some(true),
+            ),
+            None => return None,
+        },
+        OutcomeTerms::Hire(h) => (
+            SubjectKind::Person,
+            o.person,
+            h.start_date,
+            h.offer_date,
+            h.regular_recruitment == Some(true),
+        ),
+        OutcomeTerms::Conversion(c) if is_a => match o.employer {
+            Some(e) => (SubjectKind::Establishment, e, Some(c.date), None, false),
+            None => return None,
+        },
+        OutcomeTerms::Conversion(c) => (SubjectKind::Person, o.person, Some(c.date), None, false),
+        OutcomeTerms::Startup(s) if is_a && menu.state.kind == MenuKind::Seminar => {
+            (SubjectKind::Person, o.person, Some(s.date), None, false)
+        }
+        OutcomeTerms::Startup(_) => return None,
+    })
+}
+
+/// What the outcomes judged for one menu give it (C-ATTR, C-DEDUP): in
+/// (date, seq) order, each person's first counted outcome counts, for
+/// whom `first_time(person)` says so (the first time it is asked).
+fn fold_outcomes(judged: &mut Judged, mut first_time: impl FnMut(u32) -> bool) -> MenuOutcomes {
+    let Judged { entries, excluded } = judged;
+    let mut out = MenuOutcomes::default();
+    // An outcome excluded is excluded wherever it falls in the order.
+    for (&rule, &n) in RuleId::ALL.iter().zip(excluded.iter()) {
+        if n > 0 {
+            out.excluded.insert(rule, n);
+            if matches!(rule, RuleId::XC7 | RuleId::CRES) {
+                out.interpretations.insert(rule);
+            }
+        }
+    }
+    // Only a start-up's two entries (founder, employees) share a date
+    // and seq, and neither's count depends on the other's place.
+    entries.sort_unstable_by_key(|e| (e.date, e.seq));
+    for e in entries.iter() {
+        match e.verdict {
+            Verdict::Counted(_) if e.kind == KIND_EMPLOYEES => {
+                out.interpretations.insert(RuleId::CATTR);
+                let units = u64::from(e.units);
+                out.outcome += units;
+                out.breakdown.startup_employees += units;
+                out.employees.push((e.seq, units));
+            }
+            Verdict::Counted(_) => {
+                out.interpretations.insert(RuleId::CATTR);
+                if first_time(e.person) {
+                    out.outcome += 1;
+                    match e.kind {
+                        KIND_HIRE => out.breakdown.hires += 1,
+                        KIND_CONVERSION => out.breakdown.conversions += 1,
+                        _ => out.breakdown.founders += 1,
+                    }
+                    out.counted.push(e.seq);
+                }
+            }
+            // (`Judged::add` keeps none.)
+            Verdict::Excluded(_) => {}
+        }
+    }
+    out
+}
+
+/// What one pair gives its menu's output as of a query (XO-1: one
+/// subject per menu), from [`Tally::now`]: nothing (no attendance in the
+/// window), one subject counted, or one excluded under the rule of its
+/// first attendance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairCount {
+    None,
+    Counted {
+        in_region: bool,
+        establishment: bool,
+    },
+    Excluded(RuleId),
+}
+
+fn pair_count(key: u64, now: &AggNow) -> PairCount {
+    let Some((_, first)) = now.window_first else {
+        return PairCount::None;
+    };
+    let verdict = now.window_first_counted.map_or(first, |(_, v)| v);
+    if verdict.counts() {
+        PairCount::Counted {
+            in_region: now.first_counted.is_some_and(|f| f.in_region),
+            establishment: key & (1 << 32) != 0,
+        }
+    } else {
+        PairCount::Excluded(verdict.rule())
     }
 }
 
@@ -2195,6 +2240,7 @@ struct MenuOutcomes {
 /// What outcomes give a menu, before they are put in order: the entries
 /// counted, and how many were excluded under each rule (by `RuleId as
 /// usize`, the order of `RuleId::ALL`), whose order matters to nothing.
+#[derive(Default)]
 struct Judged {
     entries: Vec<Entry>,
     excluded: Vec<u64>,
@@ -2213,6 +2259,7 @@ impl Judged {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     seq: u64,
     date: Option<Date>,

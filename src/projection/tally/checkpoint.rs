@@ -10,6 +10,7 @@
 //! the fold or this encoding change, so a checkpoint written by another
 //! build of the rules is never read (docs/format.md §7).
 
+use super::curves::{self, Curves, Step};
 use super::{
     Agg, Bucket, Day, FirstCounted, Interner, Menu, OutcomeRow, OutcomeTerms, PackedTerms,
     SubjectState, Tally, NO_MORE,
@@ -42,6 +43,7 @@ pub fn fingerprint() -> [u8; 8] {
         include_str!("../resolve.rs"),
         include_str!("../tally.rs"),
         include_str!("checkpoint.rs"),
+        include_str!("curves.rs"),
     ];
     let mut h = Sha256::new();
     h.update(FORMAT.to_le_bytes());
@@ -137,6 +139,18 @@ impl W {
         // Definitions are few; JSON keeps their own validation on reading.
         let text = serde_json::to_vec(v).unwrap_or_default();
         self.bytes(&text);
+    }
+    fn menus(&mut self, menus: &[Menu]) {
+        self.len(menus.len());
+        for m in menus {
+            self.json(&m.state.def);
+            self.json(&m.state.revisions);
+            self.len(m.state.sessions.len());
+            for d in &m.state.sessions {
+                self.date(*d);
+            }
+            self.i32(m.xo7_student);
+        }
     }
     fn verdict(&mut self, v: Verdict) {
         self.u8(u8::from(v.counts()));
@@ -315,6 +329,37 @@ impl<'a> R<'a> {
         let b = self.bytes()?;
         serde_json::from_slice(b).or_else(|_| self.err("bad definition"))
     }
+    /// The menus [`W::menus`] wrote, each id once.
+    fn menus(&mut self) -> Res<Vec<Menu>> {
+        let n = self.len(8)?;
+        let mut ids = std::collections::HashSet::new();
+        let mut menus = Vec::with_capacity(n);
+        for i in 0..n {
+            let def: MenuDefined = self.json()?;
+            let revisions: Vec<TargetsRevised> = self.json()?;
+            let k = self.len(4)?;
+            let mut sessions = Vec::with_capacity(k);
+            for _ in 0..k {
+                sessions.push(self.date()?);
+            }
+            let xo7_student = self.day()?;
+            if !ids.insert(def.menu.0.clone()) || i > 0xFFFF {
+                return self.err("a menu twice");
+            }
+            menus.push(Menu {
+                state: MenuState {
+                    menu: def.menu.0.clone(),
+                    category: def.category,
+                    kind: def.kind,
+                    def,
+                    revisions,
+                    sessions,
+                },
+                xo7_student,
+            });
+        }
+        Ok(menus)
+    }
     fn verdict(&mut self) -> Res<Verdict> {
         let counts = self.flag()?;
         let rule = self.code(RuleId::ALL)?;
@@ -444,16 +489,7 @@ impl Tally {
             }
             None => w.u8(0),
         }
-        w.len(self.menus.len());
-        for m in &self.menus {
-            w.json(&m.state.def);
-            w.json(&m.state.revisions);
-            w.len(m.state.sessions.len());
-            for d in &m.state.sessions {
-                w.date(*d);
-            }
-            w.i32(m.xo7_student);
-        }
+        w.menus(&self.menus);
         let mut unknown: Vec<&String> = self.unknown_menus.iter().collect();
         unknown.sort();
         w.len(unknown.len());
@@ -608,30 +644,9 @@ impl Tally {
         if r.flag()? {
             t.project = Some(r.json::<ProjectDefined>()?);
         }
-        let menus = r.len(8)?;
-        for i in 0..menus {
-            let def: MenuDefined = r.json()?;
-            let revisions: Vec<TargetsRevised> = r.json()?;
-            let n = r.len(4)?;
-            let mut sessions = Vec::with_capacity(n);
-            for _ in 0..n {
-                sessions.push(r.date()?);
-            }
-            let xo7_student = r.day()?;
-            if t.menu_index.insert(def.menu.0.clone(), i as u16).is_some() || i > 0xFFFF {
-                return r.err("a menu twice");
-            }
-            t.menus.push(Menu {
-                state: MenuState {
-                    menu: def.menu.0.clone(),
-                    category: def.category,
-                    kind: def.kind,
-                    def,
-                    revisions,
-                    sessions,
-                },
-                xo7_student,
-            });
+        t.menus = r.menus()?;
+        for (i, m) in t.menus.iter().enumerate() {
+            t.menu_index.insert(m.state.menu.clone(), i as u16);
         }
         let n = r.len(8)?;
         for _ in 0..n {
@@ -907,5 +922,114 @@ impl<'a> R<'a> {
             Ok(())
         })?;
         Ok(rows)
+    }
+}
+
+const CURVES_MAGIC: &[u8; 8] = b"JSKCURVE";
+
+impl Curves {
+    /// The curves as bytes, in this module's encoding, tied like a state
+    /// to [`fingerprint`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = W(Vec::new());
+        w.0.extend_from_slice(CURVES_MAGIC);
+        w.0.extend_from_slice(&fingerprint());
+        w.u64(self.last_seq);
+        w.0.extend_from_slice(&self.hash);
+        match &self.project {
+            Some(p) => {
+                w.u8(1);
+                w.json(p);
+            }
+            None => w.u8(0),
+        }
+        w.menus(&self.menus);
+        w.len(self.days.len());
+        for &(mi, day, n) in &self.days {
+            w.u16(mi);
+            w.i32(day);
+            w.u64(n);
+        }
+        w.u64(self.warnings_base);
+        w.u16(self.years.0);
+        w.u16(self.years.1);
+        w.len(self.curves.len());
+        for (&key, steps) in &self.curves {
+            w.u16(key);
+            w.len(steps.len());
+            for s in steps {
+                w.i32(s.day);
+                w.u32(s.slot);
+                w.u64(s.delta as u64);
+            }
+        }
+        w.0
+    }
+
+    /// The curves [`Curves::encode`] wrote, checked: every menu, day and
+    /// figure in range, each curve's steps in order.
+    pub fn decode(bytes: &[u8]) -> Result<Curves, StateError> {
+        let mut r = R::new(bytes, 0);
+        if r.take(8)? != CURVES_MAGIC {
+            return r.err("not curves");
+        }
+        if r.arr::<8>()? != fingerprint() {
+            return r.err("written by another build of the rules");
+        }
+        let last_seq = r.u64()?;
+        let hash = r.arr::<32>()?;
+        let project = if r.flag()? {
+            Some(r.json::<ProjectDefined>()?)
+        } else {
+            None
+        };
+        let menus = r.menus()?;
+        let n = r.len(14)?;
+        let mut days = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mi = r.u16()?;
+            let day = r.date()?.days_from_ce();
+            if usize::from(mi) >= menus.len() {
+                return r.err("no such menu");
+            }
+            days.push((mi, day, r.u64()?));
+        }
+        let warnings_base = r.u64()?;
+        let years = (r.u16()?, r.u16()?);
+        let slots = (menus.len() + 1) * curves::fields();
+        let mut out = std::collections::BTreeMap::new();
+        for _ in 0..r.len(10)? {
+            let key = r.u16()?;
+            let k = r.len(16)?;
+            let mut steps: Vec<Step> = Vec::with_capacity(k);
+            for _ in 0..k {
+                let day = r.i32()?;
+                let slot = r.u32()?;
+                let delta = r.u64()? as i64;
+                if slot as usize >= slots {
+                    return r.err("no such figure");
+                }
+                if steps.last().is_some_and(|p| (p.day, p.slot) >= (day, slot)) {
+                    return r.err("steps out of order");
+                }
+                steps.push(Step { day, slot, delta });
+            }
+            if out.insert(key, steps).is_some() {
+                return r.err("a curve twice");
+            }
+        }
+        if r.at != bytes.len() {
+            return r.err("bytes after the end");
+        }
+        Ok(Curves {
+            last_seq,
+            hash,
+            project,
+            menus,
+            days,
+            warnings_base,
+            years,
+            curves: out,
+        })
     }
 }
