@@ -996,7 +996,7 @@ impl Curves {
         }
         let warnings_base = r.u64()?;
         let years = (r.u16()?, r.u16()?);
-        let slots = (menus.len() + 1) * curves::fields();
+        let slots = curves::Layout { n: menus.len() }.width();
         let mut out = std::collections::BTreeMap::new();
         for _ in 0..r.len(10)? {
             let key = r.u16()?;

@@ -212,8 +212,30 @@ fn settle(v: &mut Vec<(u32, i64)>) {
     v.retain(|&(_, x)| x != 0);
 }
 
-fn slot(menu: usize, field: usize) -> u32 {
-    (menu * fields() + field) as u32
+/// Where each figure is among the slots of `n` menus: first each menu's
+/// counts (the figures most changes touch, close together), then the
+/// totals (as menu `n`), then each menu's exclusions by rule.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout {
+    pub(super) n: usize,
+}
+
+impl Layout {
+    /// Slot of `field` of `menu` (of the totals, for menu `n`).
+    fn at(self, menu: usize, field: usize) -> u32 {
+        let counts = self.n * F_PAIR_EXCLUDED + 2;
+        let at = if field < F_PAIR_EXCLUDED {
+            menu * F_PAIR_EXCLUDED + field
+        } else {
+            counts + menu * (fields() - F_PAIR_EXCLUDED) + field - F_PAIR_EXCLUDED
+        };
+        at as u32
+    }
+
+    /// How many slots.
+    pub(super) fn width(self) -> usize {
+        self.n * fields() + 2
+    }
 }
 
 /// The points a unit is worked out at on `curve`: the curve's first day,
@@ -274,7 +296,7 @@ impl Curves {
         let Some(project) = &t.project else {
             return Some(curves);
         };
-        let width = (t.menus.len() + 1) * fields();
+        let width = Layout { n: t.menus.len() }.width();
         // The latest date held: of an attendance (every pair's dates are
         // some attendance's), an outcome or an offer.
         let mut last = project.contract_start;
@@ -286,19 +308,33 @@ impl Curves {
             last = last.max(date.unwrap_or(last)).max(offer.unwrap_or(last));
         }
         let years = (fiscal_year(project.contract_start), fiscal_year(last));
-        // The pairs on one core, the outcomes on another.
-        let (pairs, mut acc) = std::thread::scope(|s| {
-            let pairs = crate::par::spawn_or_run(s, || {
+        // The pairs, and the outcomes in two halves by person, on every
+        // core.
+        let subjects = t.outcome_subjects(&states);
+        drop(states);
+        let halves = t.outcomes_by_person(2);
+        let cs = project.contract_start;
+        let (pairs, acc) = std::thread::scope(|s| {
+            let (subjects, halves) = (&subjects, &halves);
+            let pairs = crate::par::spawn_or_run(s, move || {
                 let mut acc = Acc::new(width);
                 t.pair_curves(&mut acc);
-                acc
+                let whole = halves
+                    .iter()
+                    .skip(1)
+                    .all(|half| t.outcome_curves(&mut acc, cs, years, subjects, half));
+                (acc, whole)
             });
             let mut acc = Acc::new(width);
-            t.outcome_curves(&mut acc, project.contract_start, years, &states);
-            (pairs.join(), acc)
+            let whole = halves
+                .first()
+                .is_none_or(|half| t.outcome_curves(&mut acc, cs, years, subjects, half));
+            (pairs.join(), (acc, whole))
         });
+        let (mut acc, whole) = acc;
         match pairs {
-            Ok(p) => acc.absorb(p),
+            Ok((p, true)) if whole => acc.absorb(p),
+            Ok(_) => return None,
             Err(panic) => std::panic::resume_unwind(panic),
         }
         curves.years = years;
@@ -341,7 +377,8 @@ impl Curves {
         }
         let at = days(q.as_of);
         let n = self.menus.len();
-        let mut v = vec![0i64; (n + 1) * fields()];
+        let lay = Layout { n };
+        let mut v = vec![0i64; lay.width()];
         for s in self
             .curves
             .get(&fy.unwrap_or(CUMULATIVE))
@@ -354,7 +391,7 @@ impl Curves {
             }
         }
         let get = |menu: usize, field: usize| {
-            v.get(menu * fields() + field)
+            v.get(lay.at(menu, field) as usize)
                 .map_or(0, |&x| u64::try_from(x).unwrap_or(0))
         };
         let mut interpretations = BTreeSet::new();
@@ -455,6 +492,9 @@ impl Tally {
 
     /// Every pair's output (XO-1) on each curve, into `acc`.
     fn pair_curves(&self, acc: &mut Acc) {
+        let lay = Layout {
+            n: self.menus.len(),
+        };
         let mut dates = Vec::new();
         let (mut prev, mut now) = (Vec::new(), Vec::new());
         // By key, the pairs at random: a ring of the next ones, each
@@ -507,12 +547,12 @@ impl Tally {
                             in_region,
                             establishment,
                         } => {
-                            now.push((slot(mi, F_OUTPUT), 1));
-                            now.push((slot(mi, F_IN_REGION), i64::from(in_region)));
-                            now.push((slot(mi, F_ESTABLISHMENTS), i64::from(establishment)));
+                            now.push((lay.at(mi, F_OUTPUT), 1));
+                            now.push((lay.at(mi, F_IN_REGION), i64::from(in_region)));
+                            now.push((lay.at(mi, F_ESTABLISHMENTS), i64::from(establishment)));
                         }
                         PairCount::Excluded(rule) => {
-                            now.push((slot(mi, F_PAIR_EXCLUDED + rule as usize), 1));
+                            now.push((lay.at(mi, F_PAIR_EXCLUDED + rule as usize), 1));
                         }
                         PairCount::None => {}
                     }
@@ -524,21 +564,12 @@ impl Tally {
         }
     }
 
-    /// Every person's outcomes (C-ATTR, C-DEDUP) on each curve, into
-    /// `acc`: the F-2 curve and those of fiscal years `years`.
-    fn outcome_curves(
-        &self,
-        acc: &mut Acc,
-        contract_start: Date,
-        years: (u16, u16),
-        states: &States,
-    ) {
-        let n = self.menus.len();
-        // Each subject's first counted attendance of the programme, at any
-        // date, and the menus it attended: where `finish` reads the first
-        // up to the as-of date, it does so only for a subject counted in
-        // the outcome's menu by then, whose first of the programme is by
-        // then too.
+    /// What the outcomes' curves need of every subject: its first
+    /// counted attendance of the programme at any date, and the menus it
+    /// attended. Where `finish` reads the first up to the as-of date, it
+    /// does so only for a subject counted in the outcome's menu by then,
+    /// whose first of the programme is by then too.
+    fn outcome_subjects(&self, states: &States) -> SubjectsNow {
         let mut subjects = SubjectsNow::new(states.persons.len(), states.establishments.len());
         {
             let shared = subjects.shared();
@@ -546,10 +577,52 @@ impl Tally {
                 as_of: Date(DATE_MAX),
                 fiscal_bucket: None,
             };
-            self.pair_pass(0, 1, &all, &shared);
+            let parts = [0, 1];
+            crate::par::parallel_map(&parts, 2, |&part| {
+                self.pair_pass(part, parts.len(), &all, &shared);
+            });
         }
-        subjects.outcome_menus(&self.outcomes, &self.named, usize::MAX / 4);
-        let subjects = &subjects;
+        subjects.outcome_menus(&self.outcomes, &self.named, 50_000);
+        subjects
+    }
+
+    /// The outcomes (by index) in the order of their persons, split in
+    /// `parts` near-equal runs, no person's outcomes in two.
+    fn outcomes_by_person(&self, parts: usize) -> Vec<Vec<(u32, u32)>> {
+        let mut order: Vec<(u32, u32)> = self
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.person, i as u32))
+            .collect();
+        order.sort_unstable();
+        let mut out = Vec::with_capacity(parts);
+        let mut rest = order.as_slice();
+        for left in (1..=parts.max(1)).rev() {
+            let mut cut = rest.len() / left;
+            while cut > 0 && cut < rest.len() && rest[cut].0 == rest[cut - 1].0 {
+                cut += 1;
+            }
+            let (a, b) = rest.split_at(cut);
+            out.push(a.to_vec());
+            rest = b;
+        }
+        out
+    }
+
+    /// The outcomes of `order` ((person, index), by person), each person's
+    /// (C-ATTR, C-DEDUP) on each curve, into `acc`: the F-2 curve and
+    /// those of fiscal years `years`. False if an outcome gave more than a
+    /// [`Res`] holds (no curves are made then).
+    fn outcome_curves(
+        &self,
+        acc: &mut Acc,
+        contract_start: Date,
+        years: (u16, u16),
+        subjects: &SubjectsNow,
+        order: &[(u32, u32)],
+    ) -> bool {
+        let n = self.menus.len();
         let concerns = |i: usize, mi: u16| {
             if n <= 64 {
                 subjects
@@ -563,13 +636,6 @@ impl Tally {
                 }
             }
         };
-        let mut order: Vec<(u32, u32)> = self
-            .outcomes
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.person, i as u32))
-            .collect();
-        order.sort_unstable();
         let mut g = Group::default();
         let mut dates: Vec<Date> = Vec::new();
         let mut curves: Vec<u16> = Vec::new();
@@ -685,8 +751,37 @@ impl Tally {
                 continue;
             }
             g.items.sort_unstable_by_key(|it| (it.mi, it.oi));
-            dates.sort_unstable();
-            dates.dedup();
+            // Each outcome's verdict in its menu from its first date on,
+            // judged once at each of its dates, with the F-2 window: in a
+            // fiscal year holding the outcome's date (or offer), F-1's
+            // window admits and judges it as F-2's does (T-1, E-3: the
+            // windows differ only before that year).
+            for it in g.items.iter_mut() {
+                it.changes.clear();
+                let mut cur = Res::default();
+                let first = it.start.is_none().then_some(Date(DATE_MIN));
+                for k in 0..it.dates.len() + usize::from(first.is_some()) {
+                    let as_of = match first {
+                        Some(d) if k == 0 => d,
+                        Some(_) => it.dates[k - 1],
+                        None => it.dates[k],
+                    };
+                    let lens = Lens {
+                        as_of,
+                        fiscal_bucket: None,
+                    };
+                    let w = Window::new(as_of, contract_start, Scope::Cumulative);
+                    let Some(r) =
+                        self.judge_item(subjects, it, (&lens, &w), &mut day_cache, &mut g.scratch)
+                    else {
+                        return false;
+                    };
+                    if r != cur {
+                        it.changes.push((as_of, r));
+                        cur = r;
+                    }
+                }
+            }
             if every_year {
                 curves.extend(years.0..=years.1);
             }
@@ -695,41 +790,34 @@ impl Tally {
             curves.dedup();
             for &curve in &curves {
                 prev.clear();
-                let scope = if curve == CUMULATIVE {
-                    Scope::Cumulative
-                } else {
-                    Scope::FiscalYear
-                };
                 // Under a fiscal year's curve, an outcome dated (or, without
                 // a date, offered) in another year is never in the window.
                 let present = |it: &Item| curve == CUMULATIVE || it.year.is_none_or(|y| y == curve);
+                dates.clear();
+                for it in g.items.iter_mut() {
+                    it.at = 0;
+                    it.entries.clear();
+                    it.excluded.clear();
+                    if present(it) {
+                        dates.extend(it.changes.iter().map(|&(d, _)| d));
+                    }
+                }
+                dates.sort_unstable();
+                dates.dedup();
                 for (k, as_of) in points(curve, &dates).into_iter().enumerate() {
-                    let lens = Lens {
-                        as_of,
-                        fiscal_bucket: (curve != CUMULATIVE).then_some(curve),
-                    };
-                    let w = Window::new(as_of, contract_start, scope);
-                    // Judged again: at the curve's first point, every
-                    // outcome; after it, those whose dates include this one.
-                    // Where none gives anything else, nothing changes.
+                    // Each outcome's verdict as of this point; where none
+                    // changed, nothing did.
                     let mut changed = k == 0;
-                    for it in g.items.iter_mut() {
-                        if k == 0 {
-                            it.entries.clear();
-                            it.excluded.clear();
-                            if !present(it) || it.start.is_some_and(|s| as_of < s) {
-                                continue;
-                            }
-                        } else if !present(it) || it.dates.binary_search(&as_of).is_err() {
-                            continue;
+                    for it in g.items.iter_mut().filter(|it| present(it)) {
+                        let mut moved = None;
+                        while let Some(&(_, r)) = it.changes.get(it.at).filter(|c| c.0 <= as_of) {
+                            moved = Some(r);
+                            it.at += 1;
                         }
-                        changed |= self.judge_item(
-                            subjects,
-                            it,
-                            (&lens, &w),
-                            &mut day_cache,
-                            &mut g.scratch,
-                        );
+                        if let Some(r) = moved {
+                            r.set(it);
+                            changed = true;
+                        }
                     }
                     if !changed {
                         continue;
@@ -742,39 +830,57 @@ impl Tally {
                 }
             }
         }
+        true
     }
 
-    /// Judges `it` as of the lens, as `finish` does, keeping what it
-    /// gives; whether that differs from what it gave before.
+    /// What `it` gives as of the lens, judged as `finish` judges it;
+    /// `None` if more than a [`Res`] holds.
     fn judge_item(
         &self,
         subjects: &SubjectsNow,
-        it: &mut Item,
+        it: &Item,
         (lens, w): (&Lens, &Window),
         day_cache: &mut DayCache,
         scratch: &mut Judged,
-    ) -> bool {
-        let Some(menu) = self.menus.get(usize::from(it.mi)) else {
-            return false;
-        };
+    ) -> Option<Res> {
+        let menu = self.menus.get(usize::from(it.mi))?;
         scratch.entries.clear();
         scratch.excluded.clear();
         scratch.excluded.resize(RuleId::ALL.len(), 0);
         let o = &self.outcomes[it.oi as usize];
         self.judge_outcome(subjects, lens, o, (it.mi, menu), w, day_cache, scratch);
-        let excluded = scratch
-            .excluded
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &x)| std::iter::repeat_n(i, x as usize));
-        if it.entries == scratch.entries && it.excluded.iter().copied().eq(excluded.clone()) {
-            return false;
+        let mut r = Res::default();
+        for (k, &e) in scratch.entries.iter().enumerate() {
+            *r.entries.get_mut(k)? = Some(e);
         }
+        let mut k = 0;
+        for (rule, &x) in scratch.excluded.iter().enumerate() {
+            for _ in 0..x {
+                *r.excluded.get_mut(k)? = Some(rule as u8);
+                k += 1;
+            }
+        }
+        Some(r)
+    }
+}
+
+/// What one outcome gives one menu as of a date: its entries counted
+/// and the rules it was excluded under (a start-up gives two, its
+/// founder and its employees; any other outcome one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Res {
+    entries: [Option<super::Entry>; 2],
+    excluded: [Option<u8>; 2],
+}
+
+impl Res {
+    /// Makes `it`'s current verdict this.
+    fn set(&self, it: &mut Item) {
         it.entries.clear();
-        it.entries.extend_from_slice(&scratch.entries);
+        it.entries.extend(self.entries.iter().flatten());
         it.excluded.clear();
-        it.excluded.extend(excluded);
-        true
+        it.excluded
+            .extend(self.excluded.iter().flatten().map(|&r| usize::from(r)));
     }
 }
 
@@ -791,6 +897,11 @@ struct Item {
     start: Option<Date>,
     /// The dates its verdict may change on from then, sorted.
     dates: Vec<Date>,
+    /// Its verdict from each date it changes on ([`Res`]).
+    changes: Vec<(Date, Res)>,
+    /// How many of `changes` the current verdict has passed.
+    at: usize,
+    /// The current verdict.
     entries: Vec<super::Entry>,
     /// The rules it was excluded under (`RuleId as usize`).
     excluded: Vec<usize>,
@@ -813,6 +924,7 @@ impl Group {
     /// What the person's outcomes give as judged (items in menu order),
     /// as `finish` adds them up: into `out`, as (slot, value).
     fn value(&mut self, n: usize, out: &mut Vec<(u32, i64)>) {
+        let lay = Layout { n };
         let (counted, employees, j) = (&mut self.counted, &mut self.employees, &mut self.menu);
         counted.clear();
         employees.clear();
@@ -842,10 +954,10 @@ impl Group {
                 (F_FOUNDERS, b.founders),
                 (F_STARTUP_EMPLOYEES, b.startup_employees),
             ] {
-                out.push((slot(m, field), x as i64));
+                out.push((lay.at(m, field), x as i64));
             }
             for (rule, x) in &mo.excluded {
-                out.push((slot(m, f_outcome_excluded() + *rule as usize), *x as i64));
+                out.push((lay.at(m, f_outcome_excluded() + *rule as usize), *x as i64));
             }
             for (field, rule) in [
                 (F_XC7, RuleId::XC7),
@@ -853,7 +965,7 @@ impl Group {
                 (F_CATTR, RuleId::CATTR),
             ] {
                 if mo.interpretations.contains(&rule) {
-                    out.push((slot(m, field), 1));
+                    out.push((lay.at(m, field), 1));
                 }
             }
             counted.extend(&mo.counted);
@@ -867,9 +979,9 @@ impl Group {
         }
         counted.sort_unstable();
         counted.dedup();
-        out.push((slot(n, T_COUNTED), counted.len() as i64));
+        out.push((lay.at(n, T_COUNTED), counted.len() as i64));
         out.push((
-            slot(n, T_EMPLOYEES),
+            lay.at(n, T_EMPLOYEES),
             employees.iter().map(|&(_, u)| u as i64).sum(),
         ));
     }
