@@ -142,6 +142,24 @@ fn bench(c: &mut Criterion) {
                 .map(|r| r.totals.output)
         })
     });
+    // A checkpoint at the head: a report of exactly its events adds up
+    // its curves, as of any date.
+    if let Err(e) = ledger.checkpoint() {
+        panic!("the checkpoint at the head: {e}");
+    }
+    let dates: Vec<Date> = ["2024-12-31", "2025-02-28", "2025-09-30", "2026-01-31"]
+        .iter()
+        .filter_map(|d| Date::parse_iso(d))
+        .collect();
+    g.bench_function("report_at_checkpoint_from_curves", |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            i += 1;
+            ledger
+                .report(dates[i % dates.len()], None, Scope::FiscalYear)
+                .map(|r| r.totals.output)
+        })
+    });
     g.bench_function("report_kept_result", |b| {
         b.iter(|| {
             ledger
