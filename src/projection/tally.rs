@@ -1412,6 +1412,17 @@ impl Tally {
         now
     }
 
+    /// Whether [`Tally::finish`] answers: not if a definition came after
+    /// what refers to it, or a menu was referred to before its definition
+    /// (it would have been judged without it).
+    fn finishes(&self) -> bool {
+        !self.broken
+            && !self
+                .unknown_menus
+                .iter()
+                .any(|m| self.menu_index.contains_key(m.as_str()))
+    }
+
     /// The figures and the warning count as of `q`.
     pub fn finish(&self, q: Query) -> Result<Summary, NeedsReplay> {
         self.finish_split(q, Split::default())
@@ -1420,16 +1431,7 @@ impl Tally {
     /// [`Tally::finish`], reading the pairs and judging the outcomes in
     /// parts as `split` says (the figures are the same however it splits).
     fn finish_split(&self, q: Query, split: Split) -> Result<Summary, NeedsReplay> {
-        if self.broken {
-            return Err(NeedsReplay);
-        }
-        // A menu referred to before its definition would have been judged
-        // without it.
-        if self
-            .unknown_menus
-            .iter()
-            .any(|m| self.menu_index.contains_key(m.as_str()))
-        {
+        if !self.finishes() {
             return Err(NeedsReplay);
         }
         let states = States {
@@ -1718,10 +1720,26 @@ impl Tally {
         fold_outcomes(&mut judged, |p| people.insert(p))
     }
 
+    /// Whether outcome `o` (index `i`) concerns menu `mi` (C-ATTR): the
+    /// menus it names, else those its subjects attended (with more than 64
+    /// menus, every menu, unless it names some).
+    fn concerns(&self, subjects: &SubjectsNow, (i, o): (usize, &OutcomeRow), mi: u16) -> bool {
+        if self.menus.len() <= 64 {
+            subjects
+                .outcome_menus
+                .get(i)
+                .is_some_and(|m| m >> mi & 1 == 1)
+        } else {
+            match self.named.get(o.named as usize) {
+                Some(list) => list.contains(&Some(mi)),
+                None => true,
+            }
+        }
+    }
+
     /// What each outcome gives menu `mi` ([`Tally::menu_outcomes`]),
     /// unordered.
     fn judge_outcomes(&self, mi: u16, subjects: &SubjectsNow, lens: &Lens, w: &Window) -> Judged {
-        let n = self.menus.len();
         let mut entries = Judged {
             entries: Vec::new(),
             excluded: vec![0; RuleId::ALL.len()],
@@ -1747,19 +1765,7 @@ impl Tally {
         // Counted first, so that the list is made once at its size (it
         // was doubled as it grew, on both cores at once: a sixth of a
         // report's peak memory at 10M events).
-        let concerns = |(i, o): (usize, &OutcomeRow)| {
-            if n <= 64 {
-                subjects
-                    .outcome_menus
-                    .get(i)
-                    .is_some_and(|m| m >> mi & 1 == 1)
-            } else {
-                match self.named.get(o.named as usize) {
-                    Some(list) => list.contains(&Some(mi)),
-                    None => true,
-                }
-            }
-        };
+        let concerns = |(i, o): (usize, &OutcomeRow)| self.concerns(subjects, (i, o), mi);
         let many = self
             .outcomes
             .iter()

@@ -100,23 +100,27 @@ pub struct Curves {
     pub(super) curves: BTreeMap<u16, Vec<Step>>,
 }
 
-/// Changes being summed: per (curve, day), a row of every slot's delta.
+/// Changes being summed: per (curve, day), a row of the menus' counts and
+/// the totals (the slots most changes touch), and the exclusions by
+/// (curve, day, slot) apart (a row of them would take 90 slots a menu).
 struct Acc {
-    /// Slots in a row.
+    /// Slots in a row: the counts' ([`Layout::counts`]).
     width: usize,
     rows: HashMap<(u16, i32), usize>,
     data: Vec<i64>,
     /// The row last added to (most changes follow one another on a day).
     last: Option<((u16, i32), usize)>,
+    excluded: HashMap<(u16, i32, u32), i64>,
 }
 
 impl Acc {
-    fn new(width: usize) -> Acc {
+    fn new(lay: Layout) -> Acc {
         Acc {
-            width,
+            width: lay.counts(),
             rows: HashMap::new(),
             data: Vec::new(),
             last: None,
+            excluded: HashMap::new(),
         }
     }
 
@@ -133,6 +137,18 @@ impl Acc {
                 self.last = Some(((curve, day), at));
                 at
             }
+        }
+    }
+
+    /// Adds `d` to `slot` on (`curve`, `day`); `row`: that day's row, once
+    /// found.
+    fn add(&mut self, (curve, day): (u16, i32), slot: u32, d: i64, row: &mut Option<usize>) {
+        let s = slot as usize;
+        if s < self.width {
+            let at = *row.get_or_insert_with(|| self.row(curve, day));
+            self.data[at + s] += d;
+        } else {
+            *self.excluded.entry((curve, day, slot)).or_insert(0) += d;
         }
     }
 
@@ -161,9 +177,8 @@ impl Acc {
                 }
                 (None, None) => break,
             };
-            if d != 0 && (slot as usize) < self.width {
-                let at = *row.get_or_insert_with(|| self.row(curve, day));
-                self.data[at + slot as usize] += d;
+            if d != 0 {
+                self.add((curve, day), slot, d, &mut row);
             }
         }
     }
@@ -176,23 +191,31 @@ impl Acc {
                 self.data[to + k] += d;
             }
         }
+        for (k, d) in other.excluded {
+            *self.excluded.entry(k).or_insert(0) += d;
+        }
     }
 
     /// Every change, by curve, in (day, slot) order.
     fn steps(self) -> BTreeMap<u16, Vec<Step>> {
-        let mut rows: Vec<((u16, i32), usize)> = self.rows.into_iter().collect();
-        rows.sort_unstable();
-        let mut out: BTreeMap<u16, Vec<Step>> = BTreeMap::new();
-        for ((curve, day), at) in rows {
+        let mut all: Vec<(u16, Step)> = Vec::new();
+        for ((curve, day), at) in self.rows {
             for (slot, &delta) in self.data[at..at + self.width].iter().enumerate() {
                 if delta != 0 {
-                    out.entry(curve).or_default().push(Step {
-                        day,
-                        slot: slot as u32,
-                        delta,
-                    });
+                    let slot = slot as u32;
+                    all.push((curve, Step { day, slot, delta }));
                 }
             }
+        }
+        for ((curve, day, slot), delta) in self.excluded {
+            if delta != 0 {
+                all.push((curve, Step { day, slot, delta }));
+            }
+        }
+        all.sort_unstable_by_key(|&(c, s)| (c, s.day, s.slot));
+        let mut out: BTreeMap<u16, Vec<Step>> = BTreeMap::new();
+        for (c, s) in all {
+            out.entry(c).or_default().push(s);
         }
         out
     }
@@ -223,13 +246,19 @@ pub(super) struct Layout {
 impl Layout {
     /// Slot of `field` of `menu` (of the totals, for menu `n`).
     fn at(self, menu: usize, field: usize) -> u32 {
-        let counts = self.n * F_PAIR_EXCLUDED + 2;
+        let counts = self.counts();
         let at = if field < F_PAIR_EXCLUDED {
             menu * F_PAIR_EXCLUDED + field
         } else {
             counts + menu * (fields() - F_PAIR_EXCLUDED) + field - F_PAIR_EXCLUDED
         };
         at as u32
+    }
+
+    /// How many slots the counts and totals take (those of the
+    /// exclusions follow).
+    fn counts(self) -> usize {
+        self.n * F_PAIR_EXCLUDED + 2
     }
 
     /// How many slots.
@@ -242,27 +271,18 @@ impl Layout {
 /// then each of the unit's `dates` (sorted) after it and within the
 /// curve's span.
 fn points(curve: u16, dates: &[Date]) -> Vec<Date> {
+    // (A fiscal year reaching past the dates jisseki takes starts or ends
+    // at the first or last of them.)
     let (lo, hi) = match curve {
-        CUMULATIVE => (Some(Date(DATE_MIN)), Some(Date(DATE_MAX))),
-        y => (fiscal_year_start(y), fiscal_year_end(y)),
-    };
-    let (Some(lo), Some(hi)) = (lo, hi) else {
-        return Vec::new();
+        CUMULATIVE => (Date(DATE_MIN), Date(DATE_MAX)),
+        y => (
+            fiscal_year_start(y).unwrap_or(Date(DATE_MIN)),
+            fiscal_year_end(y).unwrap_or(Date(DATE_MAX)),
+        ),
     };
     let mut out = vec![lo];
     out.extend(dates.iter().copied().filter(|&d| lo < d && d <= hi));
     out
-}
-
-impl Tally {
-    /// Whether [`Tally::finish`] answers (else it asks for a replay).
-    fn finishes(&self) -> bool {
-        !self.broken
-            && !self
-                .unknown_menus
-                .iter()
-                .any(|m| self.menu_index.contains_key(m.as_str()))
-    }
 }
 
 impl Curves {
@@ -296,7 +316,7 @@ impl Curves {
         let Some(project) = &t.project else {
             return Some(curves);
         };
-        let width = Layout { n: t.menus.len() }.width();
+        let lay = Layout { n: t.menus.len() };
         // The latest date held: of an attendance (every pair's dates are
         // some attendance's), an outcome or an offer.
         let mut last = project.contract_start;
@@ -317,7 +337,7 @@ impl Curves {
         let (pairs, acc) = std::thread::scope(|s| {
             let (subjects, halves) = (&subjects, &halves);
             let pairs = crate::par::spawn_or_run(s, move || {
-                let mut acc = Acc::new(width);
+                let mut acc = Acc::new(lay);
                 t.pair_curves(&mut acc);
                 let whole = halves
                     .iter()
@@ -325,7 +345,7 @@ impl Curves {
                     .all(|half| t.outcome_curves(&mut acc, cs, years, subjects, half));
                 (acc, whole)
             });
-            let mut acc = Acc::new(width);
+            let mut acc = Acc::new(lay);
             let whole = halves
                 .first()
                 .is_none_or(|half| t.outcome_curves(&mut acc, cs, years, subjects, half));
@@ -386,8 +406,9 @@ impl Curves {
             .iter()
             .take_while(|s| s.day <= at)
         {
+            // (Wrapping: the bytes are checked, not trusted with arithmetic.)
             if let Some(x) = v.get_mut(s.slot as usize) {
-                *x += s.delta;
+                *x = x.wrapping_add(s.delta);
             }
         }
         let get = |menu: usize, field: usize| {
@@ -623,19 +644,7 @@ impl Tally {
         order: &[(u32, u32)],
     ) -> bool {
         let n = self.menus.len();
-        let concerns = |i: usize, mi: u16| {
-            if n <= 64 {
-                subjects
-                    .outcome_menus
-                    .get(i)
-                    .is_some_and(|m| m >> mi & 1 == 1)
-            } else {
-                match self.named.get(self.outcomes[i].named as usize) {
-                    Some(list) => list.contains(&Some(mi)),
-                    None => true,
-                }
-            }
-        };
+        let concerns = |i: usize, mi: u16| self.concerns(subjects, (i, &self.outcomes[i]), mi);
         let mut g = Group::default();
         let mut dates: Vec<Date> = Vec::new();
         let mut curves: Vec<u16> = Vec::new();
@@ -648,7 +657,7 @@ impl Tally {
         // and the pair's other buckets.
         let pair_keys = |oi: u32, f: &mut dyn FnMut(u64)| {
             let o = &self.outcomes[oi as usize];
-            for mi in 0..n as u16 {
+            for mi in (0..n).map(|m| m as u16) {
                 if concerns(oi as usize, mi) {
                     if let Some((kind, id, ..)) =
                         super::outcome_subject(o, &self.menus[usize::from(mi)])
@@ -690,18 +699,19 @@ impl Tally {
                 }
             }
             g.pool.append(&mut g.items);
-            dates.clear();
             curves.clear();
             curves.push(CUMULATIVE);
             let mut every_year = false;
             for &(_, oi) in run {
                 let o = &self.outcomes[oi as usize];
                 let (date, offer) = o.dates();
-                match (date, offer) {
-                    (Some(d), _) | (None, Some(d)) => curves.push(fiscal_year(d)),
-                    (None, None) => every_year = true,
+                // The fiscal year whose window holds it (`None`: all).
+                let year = date.or(offer).map(fiscal_year);
+                match year {
+                    Some(y) => curves.push(y),
+                    None => every_year = true,
                 }
-                for mi in 0..n as u16 {
+                for mi in (0..n).map(|m| m as u16) {
                     if !concerns(oi as usize, mi) {
                         continue;
                     }
@@ -734,13 +744,9 @@ impl Tally {
                     own.retain(|&d| start.is_none_or(|s| d >= s));
                     own.sort_unstable();
                     own.dedup();
-                    dates.extend_from_slice(own);
                     it.mi = mi;
                     it.oi = oi;
-                    it.year = match (date, offer) {
-                        (Some(d), _) | (None, Some(d)) => Some(fiscal_year(d)),
-                        (None, None) => None,
-                    };
+                    it.year = year;
                     it.start = start;
                     it.entries.clear();
                     it.excluded.clear();
@@ -969,7 +975,8 @@ impl Group {
                 }
             }
             counted.extend(&mo.counted);
-            // As `finish` keeps them: by seq, the last menu's.
+            // By seq, as `finish` keeps them (a start-up's employees are
+            // the same in every menu that counts them).
             for (seq, units) in mo.employees {
                 match employees.iter_mut().find(|(s, _)| *s == seq) {
                     Some(e) => e.1 = units,
