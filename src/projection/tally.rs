@@ -1598,36 +1598,7 @@ impl Tally {
         subjects: &SharedSubjects<'_>,
     ) -> Vec<MenuCounts> {
         let mut menus = vec![MenuCounts::default(); self.menus.len()];
-        // The pairs by key (lane, then subject): the subjects' entries are
-        // read in order, the pairs themselves at random (they lie in the
-        // order they first came). So the lanes are read once, into a ring
-        // of the next `AHEAD` pairs, each prefetched as it goes in; a
-        // pair's other buckets, which lie elsewhere again, are prefetched
-        // when it is `NEAR` from the front (its own line long in the cache
-        // by then). (Three readers of the lanes, one per distance, cost
-        // more in mispredicted empty entries than they saved.)
-        const AHEAD: usize = 24;
-        const NEAR: usize = 4;
-        let mut entries = self.pairs.aggs.entries_part(part, parts);
-        let mut ring: std::collections::VecDeque<(u64, usize)> =
-            std::collections::VecDeque::with_capacity(AHEAD + 1);
-        loop {
-            while ring.len() < AHEAD {
-                let Some((k, i)) = entries.next() else { break };
-                self.pairs.aggs.prefetch_index(i);
-                ring.push_back((k, i));
-            }
-            let Some((key, i)) = ring.pop_front() else {
-                break;
-            };
-            if let Some(a) = ring.get(NEAR).and_then(|&(_, j)| self.pairs.aggs.at(j)) {
-                if a.more != NO_MORE {
-                    flat::prefetch(self.pairs.more.as_ptr().wrapping_add(a.more as usize));
-                }
-            }
-            let Some(agg) = self.pairs.aggs.at(i) else {
-                continue;
-            };
+        for (key, agg) in self.pairs_ahead(part, parts) {
             let now = self.now(agg, lens);
             let id = (key & u64::from(u32::MAX)) as usize;
             let mi = key >> 40;
@@ -1661,6 +1632,39 @@ impl Tally {
             }
         }
         menus
+    }
+
+    /// Part `part` of `parts` of the pairs, by key (lane, then subject),
+    /// each with its aggregate. The subjects' entries are read in order,
+    /// the pairs themselves at random (they lie in the order they first
+    /// came). So the lanes are read once, into a ring of the next `AHEAD`
+    /// pairs, each prefetched as it goes in; a pair's other buckets, which
+    /// lie elsewhere again, are prefetched when it is `NEAR` from the
+    /// front (its own line long in the cache by then). (Three readers of
+    /// the lanes, one per distance, cost more in mispredicted empty
+    /// entries than they saved.)
+    fn pairs_ahead(&self, part: usize, parts: usize) -> impl Iterator<Item = (u64, &Agg)> + '_ {
+        const AHEAD: usize = 24;
+        const NEAR: usize = 4;
+        let mut entries = self.pairs.aggs.entries_part(part, parts);
+        let mut ring: std::collections::VecDeque<(u64, usize)> =
+            std::collections::VecDeque::with_capacity(AHEAD + 1);
+        std::iter::from_fn(move || loop {
+            while ring.len() < AHEAD {
+                let Some((k, i)) = entries.next() else { break };
+                self.pairs.aggs.prefetch_index(i);
+                ring.push_back((k, i));
+            }
+            let (key, i) = ring.pop_front()?;
+            if let Some(a) = ring.get(NEAR).and_then(|&(_, j)| self.pairs.aggs.at(j)) {
+                if a.more != NO_MORE {
+                    flat::prefetch(self.pairs.more.as_ptr().wrapping_add(a.more as usize));
+                }
+            }
+            if let Some(agg) = self.pairs.aggs.at(i) {
+                return Some((key, agg));
+            }
+        })
     }
 
     fn first_use(

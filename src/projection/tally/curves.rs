@@ -518,31 +518,7 @@ impl Tally {
         };
         let mut dates = Vec::new();
         let (mut prev, mut now) = (Vec::new(), Vec::new());
-        // By key, the pairs at random: a ring of the next ones, each
-        // prefetched as it goes in, and its other buckets when near the
-        // front (as `pair_pass` reads them).
-        const AHEAD: usize = 24;
-        const NEAR: usize = 4;
-        let mut entries = self.pairs.aggs.entries_part(0, 1);
-        let mut ring: std::collections::VecDeque<(u64, usize)> =
-            std::collections::VecDeque::with_capacity(AHEAD + 1);
-        loop {
-            while ring.len() < AHEAD {
-                let Some((k, i)) = entries.next() else { break };
-                self.pairs.aggs.prefetch_index(i);
-                ring.push_back((k, i));
-            }
-            let Some((key, i)) = ring.pop_front() else {
-                break;
-            };
-            if let Some(a) = ring.get(NEAR).and_then(|&(_, j)| self.pairs.aggs.at(j)) {
-                if a.more != super::NO_MORE {
-                    super::flat::prefetch(self.pairs.more.as_ptr().wrapping_add(a.more as usize));
-                }
-            }
-            let Some(agg) = self.pairs.aggs.at(i) else {
-                continue;
-            };
+        for (key, agg) in self.pairs_ahead(0, 1) {
             let mi = (key >> 40) as usize;
             dates.clear();
             self.pair_dates(agg, &mut dates);
