@@ -716,11 +716,12 @@ mod tests {
         }
         assert_eq!(t.lanes[0].as_ptr(), lane, "the lane was moved");
         assert!(t.lanes[0].len() >= 40_000);
-        // Past its room, a lane still grows (moved).
+        // Past its room, a lane still grows (moved, or extended where it
+        // lies: the allocator may do either, so only the room is checked).
         for id in 40_000..200_000u64 {
             assert!(t.insert(id, Agg::EMPTY));
         }
-        assert_ne!(t.lanes[0].as_ptr(), lane);
+        assert!(t.lanes[0].len() >= 200_000);
         for id in 0..200_000u64 {
             assert_eq!(t.index(id), Some(id as usize));
         }
