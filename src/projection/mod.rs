@@ -223,17 +223,24 @@ struct Seen<'a> {
     subject: Subject,
 }
 
-/// Applies the rules to resolved facts.
-pub fn figures(r: &Resolved, q: Query) -> Figures {
-    let Some(project) = &r.project else {
-        return Figures {
+impl Figures {
+    /// The figures of a ledger with no project yet: nothing, as of `as_of`.
+    pub fn none(as_of: Date) -> Figures {
+        Figures {
             menus: Vec::new(),
             total_output: 0,
             total_outcome: 0,
             interpretations: BTreeSet::new(),
             fiscal_year: None,
-            from: q.as_of,
-        };
+            from: as_of,
+        }
+    }
+}
+
+/// Applies the rules to resolved facts.
+pub fn figures(r: &Resolved, q: Query) -> Figures {
+    let Some(project) = &r.project else {
+        return Figures::none(q.as_of);
     };
     let w = Window::new(q.as_of, project.contract_start, q.scope);
     let mut interpretations = BTreeSet::new();

@@ -1441,14 +1441,7 @@ impl Tally {
         let Some(project) = self.project.clone() else {
             return Ok(Summary {
                 project: None,
-                figures: Figures {
-                    menus: Vec::new(),
-                    total_output: 0,
-                    total_outcome: 0,
-                    interpretations: BTreeSet::new(),
-                    fiscal_year: None,
-                    from: q.as_of,
-                },
+                figures: Figures::none(q.as_of),
                 warnings: self.warnings(&states, &[]),
             });
         };
@@ -2285,12 +2278,16 @@ mod tests {
 
     /// The demo council, larger, as (seq, body).
     fn council() -> Vec<(u64, EventBody)> {
-        let config = crate::synth::SynthConfig {
+        council_of(&crate::synth::SynthConfig {
             participants: 3_000,
             establishments: 300,
             ..crate::synth::SynthConfig::default()
-        };
-        let text = crate::synth::generate_jsonl(&config);
+        })
+    }
+
+    /// The council `config` generates, as (seq, body).
+    pub(super) fn council_of(config: &crate::synth::SynthConfig) -> Vec<(u64, EventBody)> {
+        let text = crate::synth::generate_jsonl(config);
         let events = crate::io::read_events(
             text.as_bytes(),
             "council.jsonl",

@@ -140,6 +140,15 @@ impl W {
         let text = serde_json::to_vec(v).unwrap_or_default();
         self.bytes(&text);
     }
+    fn project(&mut self, p: Option<&ProjectDefined>) {
+        match p {
+            Some(p) => {
+                self.u8(1);
+                self.json(p);
+            }
+            None => self.u8(0),
+        }
+    }
     fn menus(&mut self, menus: &[Menu]) {
         self.len(menus.len());
         for m in menus {
@@ -329,6 +338,14 @@ impl<'a> R<'a> {
         let b = self.bytes()?;
         serde_json::from_slice(b).or_else(|_| self.err("bad definition"))
     }
+    /// The project [`W::project`] wrote, if any.
+    fn project(&mut self) -> Res<Option<ProjectDefined>> {
+        Ok(if self.flag()? {
+            Some(self.json()?)
+        } else {
+            None
+        })
+    }
     /// The menus [`W::menus`] wrote, each id once.
     fn menus(&mut self) -> Res<Vec<Menu>> {
         let n = self.len(8)?;
@@ -482,13 +499,7 @@ impl Tally {
         w.u64(self.last_seq);
         w.u8(u8::from(self.saw_reference));
         w.u8(u8::from(self.broken));
-        match &self.project {
-            Some(p) => {
-                w.u8(1);
-                w.json(p);
-            }
-            None => w.u8(0),
-        }
+        w.project(self.project.as_ref());
         w.menus(&self.menus);
         let mut unknown: Vec<&String> = self.unknown_menus.iter().collect();
         unknown.sort();
@@ -641,9 +652,7 @@ impl Tally {
         t.last_seq = r.u64()?;
         t.saw_reference = r.flag()?;
         t.broken = r.flag()?;
-        if r.flag()? {
-            t.project = Some(r.json::<ProjectDefined>()?);
-        }
+        t.project = r.project()?;
         t.menus = r.menus()?;
         for (i, m) in t.menus.iter().enumerate() {
             t.menu_index.insert(m.state.menu.clone(), i as u16);
@@ -936,13 +945,7 @@ impl Curves {
         w.0.extend_from_slice(&fingerprint());
         w.u64(self.last_seq);
         w.0.extend_from_slice(&self.hash);
-        match &self.project {
-            Some(p) => {
-                w.u8(1);
-                w.json(p);
-            }
-            None => w.u8(0),
-        }
+        w.project(self.project.as_ref());
         w.menus(&self.menus);
         w.len(self.days.len());
         for &(mi, day, n) in &self.days {
@@ -978,11 +981,7 @@ impl Curves {
         }
         let last_seq = r.u64()?;
         let hash = r.arr::<32>()?;
-        let project = if r.flag()? {
-            Some(r.json::<ProjectDefined>()?)
-        } else {
-            None
-        };
+        let project = r.project()?;
         let menus = r.menus()?;
         let n = r.len(14)?;
         let mut days = Vec::with_capacity(n);

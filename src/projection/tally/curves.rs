@@ -379,14 +379,7 @@ impl Curves {
         let Some(project) = self.project.clone() else {
             return Some(Summary {
                 project: None,
-                figures: Figures {
-                    menus: Vec::new(),
-                    total_output: 0,
-                    total_outcome: 0,
-                    interpretations: BTreeSet::new(),
-                    fiscal_year: None,
-                    from: q.as_of,
-                },
+                figures: Figures::none(q.as_of),
                 warnings: warnings_base,
             });
         };
@@ -977,21 +970,12 @@ mod tests {
 
     /// A council of three years, larger than the demo, as (seq, body).
     fn council(participants: u32, seed: u64) -> Vec<(u64, EventBody)> {
-        let config = crate::synth::SynthConfig {
+        super::super::tests::council_of(&crate::synth::SynthConfig {
             participants,
             establishments: participants / 10,
             seed,
             ..crate::synth::SynthConfig::default()
-        };
-        let text = crate::synth::generate_jsonl(&config);
-        let events = crate::io::read_events(
-            text.as_bytes(),
-            "council.jsonl",
-            crate::io::InputFormat::JsonLines,
-            crate::io::Mode::Append,
-        )
-        .expect("the generated council reads");
-        (1u64..).zip(events.into_iter().map(|e| e.body)).collect()
+        })
     }
 
     #[test]
